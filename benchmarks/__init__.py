@@ -1,0 +1,1 @@
+"""Benchmark data builders and image edits used to evaluate styletrace."""

@@ -1,0 +1,220 @@
+"""The catalog: creators, works, their raw vectors and the generation counter, stored through
+SQLAlchemy (SQLite by default, any SQLAlchemy URL such as PostgreSQL) with Alembic migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy.orm import Session
+
+from indexer.errors import WorkConflict, WorkNotFound
+from indexer.schema import CreatorRow, StateRow, VectorRow, WorkRow
+
+_ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
+
+
+@dataclass(frozen=True)
+class Work:
+    """A registered work as the rest of the program sees it."""
+
+    pk: int
+    work_id: str
+    creator_id: str
+    sha256: str
+    size_bytes: int
+    width: int
+    height: int
+    source: str
+    registered_at: datetime
+    removed_at: datetime | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: WorkRow) -> Work:
+        return cls(
+            row.id,
+            row.work_id,
+            row.creator_id,
+            row.sha256,
+            row.size_bytes,
+            row.width,
+            row.height,
+            row.source,
+            row.registered_at,
+            row.removed_at,
+            dict(row.meta or {}),
+        )
+
+
+@dataclass(frozen=True)
+class NewWork:
+    """What registration knows about a work before it is stored."""
+
+    work_id: str
+    creator_id: str
+    sha256: str
+    size_bytes: int
+    width: int
+    height: int
+    source: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def open_engine(url: str) -> Engine:
+    """Engine for `url`, migrated to the newest schema. SQLite gets WAL and a busy timeout."""
+    is_sqlite = url.startswith("sqlite")
+    args = {"check_same_thread": False, "timeout": 30} if is_sqlite else {}
+    engine = create_engine(url, connect_args=args)
+    if is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    cfg = Config(str(_ALEMBIC_INI))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class Catalog:
+    """Creators and works. Every acknowledged change is committed before it is returned."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = open_engine(url)
+
+    def get(self, work_id: str) -> Work:
+        """The active work with this id, or WorkNotFound."""
+        with Session(self.engine) as s:
+            row = s.scalar(
+                select(WorkRow).where(WorkRow.work_id == work_id, WorkRow.removed_at.is_(None))
+            )
+            if row is None:
+                raise WorkNotFound(f"no registered work with id {work_id!r}")
+            return Work.from_row(row)
+
+    def add(self, new: NewWork, vectors: dict[tuple[str, str], bytes]) -> tuple[Work, bool]:
+        """Store a work and its raw vectors in one transaction. Returns (work, created);
+        identical bytes already registered under the same id or creator return the existing
+        work with created=False."""
+        with Session(self.engine) as s, s.begin():
+            existing = s.scalar(select(WorkRow).where(WorkRow.work_id == new.work_id))
+            if existing is not None and existing.removed_at is None:
+                if existing.sha256 != new.sha256:
+                    raise WorkConflict(
+                        f"work {new.work_id!r} is already registered with "
+                        "different bytes; remove it first to replace it"
+                    )
+                return Work.from_row(existing), False
+            same = s.scalar(
+                select(WorkRow).where(
+                    WorkRow.sha256 == new.sha256,
+                    WorkRow.creator_id == new.creator_id,
+                    WorkRow.removed_at.is_(None),
+                )
+            )
+            if same is not None:
+                return Work.from_row(same), False
+            if existing is not None:  # a tombstone under the same id: free the id for reuse
+                existing.work_id = f"{existing.work_id}#removed-{existing.id}"
+                s.flush()
+            if s.get(CreatorRow, new.creator_id) is None:
+                s.add(CreatorRow(creator_id=new.creator_id, created_at=_now()))
+            row = WorkRow(
+                work_id=new.work_id,
+                creator_id=new.creator_id,
+                sha256=new.sha256,
+                size_bytes=new.size_bytes,
+                width=new.width,
+                height=new.height,
+                source=new.source,
+                registered_at=_now(),
+                meta=new.meta,
+            )
+            s.add(row)
+            s.flush()
+            s.add_all(
+                VectorRow(work_pk=row.id, space=space, model_id=model_id, data=data)
+                for (space, model_id), data in vectors.items()
+            )
+            self._bump(s)
+            return Work.from_row(row), True
+
+    def remove(self, work_id: str) -> Work:
+        """Tombstone an active work and delete its vectors."""
+        with Session(self.engine) as s, s.begin():
+            row = s.scalar(
+                select(WorkRow).where(WorkRow.work_id == work_id, WorkRow.removed_at.is_(None))
+            )
+            if row is None:
+                raise WorkNotFound(f"no registered work with id {work_id!r}")
+            row.removed_at = _now()
+            s.query(VectorRow).filter(VectorRow.work_pk == row.id).delete()
+            self._bump(s)
+            return Work.from_row(row)
+
+    def works(
+        self, creator_id: str | None = None, limit: int = 1000, offset: int = 0
+    ) -> list[Work]:
+        """Active works, oldest first, optionally of one creator."""
+        query = select(WorkRow).where(WorkRow.removed_at.is_(None))
+        if creator_id is not None:
+            query = query.where(WorkRow.creator_id == creator_id)
+        with Session(self.engine) as s:
+            rows = s.scalars(query.order_by(WorkRow.id).offset(offset).limit(limit))
+            return [Work.from_row(r) for r in rows]
+
+    def active(self) -> dict[int, Work]:
+        """All active works by integer key."""
+        with Session(self.engine) as s:
+            rows = s.scalars(select(WorkRow).where(WorkRow.removed_at.is_(None)))
+            return {r.id: Work.from_row(r) for r in rows}
+
+    def vectors(self, space: str, model_id: str) -> Iterator[tuple[int, bytes]]:
+        """(work key, raw vector bytes) of active works in one space and model."""
+        query = (
+            select(VectorRow.work_pk, VectorRow.data)
+            .join(WorkRow, WorkRow.id == VectorRow.work_pk)
+            .where(
+                VectorRow.space == space,
+                VectorRow.model_id == model_id,
+                WorkRow.removed_at.is_(None),
+            )
+        )
+        with Session(self.engine) as s:
+            yield from ((pk, data) for pk, data in s.execute(query))
+
+    def put_vectors(self, pk: int, vectors: dict[tuple[str, str], bytes]) -> None:
+        """Store (or replace) raw vectors of a work, e.g. after a model change."""
+        with Session(self.engine) as s, s.begin():
+            for (space, model_id), data in vectors.items():
+                s.merge(VectorRow(work_pk=pk, space=space, model_id=model_id, data=data))
+
+    def generation(self) -> int:
+        """Number of committed registrations and removals so far."""
+        with Session(self.engine) as s:
+            return s.scalar(select(StateRow.value).where(StateRow.key == "generation")) or 0
+
+    @staticmethod
+    def _bump(s: Session) -> None:
+        result = s.execute(
+            update(StateRow).where(StateRow.key == "generation").values(value=StateRow.value + 1)
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            s.add(StateRow(key="generation", value=1))

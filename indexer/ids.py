@@ -1,0 +1,37 @@
+"""Validation of creator and work ids: printable, bounded, no path traversal."""
+
+from __future__ import annotations
+
+import re
+
+from indexer.errors import InvalidId
+
+MAX_CREATOR_ID = 200
+MAX_WORK_ID = 1000
+_CREATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
+
+
+def check_creator_id(creator_id: str) -> str:
+    """A creator id: letters, digits and ._@+- , starting with a letter or digit."""
+    if not creator_id or len(creator_id) > MAX_CREATOR_ID or not _CREATOR.match(creator_id):
+        raise InvalidId(
+            f"invalid creator_id {creator_id[:80]!r}: use 1-{MAX_CREATOR_ID} letters, digits "
+            "or ._@+- , starting with a letter or digit"
+        )
+    return creator_id
+
+
+def check_work_id(work_id: str) -> str:
+    """A work id: '/'-separated path segments, printable, no '.', '..' or empty segments."""
+    bad = (
+        not work_id
+        or len(work_id) > MAX_WORK_ID
+        or any(ord(ch) < 32 or ch in "\\\x7f" for ch in work_id)
+        or any(part in ("", ".", "..") for part in work_id.split("/"))
+    )
+    if bad:
+        raise InvalidId(
+            f"invalid work_id {work_id[:80]!r}: use 1-{MAX_WORK_ID} printable characters as "
+            "'/'-separated names, without empty, '.' or '..' parts or backslashes"
+        )
+    return work_id

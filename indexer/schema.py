@@ -1,0 +1,63 @@
+"""SQLAlchemy 2 table definitions of the catalog. Schema changes go through Alembic
+(indexer/migrations); these classes are the database rows, not API schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all catalog tables."""
+
+
+class CreatorRow(Base):
+    __tablename__ = "creators"
+
+    creator_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    created_at: Mapped[datetime]
+
+
+class WorkRow(Base):
+    """A registered work. `id` is the integer key used by the vector indexes; a removed work
+    keeps its row as a tombstone (`removed_at` set) and loses its vectors."""
+
+    __tablename__ = "works"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_id: Mapped[str] = mapped_column(String(1000), unique=True)
+    creator_id: Mapped[str] = mapped_column(ForeignKey("creators.creator_id"))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    source: Mapped[str] = mapped_column(String(2000))
+    registered_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None] = mapped_column(default=None)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class VectorRow(Base):
+    """A raw (pre-projection) vector of a work in one embedding space, or a perceptual hash."""
+
+    __tablename__ = "vectors"
+
+    work_pk: Mapped[int] = mapped_column(ForeignKey("works.id"), primary_key=True)
+    space: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StateRow(Base):
+    """Key/value state; `generation` counts committed registrations and removals."""
+
+    __tablename__ = "state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+Index("ix_works_creator_active", WorkRow.creator_id, WorkRow.removed_at)

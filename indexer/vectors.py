@@ -1,0 +1,171 @@
+"""The `VectorIndex` seam: add, remove, search, save, load over int64 ids. FAISS implementations
+(inner product for unit vectors, Hamming for packed binary hashes) and a brute-force numpy
+reference that tests compare them against."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+Ids = NDArray[np.int64]
+SearchResult = tuple[NDArray[np.float32], Ids]  # scores [n, k], ids [n, k] (-1 where none)
+
+
+class VectorIndex(ABC):
+    """Searchable set of vectors keyed by int ids. For float indexes higher scores are closer;
+    for binary ones the score is the Hamming distance (lower is closer)."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+
+    @abstractmethod
+    def add(self, ids: Ids, vectors: NDArray[Any]) -> None: ...
+
+    @abstractmethod
+    def remove(self, ids: Ids) -> None: ...
+
+    @abstractmethod
+    def search(self, queries: NDArray[Any], k: int) -> SearchResult: ...
+
+    @abstractmethod
+    def ids(self) -> Ids:
+        """All ids currently in the index."""
+
+    @abstractmethod
+    def save(self, path: Path) -> None: ...
+
+    def __len__(self) -> int:
+        return len(self.ids())
+
+
+class FaissIndex(VectorIndex):
+    """Exact inner-product search (cosine on unit vectors) with removable ids."""
+
+    def __init__(self, dim: int, index: Any = None) -> None:
+        import faiss
+
+        super().__init__(dim)
+        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+    def add(self, ids: Ids, vectors: NDArray[Any]) -> None:
+        self.remove(ids)
+        self._index.add_with_ids(np.ascontiguousarray(vectors, np.float32), _ids(ids))
+
+    def remove(self, ids: Ids) -> None:
+        import faiss
+
+        if len(ids):
+            self._index.remove_ids(faiss.IDSelectorBatch(_ids(ids)))
+
+    def search(self, queries: NDArray[Any], k: int) -> SearchResult:
+        k = max(1, min(k, self._index.ntotal))
+        scores, ids = self._index.search(np.ascontiguousarray(queries, np.float32), k)
+        return scores.astype(np.float32), ids.astype(np.int64)
+
+    def ids(self) -> Ids:
+        import faiss
+
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self._index, str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> FaissIndex:
+        import faiss
+
+        index = faiss.read_index(str(path))
+        return cls(index.d, index)
+
+
+class FaissBinaryIndex(VectorIndex):
+    """Exact Hamming search over packed binary codes (PDQ: 256 bits = 32 bytes)."""
+
+    def __init__(self, bits: int, index: Any = None) -> None:
+        import faiss
+
+        super().__init__(bits)
+        self._index = (
+            index if index is not None else faiss.IndexBinaryIDMap2(faiss.IndexBinaryFlat(bits))
+        )
+
+    def add(self, ids: Ids, vectors: NDArray[Any]) -> None:
+        self.remove(ids)
+        self._index.add_with_ids(np.ascontiguousarray(vectors, np.uint8), _ids(ids))
+
+    def remove(self, ids: Ids) -> None:
+        import faiss
+
+        if len(ids):
+            self._index.remove_ids(faiss.IDSelectorBatch(_ids(ids)))
+
+    def search(self, queries: NDArray[Any], k: int) -> SearchResult:
+        k = max(1, min(k, self._index.ntotal))
+        dist, ids = self._index.search(np.ascontiguousarray(queries, np.uint8), k)
+        return dist.astype(np.float32), ids.astype(np.int64)
+
+    def ids(self) -> Ids:
+        import faiss
+
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index_binary(self._index, str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> FaissBinaryIndex:
+        import faiss
+
+        index = faiss.read_index_binary(str(path))
+        return cls(index.d, index)
+
+
+class BruteForceIndex(VectorIndex):
+    """Reference implementation in numpy: inner product, or Hamming when `binary`."""
+
+    def __init__(self, dim: int, binary: bool = False) -> None:
+        super().__init__(dim)
+        self.binary = binary
+        self._vectors: dict[int, NDArray[Any]] = {}
+
+    def add(self, ids: Ids, vectors: NDArray[Any]) -> None:
+        for i, v in zip(ids.tolist(), vectors, strict=True):
+            self._vectors[int(i)] = np.array(v)
+
+    def remove(self, ids: Ids) -> None:
+        for i in ids.tolist():
+            self._vectors.pop(int(i), None)
+
+    def search(self, queries: NDArray[Any], k: int) -> SearchResult:
+        keys = np.array(sorted(self._vectors), dtype=np.int64)
+        k = max(1, min(k, len(keys)))
+        if not len(keys):
+            return np.full((len(queries), k), -1, np.float32), np.full((len(queries), k), -1)
+        matrix = np.stack([self._vectors[int(i)] for i in keys])
+        if self.binary:
+            xor = np.bitwise_xor(queries[:, None, :], matrix[None, :, :])
+            scores = np.unpackbits(xor, axis=2).sum(axis=2).astype(np.float32)
+            order = np.argsort(scores, axis=1, kind="stable")[:, :k]
+        else:
+            scores = (queries @ matrix.T).astype(np.float32)
+            order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(scores, order, axis=1), keys[order]
+
+    def ids(self) -> Ids:
+        return np.array(sorted(self._vectors), dtype=np.int64)
+
+    def save(self, path: Path) -> None:
+        keys = self.ids()
+        np.savez(path, ids=keys, vectors=np.stack([self._vectors[int(i)] for i in keys]))
+
+
+def _ids(ids: Ids) -> Ids:
+    return np.ascontiguousarray(ids, dtype=np.int64)

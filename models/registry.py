@@ -1,0 +1,62 @@
+"""Model profiles as data: a profile JSON names the content, style and hash models and their
+parameters; `create_embedder` is the one factory that builds an embedder from such a spec."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from models.content import EfficientNetLite0Embedder
+from models.embedder import Embedder
+from models.errors import ModelError
+from models.openclip import OpenClipEmbedder
+from models.projection import ProjectedEmbedder
+from models.style import MagentaStyleEmbedder, VggStatsEmbedder
+
+PROFILE_DIR = Path(__file__).parent / "profiles"
+CALIBRATION_DIR = Path(__file__).parent / "calibration"
+
+EMBEDDERS: dict[str, type[Embedder]] = {
+    cls.name: cls
+    for cls in (EfficientNetLite0Embedder, VggStatsEmbedder, MagentaStyleEmbedder, OpenClipEmbedder)
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named pair of embedder specs (content, style) loaded from JSON."""
+
+    name: str
+    content: dict[str, Any]
+    style: dict[str, Any]
+    source: Path | None = None
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """A profile by name (models/profiles/NAME.json) or by path to a JSON file."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PROFILE_DIR / f"{name_or_path}.json"
+    if not path.is_file():
+        known = sorted(p.stem for p in PROFILE_DIR.glob("*.json"))
+        raise ModelError(f"model profile {name_or_path!r} not found (known: {', '.join(known)})")
+    data = json.loads(path.read_text())
+    return Profile(data.get("name", path.stem), data["content"], data["style"], path)
+
+
+def create_embedder(spec: dict[str, Any], base_dir: Path = PROFILE_DIR) -> Embedder:
+    """Build an embedder from {"kind": ..., "projection": optional .npz, **params}."""
+    params = dict(spec)
+    kind = params.pop("kind", None)
+    projection = params.pop("projection", None)
+    if kind not in EMBEDDERS:
+        raise ModelError(f"unknown embedder kind {kind!r}; known: {', '.join(sorted(EMBEDDERS))}")
+    try:
+        embedder = EMBEDDERS[kind](**params)
+    except TypeError as exc:
+        raise ModelError(f"bad parameters for {kind}: {exc}") from exc
+    if projection:
+        embedder = ProjectedEmbedder(embedder, base_dir / projection)
+    return embedder

@@ -1,0 +1,67 @@
+"""`create_app(settings, runtime=None)`: assembles the FastAPI app (routers, error handlers,
+middleware, per-app metrics). Nothing is built at import time; without a runtime the
+lifespan builds one from the settings, off the event loop, and saves the index on shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import anyio.to_thread
+from fastapi import Depends, FastAPI
+
+from service.api import errors, match, ops, works
+from service.api.deps import BodyCap, require_admin
+from service.runtime import Runtime, build_runtime
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _warm(runtime: Runtime) -> Runtime:
+    """Load model weights now, so the first request does not pay for it."""
+    for embedder in runtime.library.embedders.values():
+        embedder.load()
+    return runtime
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    owned = app.state.runtime is None
+    if owned:
+        log.info("loading models and index from %s", settings.data_dir)
+        app.state.runtime = await anyio.to_thread.run_sync(build_runtime, settings)
+    runtime: Runtime = await anyio.to_thread.run_sync(_warm, app.state.runtime)
+    log.info("ready: %d works, index %s", len(runtime.library), runtime.library.snapshot_id)
+    try:
+        yield
+    finally:
+        if owned:
+            await anyio.to_thread.run_sync(runtime.library.save)
+            app.state.runtime = None
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """The HTTP API; pass a runtime to serve one built elsewhere (tests, `styletrace demo`)."""
+    app = FastAPI(
+        title="styletrace",
+        description="Does an image copy a registered work, or imitate a registered "
+        "creator's style? Calibrated verdicts with evidence.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    metrics = ops.Metrics.create()
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.limiter = anyio.CapacityLimiter(settings.inference_workers)
+    app.state.metrics = metrics
+    errors.install(app)
+    app.add_middleware(BodyCap, settings=settings)
+    app.add_middleware(ops.RequestMetrics, metrics=metrics)  # outermost: counts every answer
+    app.include_router(ops.router)
+    for router in (works.router, match.router):  # everything under /v1 needs the admin key
+        app.include_router(router, dependencies=[Depends(require_admin)])
+    return app

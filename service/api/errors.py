@@ -1,0 +1,136 @@
+"""The one place where errors become HTTP responses, all shaped
+`{"error": {"code": ..., "message": ...}}`: domain exceptions from models/ and indexer/,
+request validation, HTTP errors (including unknown routes and wrong methods) and, last,
+anything unexpected (500, generic message, traceback logged)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request, params
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from indexer.errors import InvalidId, WorkConflict, WorkNotFound
+from models.errors import ImageError, ImageTooLarge, UnsupportedImage
+from service.schemas import ErrorBody, ErrorResponse
+
+log = logging.getLogger(__name__)
+
+# Most specific first: the first matching class decides the status and code.
+DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
+    (ImageTooLarge, 413, "image_too_large"),
+    (UnsupportedImage, 415, "unsupported_image"),
+    (ImageError, 400, "invalid_image"),
+    (InvalidId, 422, "invalid_id"),
+    (WorkNotFound, 404, "work_not_found"),
+    (WorkConflict, 409, "work_conflict"),
+)
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "upload_too_large",
+    422: "invalid_request",
+    503: "not_ready",
+}
+PLACES = {
+    "body": "form field",
+    "query": "query parameter",
+    "path": "path parameter",
+    "header": "header",
+}
+
+
+class ApiError(HTTPException):
+    """An HTTP error raised by the API itself, with a stable machine-readable code."""
+
+    def __init__(
+        self, status_code: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(status_code, message, headers)
+        self.code = code
+
+
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    body = ErrorResponse(error=ErrorBody(code=code, message=message))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def status_code_name(status: int) -> str:
+    """`not_found` for 404: the code of an HTTP error that carries none of its own."""
+    if status in STATUS_CODES:
+        return STATUS_CODES[status]
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "error"
+
+
+async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+    for cls, status, code in DOMAIN_ERRORS:
+        if isinstance(exc, cls):
+            return error_response(status, code, str(exc))
+    return await unexpected_error(request, exc)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = exc.code if isinstance(exc, ApiError) else status_code_name(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and not isinstance(exc, ApiError):
+        detail = f"no route {request.method} {request.url.path}; see /docs"
+    elif exc.status_code == 405 and not isinstance(exc, ApiError):
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return error_response(exc.status_code, code, detail, exc.headers)
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    files = _file_fields(request)
+    message = "; ".join(describe(e, files) for e in exc.errors())
+    return error_response(422, "invalid_request", message or "invalid request")
+
+
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        500, "internal_error", "internal error; it has been logged, please retry or report it"
+    )
+
+
+def describe(error: Mapping[str, Any], files: set[str]) -> str:
+    """One validation error as a sentence naming the field: "form field 'top_k': ..."."""
+    loc: Sequence[Any] = error.get("loc", ())
+    place = PLACES.get(str(loc[0]), str(loc[0])) if loc else "request"
+    name = ".".join(str(p) for p in loc[1:])
+    if name in files and place == "form field":
+        return f"form field {name!r} (a file) is required"
+    if not name:
+        return f"{place}: {error.get('msg', 'invalid')}"
+    if error.get("type") == "missing":
+        return f"{place} {name!r} is required"
+    return f"{place} {name!r}: {error.get('msg', 'invalid')}"
+
+
+def _file_fields(request: Request) -> set[str]:
+    """Names of the matched route's file upload fields, so their errors can say so."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    body_params = getattr(dependant, "body_params", [])
+    return {p.alias for p in body_params if isinstance(p.field_info, params.File)}
+
+
+def install(app: FastAPI) -> None:
+    """Register every handler on the app."""
+    for cls, _status, _code in DOMAIN_ERRORS:
+        app.add_exception_handler(cls, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)

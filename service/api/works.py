@@ -1,0 +1,123 @@
+"""`/v1/works`: register (multipart upload), look up, list and remove works. Work ids contain
+'/', so routes take them with the path converter (raw or percent-encoded). Registration is
+idempotent: identical bytes already registered answer 200 with `created: false`."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC
+from pathlib import PurePosixPath
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from pydantic import BaseModel
+
+from indexer.catalog import Work
+from indexer.library import Registered
+from service.api.deps import Inference, get_inference, get_runtime, get_settings, read_upload
+from service.registration import submission
+from service.runtime import Runtime
+from service.schemas import ErrorResponse, WorkOut
+from service.settings import Settings
+
+router = APIRouter(prefix="/v1/works", tags=["works"])
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+UNSAFE = re.compile(r"[^\w.-]+")
+MAX_NAME = 200
+
+
+class WorkList(BaseModel):
+    works: list[WorkOut]
+    limit: int
+    offset: int
+
+
+class Removed(BaseModel):
+    removed: str
+    creator_id: str
+    index: str  # snapshot id of the index the removal is already part of
+
+
+def work_out(work: Work, created: bool | None = None) -> WorkOut:
+    return WorkOut(
+        work_id=work.work_id,
+        creator_id=work.creator_id,
+        sha256=work.sha256,
+        size_bytes=work.size_bytes,
+        width=work.width,
+        height=work.height,
+        registered_at=work.registered_at.replace(tzinfo=UTC),
+        created=created,
+    )
+
+
+def default_work_id(creator_id: str, filename: str | None, data: bytes) -> str:
+    """`creator/<uploaded file name, sanitised>`, or `creator/<sha256[:16]>.png`."""
+    base = PurePosixPath((filename or "").replace("\\", "/")).name
+    name = UNSAFE.sub("_", base).lstrip(".")[-MAX_NAME:]
+    if not any(ch.isalnum() for ch in PurePosixPath(name).stem):
+        name = f"{hashlib.sha256(data).hexdigest()[:16]}.png"
+    return f"{creator_id}/{name}"
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=WorkOut,
+    responses={
+        200: {"model": WorkOut, "description": "already registered"},
+        409: {"model": ErrorResponse},
+        413: {"model": ErrorResponse},
+        415: {"model": ErrorResponse},
+        422: {"model": ErrorResponse},
+    },
+)
+async def register_work(
+    image: Annotated[UploadFile, File(description="the work's image file")],
+    creator_id: Annotated[str, Form(description="who made it, e.g. 'alice'")],
+    response: Response,
+    runtime: RuntimeDep,
+    settings: Annotated[Settings, Depends(get_settings)],
+    inference: Annotated[Inference, Depends(get_inference)],
+    work_id: Annotated[str | None, Form(description="default: creator_id/<file name>")] = None,
+) -> WorkOut:
+    """Register one work: 201 when new, 200 when these bytes are already registered."""
+    data = await read_upload(image, settings.max_upload_bytes)
+    work_id = work_id or default_work_id(creator_id, image.filename, data)
+    source = f"upload:{image.filename}" if image.filename else "upload"
+
+    def register() -> Registered:
+        item = submission(data, creator_id, work_id, source, settings.limits)
+        return runtime.library.register([item])[0]
+
+    done = await inference.run("register", register)
+    response.status_code = 201 if done.created else 200
+    return work_out(done.work, done.created)
+
+
+@router.get("")
+def list_works(
+    runtime: RuntimeDep,
+    creator_id: Annotated[str | None, Query(description="only this creator's works")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> WorkList:
+    """Active works, oldest first."""
+    works = runtime.library.catalog.works(creator_id, limit, offset)
+    return WorkList(works=[work_out(w) for w in works], limit=limit, offset=offset)
+
+
+@router.get("/{work_id:path}", responses={404: {"model": ErrorResponse}})
+def get_work(work_id: str, runtime: RuntimeDep) -> WorkOut:
+    """One active work; the id may contain '/' (raw or as %2F)."""
+    return work_out(runtime.library.catalog.get(work_id))
+
+
+@router.delete("/{work_id:path}", responses={404: {"model": ErrorResponse}})
+def remove_work(work_id: str, runtime: RuntimeDep) -> Removed:
+    """Remove a work: it is gone from matching before this answers."""
+    work = runtime.library.remove(work_id)
+    return Removed(
+        removed=work.work_id, creator_id=work.creator_id, index=runtime.library.snapshot_id
+    )

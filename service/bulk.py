@@ -1,0 +1,92 @@
+"""Bulk operations over many files: registering a folder or manifest in batches (decoding
+ahead of the models), and calibrating a profile on a folder of background images."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from PIL import Image
+from tqdm import tqdm
+
+from indexer.errors import CatalogError
+from indexer.library import Registered, Submission
+from models.errors import ImageError
+from models.registry import CALIBRATION_DIR, create_embedder, load_profile
+from service.calibrate import fit_calibration
+from service.pipeline import decoded_batches
+from service.registration import WorkSource, submission
+from service.runtime import Runtime
+from service.settings import Settings
+
+
+def register_sources(
+    runtime: Runtime, sources: Iterable[WorkSource], progress: bool = False
+) -> dict[str, object]:
+    """Register works batch by batch; unreadable files are counted and reported, not fatal."""
+    s = runtime.settings
+    items = list(sources)
+    counts: dict[str, int] = {"registered": 0, "unchanged": 0, "failed": 0}
+    errors: list[dict[str, str]] = []
+
+    def load(src: WorkSource) -> Submission:
+        return submission(
+            src.path.read_bytes(), src.creator_id, src.work_id, str(src.path), s.limits, src.meta
+        )
+
+    with tqdm(total=len(items), unit="img", disable=not progress) as bar:
+        for batch in decoded_batches(items, load, s.batch_size, s.decode_workers):
+            good = [sub for _, sub in batch if isinstance(sub, Submission)]
+            for src, sub in batch:
+                if not isinstance(sub, Submission):
+                    counts["failed"] += 1
+                    errors.append({"path": str(src.path), "error": str(sub)})
+            try:
+                outcomes = runtime.library.register(good)
+            except (CatalogError, ImageError):
+                outcomes = _one_by_one(runtime, good, errors)
+                counts["failed"] += len(good) - len(outcomes)
+            for o in outcomes:
+                counts["registered" if o.created else "unchanged"] += 1
+            bar.update(len(batch))
+    return {**counts, "errors": errors[:100]}
+
+
+def _one_by_one(
+    runtime: Runtime, subs: list[Submission], errors: list[dict[str, str]]
+) -> list[Registered]:
+    """Retry a failed batch item by item so one conflict does not sink the others."""
+    done: list[Registered] = []
+    for sub in subs:
+        try:
+            done.extend(runtime.library.register([sub]))
+        except (CatalogError, ImageError) as exc:
+            errors.append({"path": sub.source, "error": str(exc)})
+    return done
+
+
+def calibrate_from(settings: Settings, sources: Iterable[WorkSource], out: Path | None) -> Path:
+    """Fit and write the calibration of the configured profile on background images."""
+    profile = load_profile(settings.profile)
+    groups: dict[str, list[Image.Image]] = defaultdict(list)
+    for src in sources:
+        groups[src.creator_id].append(
+            submission(
+                src.path.read_bytes(), src.creator_id, src.work_id, "", settings.limits
+            ).image
+        )
+    cal = fit_calibration(
+        profile.name,
+        create_embedder(profile.content),
+        create_embedder(profile.style),
+        groups,
+        source="styletrace calibrate",
+    )
+    path = out or (
+        Path(settings.calibration)
+        if settings.calibration
+        else CALIBRATION_DIR / f"{profile.name}.json"
+    )
+    cal.save(path)
+    return path

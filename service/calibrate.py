@@ -1,0 +1,103 @@
+"""Fitting a calibration from background data: images grouped by creator, every image a
+different work. Non-matching pairs give the nulls: content and PDQ between works of different
+creators, style between an image and every OTHER creator's closest works. Used by
+`styletrace calibrate` and benchmarks/calibrate.py."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from models.embedder import Embedder
+from models.pdq import MODEL_ID as PDQ_ID
+from models.pdq import hash_batch, pdq_dihedral
+from service.calibration import Calibration, NullDistribution
+
+MAX_WORKS_AVERAGED = 5
+
+
+def embed_all(
+    embedder: Embedder, images: Sequence[Image.Image], batch: int = 32
+) -> NDArray[np.float32]:
+    """Embed in batches."""
+    parts = [embedder.embed(images[i : i + batch]) for i in range(0, len(images), batch)]
+    return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+
+
+def content_null(vectors: NDArray[np.float32], creators: Sequence[str]) -> NDArray[np.float32]:
+    """Cosine of every pair of works by different creators. Same-creator pairs are left out:
+    portfolios hold recolours and variants of one drawing, which are copies, not nulls."""
+    labels = np.asarray(creators)
+    sims = vectors @ vectors.T
+    upper = np.triu(labels[:, None] != labels[None, :], k=1)
+    out: NDArray[np.float32] = sims[upper].astype(np.float32)
+    return out
+
+
+def pdq_null(images: Sequence[Image.Image], creators: Sequence[str]) -> NDArray[np.float32]:
+    """Smallest Hamming distance over a query's 8 dihedral hashes to each work by another
+    creator, as matching computes it."""
+    labels = np.asarray(creators)
+    codes = np.unpackbits(hash_batch(images), axis=1).astype(np.int16)
+    out = []
+    for i, img in enumerate(images):
+        variants = np.stack(
+            [np.unpackbits(np.frombuffer(h.bits, np.uint8)) for h in pdq_dihedral(img)]
+        ).astype(np.int16)
+        others = codes[labels != labels[i]]
+        out.append((variants[:, None, :] != others[None, :, :]).sum(axis=2).min(axis=0))
+    return np.concatenate(out).astype(np.float32)
+
+
+def style_nulls(
+    vectors: NDArray[np.float32], creators: Sequence[str], max_m: int
+) -> list[NDArray[np.float32]]:
+    """For m = 1..max_m: mean of an image's top-m similarities to each other creator
+    having at least m works (the aggregate matching reports per creator)."""
+    labels = np.asarray(creators)
+    sims = vectors @ vectors.T
+    nulls: list[list[float]] = [[] for _ in range(max_m)]
+    for c in np.unique(labels):
+        cols = np.flatnonzero(labels == c)
+        rows = np.flatnonzero(labels != c)
+        top = -np.sort(-sims[np.ix_(rows, cols)], axis=1)
+        for m in range(1, min(max_m, len(cols)) + 1):
+            nulls[m - 1].extend(top[:, :m].mean(axis=1).tolist())
+    return [np.asarray(n, np.float32) for n in nulls if n]
+
+
+def fit_calibration(
+    profile: str,
+    content: Embedder,
+    style: Embedder,
+    groups: Mapping[str, Sequence[Image.Image]],
+    source: str = "",
+) -> Calibration:
+    """Measure the nulls of a profile's models on background images grouped by creator."""
+    creators = [c for c, imgs in groups.items() for _ in imgs]
+    images = [img for imgs in groups.values() for img in imgs]
+    if len(groups) < 2 or len(images) < 10:
+        raise ValueError("calibration needs at least 2 creators and 10 images")
+    style_vecs = embed_all(style, images)
+    null_style = style_nulls(style_vecs, creators, MAX_WORKS_AVERAGED)
+    models = {"content": content.model_id, "style": style.model_id, "pdq": PDQ_ID}
+    info = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "source": source,
+        "images": len(images),
+        "creators": len(groups),
+    }
+    info["id"] = hashlib.sha256(repr((models, sorted(info.items()))).encode()).hexdigest()[:12]
+    return Calibration(
+        profile=profile,
+        models=models,
+        content=NullDistribution.fit(content_null(embed_all(content, images), creators)),
+        pdq=NullDistribution.fit(pdq_null(images, creators), higher_is_closer=False),
+        style=tuple(NullDistribution.fit(n) for n in null_style),
+        info=info,
+    )

@@ -1,0 +1,145 @@
+"""Calibration: the measured distribution of scores between images that do NOT match (the null),
+turned into an estimated false-match rate for any score, and verdict thresholds at target rates.
+Calibration files are produced from data by benchmarks/calibrate.py, one per model profile."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+EXACT_TAIL = 2000  # the highest null scores are kept exactly; the bulk on a log-spaced grid
+TAIL_FIT = 100  # the closest null scores whose mean excess sets the exponential tail
+MIN_RATE = 1e-12  # extrapolation far past the sample means nothing finer than this
+
+
+@dataclass(frozen=True)
+class NullDistribution:
+    """Scores of non-matching pairs as (score, rate) points, rate = P(null score >= score)
+    (or <= score when lower is closer, as for Hamming distances)."""
+
+    scores: tuple[float, ...]  # ordered from most to least match-like
+    rates: tuple[float, ...]  # non-decreasing
+    n: int
+    higher_is_closer: bool = True
+    tail_scale: float = 0.0  # mean excess of the closest null scores (exponential tail model)
+
+    @classmethod
+    def fit(
+        cls, null_scores: NDArray[np.floating], higher_is_closer: bool = True
+    ) -> NullDistribution:
+        """Summarise a sample of non-match scores."""
+        x = np.sort(np.asarray(null_scores, np.float64))
+        x = x[::-1] if higher_is_closer else x
+        n = len(x)
+        ranks = np.unique(
+            np.concatenate(
+                [np.arange(1, min(n, EXACT_TAIL) + 1), np.geomspace(1, n, num=400).astype(np.int64)]
+            )
+        )
+        k = max(2, min(TAIL_FIT, n // 20))
+        excess = np.abs(x[: k - 1] - x[k - 1]).mean() if n >= 2 else 0.0
+        return cls(
+            tuple(float(x[r - 1]) for r in ranks),
+            tuple(float(r / (n + 1)) for r in ranks),
+            n,
+            higher_is_closer,
+            float(excess),
+        )
+
+    def rate(self, score: float) -> float:
+        """Estimated false-match rate of a score: the share of non-matches at least as close.
+        Beyond the closest null seen, an exponential tail (peaks over threshold) fitted to the
+        closest null scores extrapolates below 1/(n+1)."""
+        s = np.asarray(self.scores) * (1 if self.higher_is_closer else -1)
+        q = score if self.higher_is_closer else -score
+        pos = int(np.searchsorted(-s, -q, side="right"))  # how many null scores are >= q
+        if pos == 0:
+            beyond = (q - s[0]) / self.tail_scale if self.tail_scale > 0 else 0.0
+            return max(MIN_RATE, float(np.exp(-beyond) / (self.n + 1)))
+        return float(self.rates[pos - 1]) if pos <= len(self.rates) else 1.0
+
+    def threshold(self, rate: float) -> float:
+        """The least match-like score whose false-match rate is still <= rate."""
+        idx = int(np.searchsorted(np.asarray(self.rates), rate, side="right")) - 1
+        while idx >= 0 and self.rate(self.scores[idx]) > rate:  # ties share the larger rate
+            idx -= 1
+        if idx < 0:
+            return self.scores[0] + (1e-6 if self.higher_is_closer else -1)
+        return self.scores[idx]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "higher_is_closer": self.higher_is_closer,
+            "scores": list(self.scores),
+            "rates": list(self.rates),
+            "tail_scale": self.tail_scale,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NullDistribution:
+        return cls(
+            tuple(data["scores"]),
+            tuple(data["rates"]),
+            int(data["n"]),
+            bool(data["higher_is_closer"]),
+            float(data.get("tail_scale", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Null distributions of one model profile: content cosine, PDQ distance, and per-creator
+    style scores by how many of the creator's works were averaged (1..len(style))."""
+
+    profile: str
+    models: dict[str, str]
+    content: NullDistribution
+    pdq: NullDistribution
+    style: tuple[NullDistribution, ...]
+    info: dict[str, Any]
+
+    def style_null(self, n_works: int) -> NullDistribution:
+        """The null for a creator score averaged over n_works works (few works: own null)."""
+        return self.style[max(1, min(n_works, len(self.style))) - 1]
+
+    def save(self, path: Path) -> None:
+        data = {
+            "profile": self.profile,
+            "models": self.models,
+            "info": self.info,
+            "content": self.content.to_json(),
+            "pdq": self.pdq.to_json(),
+            "style": [s.to_json() for s in self.style],
+        }
+        path.write_text(json.dumps(data, separators=(",", ":")))
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        d = json.loads(path.read_text())
+        return cls(
+            d["profile"],
+            d["models"],
+            NullDistribution.from_json(d["content"]),
+            NullDistribution.from_json(d["pdq"]),
+            tuple(NullDistribution.from_json(s) for s in d["style"]),
+            d.get("info", {}),
+        )
+
+
+def any_of(rate: float, comparisons: int) -> float:
+    """Chance that at least one of `comparisons` independent non-matches scores this close:
+    a pair's rate turned into a per-query rate for a catalog of that many works (creators)."""
+    return float(-np.expm1(max(1, comparisons) * np.log1p(-min(rate, 1.0 - 1e-16))))
+
+
+def combine_rates(rates: Sequence[float]) -> float:
+    """False-match rate of 'any of these independent tests fired' for the best one:
+    Bonferroni-style min * count, capped at 1."""
+    return min(1.0, min(rates) * len(rates)) if rates else 1.0

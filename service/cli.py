@@ -1,0 +1,196 @@
+"""The `styletrace` command line: register, match, scan, works, serve, demo, calibrate.
+Output contracts are in ../shared/DESIGN.md; errors go to stderr with exit status 2."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from indexer.errors import CatalogError
+from models.errors import ImageError, ModelError
+from service.registration import from_directory, from_manifest
+from service.runtime import CalibrationMissing, Runtime, build_runtime
+from service.settings import Settings
+
+
+def _runtime(settings: Settings | None = None) -> Runtime:
+    """The runtime every command uses (tests replace this seam with fake models)."""
+    return build_runtime(settings or Settings())
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+def cli() -> None:
+    """styletrace: is this image a copy of a registered work, or does it imitate a registered
+    creator's style? State lives under STYLETRACE_DATA_DIR (default ./data)."""
+
+
+@cli.command()
+@click.argument(
+    "directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--manifest",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV with columns creator_id,work_id,path (+ optional metadata).",
+)
+def register(directory: Path | None, manifest: Path | None) -> None:
+    """Register DIRECTORY/<creator_id>/<file> (or a --manifest) as works."""
+    if (directory is None) == (manifest is None):
+        _fail("give either DIRECTORY or --manifest FILE")
+    sources = from_manifest(manifest) if manifest else from_directory(directory or Path("."))
+    from service.bulk import register_sources
+
+    runtime = _runtime()
+    summary = register_sources(runtime, sources, progress=sys.stderr.isatty())
+    runtime.library.save()
+    click.echo(json.dumps(summary))
+
+
+@cli.command()
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--top-k", type=click.IntRange(1, 1000), default=None)
+def match(image: Path, top_k: int | None) -> None:
+    """Match one IMAGE; prints the match result JSON."""
+    from models.images import load_image_file
+
+    runtime = _runtime()
+    loaded = load_image_file(image, runtime.settings.limits)
+    result = runtime.matcher.match([loaded], runtime.options(top_k))[0]
+    click.echo(result.model_dump_json(indent=2))
+
+
+@cli.command()
+@click.argument("source")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--top-k", type=click.IntRange(1, 1000), default=None)
+def scan(source: str, out: Path, top_k: int | None) -> None:
+    """Match every image in SOURCE (folder, CSV manifest with a path column, or - for a list
+    on stdin) into OUT as JSON lines; run again to resume."""
+    from service.scan import run_scan, scan_inputs
+
+    runtime = _runtime()
+    summary = run_scan(runtime, scan_inputs(source), out, top_k, progress=sys.stderr.isatty())
+    click.echo(json.dumps(summary.__dict__))
+
+
+@cli.group()
+def works() -> None:
+    """List or remove registered works."""
+
+
+@works.command("list")
+@click.option("--creator", default=None)
+@click.option("--limit", type=click.IntRange(1), default=1000)
+def works_list(creator: str | None, limit: int) -> None:
+    """One JSON line per active work."""
+    from indexer.catalog import Catalog
+
+    settings = Settings()
+    catalog = Catalog(settings.db_url)
+    for w in catalog.works(creator, limit=limit):
+        click.echo(
+            json.dumps(
+                {
+                    "work_id": w.work_id,
+                    "creator_id": w.creator_id,
+                    "sha256": w.sha256,
+                    "registered_at": w.registered_at.isoformat(),
+                }
+            )
+        )
+
+
+@works.command("remove")
+@click.argument("work_id")
+def works_remove(work_id: str) -> None:
+    """Remove WORK_ID; it stops matching at once."""
+    runtime = _runtime()
+    work = runtime.library.remove(work_id)
+    runtime.library.save()
+    click.echo(json.dumps({"removed": work.work_id, "creator_id": work.creator_id}))
+
+
+@cli.command()
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the HTTP API (and /docs)."""
+    import uvicorn
+
+    from service.api.app import create_app
+
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@cli.command()
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+def demo(host: str | None, port: int | None) -> None:
+    """Register the bundled sample gallery, print a curl example, and serve."""
+    from service.bulk import register_sources
+
+    settings = Settings()
+    if not settings.admin_key:
+        settings.admin_key = "demo-key"
+    runtime = _runtime(settings)
+    examples = settings.examples_dir
+    summary = register_sources(runtime, from_directory(examples / "gallery"), progress=False)
+    runtime.library.save()
+    bind, p = host or settings.host, port or settings.port
+    sample = _demo_query(examples)
+    click.echo(
+        f"registered: {json.dumps(summary)}\nTry:\n  curl -s -H 'Authorization: Bearer "
+        f"{settings.admin_key}' -F image=@{sample} http://{bind}:{p}/v1/match\n"
+        f"API docs: http://{bind}:{p}/docs"
+    )
+    import uvicorn
+
+    from service.api.app import create_app
+
+    uvicorn.run(create_app(settings, runtime), host=bind, port=p)
+
+
+def _demo_query(examples: Path) -> Path | None:
+    """The first edited copy listed in examples/suspects.csv: a query that really matches."""
+    listing = examples / "suspects.csv"
+    if not listing.is_file():
+        return None
+    with listing.open(newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r.get("kind") == "edited_copy"]
+    return (examples / rows[0]["path"]).resolve() if rows else None
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the calibration JSON (default: the profile's file).",
+)
+def calibrate(directory: Path, out: Path | None) -> None:
+    """Measure the model profile's non-match score distributions on background images laid
+    out as DIRECTORY/<creator>/<file> (different works; several creators)."""
+    from service.bulk import calibrate_from
+
+    settings = Settings()
+    path = calibrate_from(settings, from_directory(directory), out)
+    click.echo(json.dumps({"calibration": str(path)}))
+
+
+def main() -> None:
+    """Entry point: domain errors become one clear line on stderr and exit status 2."""
+    try:
+        cli(standalone_mode=True)
+    except (ImageError, CatalogError, ModelError, CalibrationMissing, ValueError) as exc:
+        _fail(str(exc))

@@ -1,0 +1,186 @@
+"""Matching: one batch of query images in, one MatchResult per image out. Content and style
+are answered separately; every score carries its calibrated false-match rate, per query:
+the chance that an unrelated image scores this close to ANY registered work (content) or
+creator (style) of a catalog this size, from the pair rates of the calibration's nulls."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from indexer.library import Library
+from models.images import LoadedImage
+from models.pdq import pdq_dihedral
+from service.calibration import Calibration, any_of, combine_rates
+from service.schemas import (
+    ContentResult,
+    CreatorMatch,
+    MatchResult,
+    ModelsInfo,
+    QueryInfo,
+    StyleResult,
+    Thresholds,
+    WorkMatch,
+)
+from service.verdicts import shares, verdict
+
+PDQ_CANDIDATES = 32
+
+
+@dataclass(frozen=True)
+class MatchOptions:
+    """Knobs of one matching call (from settings, per request top_k)."""
+
+    top_k: int = 5
+    style_neighbours: int = 64
+    works_per_creator: int = 3
+    match_rate: float = 0.001
+    possible_rate: float = 0.01
+
+
+class Matcher:
+    """Scores queries against a library with a calibration for its models."""
+
+    def __init__(self, library: Library, calibration: Calibration) -> None:
+        self.library = library
+        self.calibration = calibration
+
+    def match(self, queries: Sequence[LoadedImage], opts: MatchOptions) -> list[MatchResult]:
+        """Match a batch: one forward pass per model for the whole batch."""
+        images = [q.image for q in queries]
+        content_vecs = self.library.embedders["content"].embed(images)
+        style_vecs = self.library.embedders["style"].embed(images)
+        out = []
+        for i, q in enumerate(queries):
+            content = self._content(content_vecs[i : i + 1], q.image, opts)
+            style = self._style(style_vecs[i : i + 1], opts)
+            out.append(
+                MatchResult(
+                    query=QueryInfo(sha256=q.sha256, width=q.width, height=q.height),
+                    style=style,
+                    content=content,
+                    models=self._models(),
+                    thresholds=Thresholds(match=opts.match_rate, possible=opts.possible_rate),
+                )
+            )
+        return out
+
+    def _models(self) -> ModelsInfo:
+        ids = self.library.model_ids
+        return ModelsInfo(
+            style=ids["style"],
+            content=ids["content"],
+            hash=ids["pdq"],
+            index=self.library.snapshot_id,
+            calibration=str(self.calibration.info.get("id", "")),
+        )
+
+    def _content(
+        self, vec: NDArray[np.float32], image: Image.Image, opts: MatchOptions
+    ) -> ContentResult:
+        sims, ids = self.library.search("content", vec, max(opts.top_k, 10))
+        distances = self._pdq_distances(image)
+        cal = self.calibration
+        candidates: dict[int, float] = {
+            int(i): float(s) for s, i in zip(sims[0], ids[0], strict=True) if i >= 0
+        }
+        for pk in distances:
+            candidates.setdefault(pk, float("nan"))
+        rows = []
+        for pk, sim in candidates.items():
+            rates = [cal.content.rate(sim)] if sim == sim else [1.0]
+            rates.append(cal.pdq.rate(distances[pk]) if pk in distances else 1.0)
+            work = self.library.work(pk)
+            rows.append(
+                WorkMatch(
+                    creator_id=work.creator_id,
+                    work_id=work.work_id,
+                    score=round(sim, 6) if sim == sim else 0.0,
+                    calibrated=any_of(combine_rates(rates), len(self.library)),
+                    pdq_distance=distances.get(pk),
+                )
+            )
+        rows.sort(key=lambda m: (m.calibrated, -m.score))
+        return self._content_result(rows[: opts.top_k], opts)
+
+    def _content_result(self, rows: list[WorkMatch], opts: MatchOptions) -> ContentResult:
+        if not rows:
+            return ContentResult(verdict="none", score=0.0, calibrated=1.0, matches=[])
+        best = rows[0]
+        return ContentResult(
+            verdict=verdict(best.calibrated, opts.match_rate, opts.possible_rate),
+            score=best.score,
+            calibrated=best.calibrated,
+            matches=rows,
+        )
+
+    def _pdq_distances(self, image: Image.Image) -> dict[int, int]:
+        """Smallest PDQ distance per work over the query's eight dihedral variants."""
+        codes = np.stack([np.frombuffer(h.bits, np.uint8) for h in pdq_dihedral(image)])
+        dist, ids = self.library.search("pdq", codes, PDQ_CANDIDATES)
+        best: dict[int, int] = {}
+        for d, i in zip(dist.ravel(), ids.ravel(), strict=True):
+            if i >= 0 and (int(i) not in best or d < best[int(i)]):
+                best[int(i)] = int(d)
+        return best
+
+    def _style(self, vec: NDArray[np.float32], opts: MatchOptions) -> StyleResult:
+        sims, ids = self.library.search("style", vec, opts.style_neighbours)
+        cal = self.calibration
+        per_creator: dict[str, list[float]] = defaultdict(list)
+        works: list[WorkMatch] = []
+        for s, i in zip(sims[0], ids[0], strict=True):
+            if i < 0:
+                continue
+            work = self.library.work(int(i))
+            per_creator[work.creator_id].append(float(s))
+            if len(works) < opts.top_k:
+                works.append(
+                    WorkMatch(
+                        creator_id=work.creator_id,
+                        work_id=work.work_id,
+                        score=round(float(s), 6),
+                        calibrated=any_of(cal.style_null(1).rate(float(s)), len(self.library)),
+                    )
+                )
+        creators = [self._creator(c, scores, opts) for c, scores in per_creator.items()]
+        creators.sort(key=lambda c: (c.calibrated, -c.score))
+        for c, share in zip(
+            creators, shares([c.calibrated for c in creators], opts.possible_rate), strict=True
+        ):
+            c.share = round(share, 4)
+        generic = sum(1 for c in creators if c.calibrated <= opts.possible_rate)
+        if not creators:
+            return StyleResult(
+                verdict="none",
+                score=0.0,
+                calibrated=1.0,
+                creators=[],
+                matches=[],
+                generic_creators=0,
+            )
+        best = creators[0]
+        return StyleResult(
+            verdict=verdict(best.calibrated, opts.match_rate, opts.possible_rate),
+            score=best.score,
+            calibrated=best.calibrated,
+            creators=creators[: opts.top_k],
+            matches=works,
+            generic_creators=generic,
+        )
+
+    def _creator(self, creator_id: str, scores: list[float], opts: MatchOptions) -> CreatorMatch:
+        """Aggregate a creator's closest works: mean of the top m, m = min(M, their works)."""
+        m = min(opts.works_per_creator, self.library.works_of(creator_id))
+        top = sorted(scores, reverse=True)[:m]
+        top += [top[-1]] * (m - len(top))  # unseen works score at most the last one seen
+        score = float(np.mean(top))
+        rate = any_of(self.calibration.style_null(m).rate(score), self.library.creators)
+        return CreatorMatch(
+            creator_id=creator_id, score=round(score, 6), calibrated=rate, share=0.0, works=m
+        )

@@ -1,0 +1,77 @@
+"""Registration inputs: a directory laid out as DIR/<creator_id>/<file>, or a CSV manifest
+(creator_id,work_id,path[,extra metadata columns]); turning bytes into a Submission."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.ids import check_creator_id, check_work_id
+from indexer.library import Submission
+from models.images import ImageLimits, load_image_bytes
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
+
+
+@dataclass(frozen=True)
+class WorkSource:
+    """Where a work to register comes from, before its bytes are read."""
+
+    creator_id: str
+    work_id: str
+    path: Path
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def from_directory(root: Path) -> Iterator[WorkSource]:
+    """DIR/<creator_id>/<file...>: creator = first folder, work id = path relative to DIR."""
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if (
+            path.is_file()
+            and len(rel.parts) >= 2
+            and path.suffix.lower() in IMAGE_SUFFIXES
+            and not any(p.startswith(".") for p in rel.parts)
+        ):
+            yield WorkSource(rel.parts[0], rel.as_posix(), path)
+
+
+def from_manifest(manifest: Path) -> Iterator[WorkSource]:
+    """CSV with columns creator_id,work_id,path; relative paths are relative to the CSV."""
+    with manifest.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"creator_id", "work_id", "path"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{manifest}: missing column(s) {', '.join(sorted(missing))}")
+        for row in reader:
+            path = Path(row["path"])
+            extra = {
+                k: v
+                for k, v in row.items()
+                if k not in ("creator_id", "work_id", "path") and k and v
+            }
+            yield WorkSource(
+                row["creator_id"],
+                row["work_id"],
+                path if path.is_absolute() else manifest.parent / path,
+                extra,
+            )
+
+
+def submission(
+    data: bytes,
+    creator_id: str,
+    work_id: str,
+    source: str,
+    limits: ImageLimits,
+    meta: dict[str, str] | None = None,
+) -> Submission:
+    """Validate ids and decode the bytes with the safe loader."""
+    check_creator_id(creator_id)
+    check_work_id(work_id)
+    loaded = load_image_bytes(data, limits)
+    return Submission(
+        creator_id, work_id, loaded.image, data, loaded.sha256, source, dict(meta or {})
+    )

@@ -1,0 +1,84 @@
+"""Builds the running parts (models, catalog, library, calibration, matcher) from settings.
+Tests pass fake embedders and a calibration here; nothing is loaded at import time."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from indexer.catalog import Catalog
+from indexer.library import Library
+from models.embedder import Embedder
+from models.registry import CALIBRATION_DIR, create_embedder, load_profile
+from service.calibration import Calibration
+from service.matching import Matcher, MatchOptions
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class CalibrationMissing(RuntimeError):
+    """No calibration was measured for the models in use."""
+
+
+@dataclass
+class Runtime:
+    """Everything a CLI command or the API needs, built once."""
+
+    settings: Settings
+    library: Library
+    matcher: Matcher
+
+    def options(self, top_k: int | None = None) -> MatchOptions:
+        s = self.settings
+        return MatchOptions(
+            top_k=min(top_k or s.default_top_k, s.max_top_k),
+            style_neighbours=s.style_neighbours,
+            works_per_creator=s.style_works_per_creator,
+            match_rate=s.match_rate,
+            possible_rate=s.possible_rate,
+        )
+
+
+def load_calibration(settings: Settings, profile_name: str, models: dict[str, str]) -> Calibration:
+    """The calibration file for the profile; its model ids must be the ones in use."""
+    path = (
+        Path(settings.calibration)
+        if settings.calibration
+        else CALIBRATION_DIR / f"{profile_name}.json"
+    )
+    if not path.is_file():
+        raise CalibrationMissing(
+            f"no calibration at {path}: run `make calibrate` (or "
+            "benchmarks/calibrate.py) for this model profile"
+        )
+    cal = Calibration.load(path)
+    stale = [k for k in ("content", "style") if cal.models.get(k) != models[k]]
+    if stale:
+        raise CalibrationMissing(
+            f"calibration {path} was measured with other {', '.join(stale)} "
+            "model(s); run `make calibrate` for this profile"
+        )
+    return cal
+
+
+def build_runtime(
+    settings: Settings,
+    content: Embedder | None = None,
+    style: Embedder | None = None,
+    calibration: Calibration | None = None,
+) -> Runtime:
+    """Open (and reconcile) the library and load the calibration."""
+    if settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)
+    profile = load_profile(settings.profile)
+    content = content or create_embedder(profile.content)
+    style = style or create_embedder(profile.style)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    library = Library(settings.data_dir, Catalog(settings.db_url), content, style)
+    calibration = calibration or load_calibration(settings, profile.name, library.model_ids)
+    library.open()
+    return Runtime(settings, library, Matcher(library, calibration))

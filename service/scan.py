@@ -1,0 +1,106 @@
+"""Batch scans: score every image of a folder, CSV manifest or list on stdin against the
+library, writing one JSON line per image. Resumable: images already in the output are
+skipped, and a line cut off by a crash is discarded before appending."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from tqdm import tqdm
+
+from models.errors import ImageError
+from models.images import LoadedImage, load_image_file
+from service.pipeline import decoded_batches
+from service.registration import IMAGE_SUFFIXES
+from service.runtime import Runtime
+
+
+@dataclass
+class ScanSummary:
+    """Counts of one scan run."""
+
+    scanned: int = 0
+    skipped: int = 0
+    errors: int = 0
+
+
+def scan_inputs(source: str, stdin: TextIO | None = None) -> Iterator[Path]:
+    """Image paths from a folder (recursive), a CSV with a `path` column, or '-' (stdin list)."""
+    if source == "-":
+        yield from (Path(line.strip()) for line in stdin or sys.stdin if line.strip())
+        return
+    root = Path(source)
+    if root.is_dir():
+        yield from (
+            p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        )
+    elif root.suffix.lower() == ".csv":
+        with root.open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                path = Path(row["path"])
+                yield path if path.is_absolute() else root.parent / path
+    else:
+        raise ValueError(f"{source}: not a folder, a .csv manifest or '-'")
+
+
+def done_paths(out: Path) -> set[str]:
+    """Paths already written to an output file; drops a trailing partial line."""
+    if not out.exists():
+        return set()
+    data = out.read_bytes()
+    cut = data.rfind(b"\n") + 1
+    if cut < len(data):
+        with out.open("r+b") as fh:
+            fh.truncate(cut)
+    done = set()
+    for line in data[:cut].splitlines():
+        try:
+            done.add(json.loads(line)["path"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return done
+
+
+def run_scan(
+    runtime: Runtime,
+    paths: Iterable[Path],
+    out: Path,
+    top_k: int | None = None,
+    progress: bool = False,
+) -> ScanSummary:
+    """Match every image not yet in `out`, appending results as JSON lines."""
+    done = done_paths(out)
+    summary = ScanSummary()
+    todo = [p for p in paths if str(p) not in done]
+    summary.skipped = len(done)
+    opts = runtime.options(top_k)
+    limits = runtime.settings.limits
+    s = runtime.settings
+    with out.open("a") as fh, tqdm(total=len(todo), unit="img", disable=not progress) as bar:
+        for batch in decoded_batches(
+            todo, lambda p: load_image_file(p, limits), s.batch_size, s.decode_workers
+        ):
+            good = [(p, img) for p, img in batch if isinstance(img, LoadedImage)]
+            results = runtime.matcher.match([img for _, img in good], opts)
+            by_path = {
+                str(p): r.model_dump(mode="json") for (p, _), r in zip(good, results, strict=True)
+            }
+            for path, img in batch:
+                line = by_path.get(str(path)) or _error(img)
+                fh.write(json.dumps({"path": str(path), **line}) + "\n")
+                summary.errors += int(str(path) not in by_path)
+            fh.flush()
+            summary.scanned += len(batch)
+            bar.update(len(batch))
+    return summary
+
+
+def _error(exc: object) -> dict[str, object]:
+    code = "unreadable_image" if isinstance(exc, ImageError | OSError) else "error"
+    return {"error": {"code": code, "message": str(exc)}}

@@ -1,0 +1,95 @@
+"""Pydantic schemas of the public contract (match results, works, errors); separate from the
+database rows in indexer/schema.py. Lists are best first; extra keys may be added later."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Verdict = Literal["match", "possible", "none"]
+
+
+class WorkMatch(BaseModel):
+    creator_id: str
+    work_id: str
+    score: float = Field(description="cosine similarity in the model's space")
+    calibrated: float = Field(description="estimated false-match rate of this score")
+    pdq_distance: int | None = Field(None, description="PDQ Hamming distance (content only)")
+
+
+class CreatorMatch(BaseModel):
+    creator_id: str
+    score: float = Field(description="mean similarity to the creator's closest works")
+    calibrated: float
+    share: float = Field(
+        description="attribution share among the creators that clear the 'possible' threshold"
+    )
+    works: int = Field(description="number of the creator's works averaged into the score")
+
+
+class StyleResult(BaseModel):
+    verdict: Verdict
+    score: float
+    calibrated: float
+    creators: list[CreatorMatch]
+    matches: list[WorkMatch]
+    generic_creators: int = Field(
+        description="registered creators that clear the 'possible' "
+        "threshold: how generic the style is"
+    )
+
+
+class ContentResult(BaseModel):
+    verdict: Verdict
+    score: float
+    calibrated: float
+    matches: list[WorkMatch]
+
+
+class QueryInfo(BaseModel):
+    sha256: str
+    width: int
+    height: int
+
+
+class ModelsInfo(BaseModel):
+    style: str
+    content: str
+    hash: str
+    index: str
+    calibration: str
+
+
+class Thresholds(BaseModel):
+    match: float = Field(description="false-match rate at or below which the verdict is match")
+    possible: float
+
+
+class MatchResult(BaseModel):
+    query: QueryInfo
+    style: StyleResult
+    content: ContentResult
+    models: ModelsInfo
+    thresholds: Thresholds
+
+
+class WorkOut(BaseModel):
+    work_id: str
+    creator_id: str
+    sha256: str
+    size_bytes: int
+    width: int
+    height: int
+    registered_at: datetime
+    created: bool | None = None
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,47 @@
+"""The one settings object, read once from the environment (prefix STYLETRACE_) or a .env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.images import ImageLimits
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; limits are explicit so operators can see and change them."""
+
+    model_config = SettingsConfigDict(env_prefix="STYLETRACE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str = ""  # default: sqlite under data_dir
+    profile: str = "default"  # models/profiles/NAME.json, or a path to a profile JSON
+    calibration: str = ""  # default: models/calibration/<profile>.json
+    admin_key: str = ""  # bootstrap key for /v1; empty disables /v1 (every request 401)
+    examples_dir: Path = Path("./examples")  # the sample gallery `styletrace demo` registers
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_bytes: int = Field(25 * 1024 * 1024, gt=0)
+    max_pixels: int = Field(40_000_000, gt=0)
+    max_frames: int = Field(1000, gt=0)
+    default_top_k: int = Field(5, ge=1)
+    max_top_k: int = Field(100, ge=1)
+    style_neighbours: int = Field(64, ge=1)  # works retrieved before grouping by creator
+    style_works_per_creator: int = Field(3, ge=1)  # top works averaged into a creator score
+    match_rate: float = Field(0.001, gt=0, lt=1)  # false-match rate for verdict "match"
+    possible_rate: float = Field(0.01, gt=0, lt=1)  # ... and for "possible"
+    inference_workers: int = Field(2, ge=1)  # concurrent model calls in the API
+    batch_size: int = Field(16, ge=1)  # images per forward pass in register and scan
+    decode_workers: int = Field(2, ge=1)  # threads decoding images ahead of the models
+    torch_threads: int = Field(0, ge=0)  # 0: torch's default
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'catalog.sqlite'}"
+
+    @property
+    def limits(self) -> ImageLimits:
+        return ImageLimits(self.max_upload_bytes, self.max_pixels, self.max_frames)

@@ -1,0 +1,30 @@
+"""Shared fixtures: settings in a temporary data dir, and a runtime built on the fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.calibration import Calibration
+from service.runtime import Runtime, build_runtime
+from service.settings import Settings
+from tests.fakes import HistogramEmbedder, PixelEmbedder, fake_calibration
+
+ADMIN_KEY = "test-admin-key"
+
+
+@pytest.fixture(scope="session")
+def fake_cal() -> Calibration:
+    return fake_calibration(PixelEmbedder(), HistogramEmbedder())
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", admin_key=ADMIN_KEY, _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def runtime(settings: Settings, fake_cal: Calibration) -> Iterator[Runtime]:
+    yield build_runtime(settings, PixelEmbedder(), HistogramEmbedder(), fake_cal)

@@ -1,0 +1,64 @@
+"""Catalog: migrations on a fresh database, idempotent registration, conflicts, tombstones."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from indexer.catalog import Catalog, NewWork
+from indexer.errors import InvalidId, WorkConflict, WorkNotFound
+from indexer.ids import check_creator_id, check_work_id
+
+
+def _work(work_id: str = "alice/a.png", sha: str = "a" * 64, creator: str = "alice") -> NewWork:
+    return NewWork(work_id, creator, sha, 10, 4, 4, "test")
+
+
+def test_fresh_database_is_migrated(tmp_path: Path) -> None:
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    tables = set(inspect(catalog.engine).get_table_names())
+    assert {"creators", "works", "vectors", "state", "alembic_version"} <= tables
+
+
+def test_register_is_idempotent_and_conflicts_are_refused(tmp_path: Path) -> None:
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    work, created = catalog.add(_work(), {("content", "m"): b"\0" * 8})
+    again, created_again = catalog.add(_work(), {("content", "m"): b"\0" * 8})
+    assert created and not created_again and again.pk == work.pk
+    same_bytes_new_name, created3 = catalog.add(_work("alice/copy.png"), {})
+    assert not created3 and same_bytes_new_name.pk == work.pk
+    with pytest.raises(WorkConflict, match="different bytes"):
+        catalog.add(_work(sha="b" * 64), {})
+    assert catalog.generation() == 1
+
+
+def test_remove_leaves_a_tombstone_and_frees_the_id(tmp_path: Path) -> None:
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    catalog.add(_work(), {("content", "m"): b"\1" * 8})
+    removed = catalog.remove("alice/a.png")
+    assert removed.removed_at is not None
+    assert list(catalog.vectors("content", "m")) == []
+    with pytest.raises(WorkNotFound):
+        catalog.get("alice/a.png")
+    with pytest.raises(WorkNotFound):
+        catalog.remove("alice/a.png")
+    work, created = catalog.add(_work(sha="c" * 64), {})
+    assert created and catalog.get("alice/a.png").pk == work.pk
+    assert catalog.generation() == 3
+
+
+@pytest.mark.parametrize("bad", ["", "../x", "a/../b", "a//b", "/abs", "a\\b", "a\0b", "x" * 1001])
+def test_bad_work_ids_are_refused(bad: str) -> None:
+    with pytest.raises(InvalidId):
+        check_work_id(bad)
+
+
+@pytest.mark.parametrize("bad", ["", "../x", "a/b", "-x", "x" * 201, "a b", "name'; DROP"])
+def test_bad_creator_ids_are_refused(bad: str) -> None:
+    with pytest.raises(InvalidId):
+        check_creator_id(bad)
+
+
+def test_good_ids_pass() -> None:
+    assert check_work_id("alice/sunset.png") == "alice/sunset.png"
+    assert check_creator_id("alice_b-2") == "alice_b-2"

@@ -1,0 +1,96 @@
+"""Library: registration reaches every index, removal is immediate, and start-up reconciles
+a missing, stale or corrupt snapshot with the catalog."""
+
+import io
+import shutil
+
+from PIL import Image
+
+from indexer.library import Library, Submission
+from service.calibration import Calibration
+from service.runtime import Runtime, build_runtime
+from service.settings import Settings
+from tests.fakes import PALETTES, HistogramEmbedder, PixelEmbedder, drawing
+
+
+def _submission(creator: str, seed: int) -> Submission:
+    img = drawing(seed, PALETTES[creator])
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    data = buf.getvalue()
+    import hashlib
+
+    return Submission(
+        creator, f"{creator}/{seed}.png", img, data, hashlib.sha256(data).hexdigest(), "test"
+    )
+
+
+def _reopen(settings: Settings, cal: Calibration) -> Library:
+    return build_runtime(settings, PixelEmbedder(), HistogramEmbedder(), cal).library
+
+
+def _all_ids(lib: Library) -> dict[str, list[int]]:
+    return {space: sorted(index.ids().tolist()) for space, index in lib.indexes.items()}
+
+
+def test_register_and_remove_are_visible_at_once(runtime: Runtime) -> None:
+    lib = runtime.library
+    out = lib.register([_submission("alice", 1), _submission("bob", 2)])
+    assert [o.created for o in out] == [True, True]
+    q = lib.embedders["content"].embed([drawing(1, PALETTES["alice"])])
+    assert lib.search("content", q, 1)[1][0, 0] == out[0].work.pk
+    lib.remove("alice/1.png")
+    assert out[0].work.pk not in lib.search("content", q, 5)[1].ravel()
+    assert _all_ids(lib) == {s: [out[1].work.pk] for s in ("content", "style", "pdq")}
+
+
+def test_start_up_rebuilds_without_snapshot(
+    settings: Settings, runtime: Runtime, fake_cal: Calibration
+) -> None:
+    runtime.library.register([_submission("alice", i) for i in range(4)])
+    lib = _reopen(settings, fake_cal)  # no snapshot saved: everything comes from the catalog
+    assert len(lib) == 4 and all(len(ids) == 4 for ids in _all_ids(lib).values())
+
+
+def test_start_up_repairs_a_stale_snapshot(
+    settings: Settings, runtime: Runtime, fake_cal: Calibration
+) -> None:
+    lib = runtime.library
+    lib.register([_submission("alice", i) for i in range(3)])
+    lib.save()
+    lib.register([_submission("bob", 10)])  # acknowledged after the snapshot
+    lib.remove("alice/0.png")  # ditto
+    again = _reopen(settings, fake_cal)
+    assert _all_ids(again) == _all_ids(lib)
+
+
+def test_corrupt_snapshot_is_rebuilt_from_the_catalog(
+    settings: Settings, runtime: Runtime, fake_cal: Calibration
+) -> None:
+    lib = runtime.library
+    lib.register([_submission("carol", i) for i in range(3)])
+    folder = lib.save()
+    (folder / "content.faiss").write_bytes(b"garbage")
+    again = _reopen(settings, fake_cal)
+    assert _all_ids(again) == _all_ids(lib)
+    shutil.rmtree(folder)
+    assert _all_ids(_reopen(settings, fake_cal)) == _all_ids(lib)
+
+
+def test_model_change_re_embeds_from_stored_originals(
+    settings: Settings, runtime: Runtime, fake_cal: Calibration
+) -> None:
+    runtime.library.register([_submission("dave", i) for i in range(2)])
+
+    class OtherPixels(PixelEmbedder):
+        @property
+        def model_id(self) -> str:
+            return "fake-pixels-other"
+
+    lib = Library(settings.data_dir, runtime.library.catalog, OtherPixels(), HistogramEmbedder())
+    lib.open()
+    assert len(lib.indexes["content"]) == 2
+    stored = list(lib.catalog.vectors("content", "fake-pixels-other"))
+    assert len(stored) == 2
+    img = Image.open(io.BytesIO(lib.blobs.get(lib.work(stored[0][0]).sha256)))
+    assert img.size == (96, 96)

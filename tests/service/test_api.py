@@ -1,0 +1,385 @@
+"""The HTTP API end to end on the fake runtime: auth, registration, matching, removal, and bad
+input answered with the right 4xx and a message a person understands (never a 5xx)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.api import app as app_module
+from service.api.app import create_app
+from service.runtime import Runtime
+from service.settings import Settings
+from tests.conftest import ADMIN_KEY
+from tests.fakes import PALETTES, drawing
+
+AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
+CREATORS = ("alice", "bob", "carol")
+Answer = Any  # httpx2.Response (or httpx.Response): whichever TestClient is built on
+
+
+def png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def art(creator: str, seed: int) -> bytes:
+    return png(drawing(seed, PALETTES[creator]))
+
+
+@contextmanager
+def checked_client(app: FastAPI) -> Iterator[TestClient]:
+    """A client over the app's lifespan that fails the test if any answer was a 5xx."""
+    answers: list[Answer] = []
+    with TestClient(app) as client:
+        client.event_hooks = {"request": [], "response": [answers.append]}
+        yield client
+    assert [r.status_code for r in answers if r.status_code >= 500] == []
+
+
+@pytest.fixture
+def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
+    with checked_client(create_app(settings, runtime)) as client:
+        yield client
+
+
+@pytest.fixture
+def gallery(client: TestClient) -> dict[str, bytes]:
+    """3 creators x 3 drawings registered over HTTP: work id -> bytes."""
+    works = {}
+    for c, creator in enumerate(CREATORS):
+        for i in range(3):
+            data = art(creator, 100 * c + i)
+            r = register(client, data, creator, f"{creator}/d{i}.png")
+            assert r.status_code == 201, r.text
+            works[f"{creator}/d{i}.png"] = data
+    return works
+
+
+def register(
+    client: TestClient,
+    data: bytes,
+    creator_id: str,
+    work_id: str | None = None,
+    filename: str = "upload.png",
+) -> Answer:
+    form = {"creator_id": creator_id} | ({"work_id": work_id} if work_id else {})
+    return client.post(
+        "/v1/works", headers=AUTH, data=form, files={"image": (filename, data, "image/png")}
+    )
+
+
+def match(client: TestClient, data: bytes, **form: Any) -> Answer:
+    return client.post(
+        "/v1/match", headers=AUTH, data=form, files={"image": ("q.png", data, "image/png")}
+    )
+
+
+def error_of(r: Answer, status: int) -> tuple[str, str]:
+    """(code, message) of a JSON error answer with this status."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    return body["error"]["code"], body["error"]["message"]
+
+
+def test_healthz_and_readyz_need_no_auth(client: TestClient, gallery: dict[str, bytes]) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["works"] == 9 and body["index"].startswith("g")
+    assert set(body["models"]) >= {"content", "style"}
+
+
+def test_docs_describe_the_api(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/works", "/v1/works/{work_id}", "/v1/match"} <= set(paths)
+
+
+def test_lifespan_builds_the_runtime_and_saves_the_index(
+    settings: Settings, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "build_runtime", lambda _settings: runtime)
+    with checked_client(create_app(settings)) as client:
+        assert client.get("/readyz").json()["works"] == 0
+        assert register(client, art("alice", 1), "alice").status_code == 201
+    assert any((settings.data_dir / "index").iterdir())
+
+
+def test_decoding_and_models_run_off_the_event_loop(
+    client: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[bool] = []
+
+    def on_worker_thread(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any) -> Any:
+            threads.append(not in_event_loop())
+            return fn(*args)
+
+        return wrapper
+
+    monkeypatch.setattr(runtime.matcher, "match", on_worker_thread(runtime.matcher.match))
+    monkeypatch.setattr(runtime.library, "register", on_worker_thread(runtime.library.register))
+    assert register(client, art("bob", 1), "bob").status_code == 201
+    assert match(client, art("bob", 1)).status_code == 200
+    assert threads == [True, True]
+
+
+def in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def test_readyz_is_503_until_the_runtime_is_loaded(settings: Settings) -> None:
+    client = TestClient(create_app(settings))  # no lifespan: nothing loaded
+    code, message = error_of(client.get("/readyz"), 503)
+    assert code == "not_ready" and "loading" in message
+    assert client.get("/healthz").status_code == 200
+
+
+def test_v1_needs_the_admin_key(client: TestClient) -> None:
+    code, message = error_of(client.post("/v1/match", files={"image": ("q.png", b"x")}), 401)
+    assert code == "unauthorized" and "Authorization: Bearer" in message
+    wrong = client.get("/v1/works", headers={"Authorization": "Bearer nope"})
+    assert error_of(wrong, 401)[1] == "invalid API key"
+    assert wrong.headers["www-authenticate"] == "Bearer"
+    assert error_of(client.get("/v1/works", headers={"Authorization": ADMIN_KEY}), 401)
+
+
+def test_empty_admin_key_disables_v1(settings: Settings, runtime: Runtime) -> None:
+    settings.admin_key = ""
+    with checked_client(create_app(settings, runtime)) as client:
+        message = error_of(client.get("/v1/works", headers={"Authorization": "Bearer "}), 401)[1]
+        assert "STYLETRACE_ADMIN_KEY is not set" in message
+
+
+def test_register_answers_201_with_the_work(client: TestClient) -> None:
+    data = art("alice", 1)
+    r = register(client, data, "alice", "alice/sunset.png")
+    assert r.status_code == 201
+    work = r.json()
+    assert work["work_id"] == "alice/sunset.png" and work["creator_id"] == "alice"
+    assert work["created"] is True and work["sha256"] == hashlib.sha256(data).hexdigest()
+    assert (work["width"], work["height"], work["size_bytes"]) == (96, 96, len(data))
+
+
+def test_reregistering_identical_bytes_is_idempotent(
+    client: TestClient, gallery: dict[str, bytes]
+) -> None:
+    r = register(client, gallery["bob/d1.png"], "bob", "bob/d1.png")
+    assert r.status_code == 200
+    assert r.json()["created"] is False and r.json()["work_id"] == "bob/d1.png"
+    assert client.get("/readyz").json()["works"] == 9
+
+
+def test_same_id_with_other_bytes_is_a_conflict(
+    client: TestClient, gallery: dict[str, bytes]
+) -> None:
+    code, message = error_of(register(client, art("bob", 77), "bob", "bob/d1.png"), 409)
+    assert code == "work_conflict" and "bob/d1.png" in message
+
+
+def test_default_work_id_comes_from_the_file_name_or_the_hash(client: TestClient) -> None:
+    named = register(client, art("carol", 5), "carol", filename="../My Sunset!.png")
+    assert named.json()["work_id"] == "carol/My_Sunset_.png"
+    data = art("carol", 6)
+    anonymous = register(client, data, "carol", filename="???")
+    assert anonymous.json()["work_id"] == f"carol/{hashlib.sha256(data).hexdigest()[:16]}.png"
+
+
+def test_exact_copy_is_a_content_match(client: TestClient, gallery: dict[str, bytes]) -> None:
+    r = match(client, gallery["carol/d2.png"])
+    assert r.status_code == 200
+    result = r.json()
+    assert set(result["query"]) >= {"sha256", "width", "height"}
+    assert result["query"]["sha256"] == hashlib.sha256(gallery["carol/d2.png"]).hexdigest()
+    assert set(result["style"]) >= {"verdict", "score", "calibrated", "creators", "matches"}
+    assert set(result["content"]) >= {"verdict", "score", "calibrated", "matches"}
+    assert set(result["models"]) >= {"style", "content", "index"}
+    assert result["content"]["verdict"] == "match"
+    assert result["content"]["matches"][0]["work_id"] == "carol/d2.png"
+
+
+def test_new_drawing_in_a_registered_palette_matches_that_style(
+    client: TestClient, gallery: dict[str, bytes]
+) -> None:
+    style = match(client, art("bob", 999)).json()["style"]
+    assert style["creators"][0]["creator_id"] == "bob"
+    assert style["verdict"] in ("match", "possible")
+
+
+def test_top_k_bounds_the_lists(client: TestClient, gallery: dict[str, bytes]) -> None:
+    one = match(client, gallery["alice/d0.png"], top_k="1").json()
+    assert len(one["content"]["matches"]) == 1 and len(one["style"]["matches"]) == 1
+    many = match(client, gallery["alice/d0.png"], top_k="6").json()
+    assert len(many["style"]["matches"]) == 6
+
+
+def test_work_ids_with_slashes_work_raw_and_encoded(
+    client: TestClient, gallery: dict[str, bytes]
+) -> None:
+    raw = client.get("/v1/works/alice/d1.png", headers=AUTH)
+    encoded = client.get("/v1/works/alice%2Fd1.png", headers=AUTH)
+    assert raw.status_code == encoded.status_code == 200
+    assert raw.json() == encoded.json()
+    assert raw.json()["work_id"] == "alice/d1.png"
+    assert b"%2F" in encoded.request.url.raw_path
+
+
+def test_list_works_filters_and_pages(client: TestClient, gallery: dict[str, bytes]) -> None:
+    bob = client.get("/v1/works", headers=AUTH, params={"creator_id": "bob"}).json()
+    assert [w["work_id"] for w in bob["works"]] == ["bob/d0.png", "bob/d1.png", "bob/d2.png"]
+    page = client.get("/v1/works", headers=AUTH, params={"limit": 2, "offset": 8}).json()
+    assert [w["work_id"] for w in page["works"]] == ["carol/d2.png"]
+
+
+def test_removed_work_stops_matching_at_once(client: TestClient, gallery: dict[str, bytes]) -> None:
+    r = client.delete("/v1/works/bob%2Fd0.png", headers=AUTH)
+    assert r.status_code == 200 and r.json()["removed"] == "bob/d0.png"
+    content = match(client, gallery["bob/d0.png"]).json()["content"]
+    assert "bob/d0.png" not in [m["work_id"] for m in content["matches"]]
+    assert error_of(client.get("/v1/works/bob/d0.png", headers=AUTH), 404)[0] == "work_not_found"
+    code, message = error_of(client.delete("/v1/works/bob/d0.png", headers=AUTH), 404)
+    assert code == "work_not_found" and "bob/d0.png" in message
+
+
+@pytest.mark.parametrize("data", [b"hello", art("alice", 3)[:200]], ids=["text", "truncated"])
+def test_bytes_that_are_not_an_image_are_415(client: TestClient, data: bytes) -> None:
+    assert error_of(match(client, data), 415)[0] == "unsupported_image"
+    assert error_of(register(client, data, "alice"), 415)[0] == "unsupported_image"
+
+
+def test_empty_file_is_refused(client: TestClient) -> None:
+    assert match(client, b"").status_code in (400, 415)
+
+
+@pytest.mark.parametrize("size", [3000, 300_000], ids=["over-limit", "over-content-length"])
+def test_oversized_upload_is_413(settings: Settings, runtime: Runtime, size: int) -> None:
+    settings.max_upload_bytes = 2000
+    with checked_client(create_app(settings, runtime)) as client:
+        code, message = error_of(match(client, b"\0" * size), 413)
+        assert code == "upload_too_large" and "2000 bytes" in message
+        assert error_of(register(client, b"\0" * size, "alice"), 413)[0] == "upload_too_large"
+        assert client.get("/readyz").json()["works"] == 0
+
+
+def test_streamed_upload_without_length_is_cut_off(settings: Settings, runtime: Runtime) -> None:
+    settings.max_upload_bytes = 2000
+    head = (
+        b'--b\r\nContent-Disposition: form-data; name="image"; filename="q.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n"
+    )
+
+    def body() -> Iterator[bytes]:
+        yield head
+        for _ in range(100):
+            yield b"\0" * 10_000
+        yield b"\r\n--b--\r\n"
+
+    headers = AUTH | {"Content-Type": "multipart/form-data; boundary=b"}
+    with checked_client(create_app(settings, runtime)) as client:
+        r = client.post("/v1/match", headers=headers, content=body())
+        assert "content-length" not in r.request.headers
+        assert error_of(r, 413)[0] == "upload_too_large"
+
+
+def test_missing_image_field_is_422(client: TestClient) -> None:
+    r = client.post("/v1/match", headers=AUTH, data={"top_k": "3"})
+    assert error_of(r, 422)[1] == "form field 'image' (a file) is required"
+    as_text = client.post("/v1/works", headers=AUTH, data={"creator_id": "a", "image": "x"})
+    assert error_of(as_text, 422)[1] == "form field 'image' (a file) is required"
+
+
+@pytest.mark.parametrize("top_k", ["0", "abc", "10000"])
+def test_bad_top_k_is_422(client: TestClient, top_k: str) -> None:
+    code, message = error_of(match(client, art("alice", 1), top_k=top_k), 422)
+    assert code == "invalid_request" and "'top_k'" in message
+
+
+def test_bad_creator_id_is_422(client: TestClient) -> None:
+    code, message = error_of(register(client, art("alice", 1), "../x"), 422)
+    assert code == "invalid_id" and "creator_id" in message
+
+
+def test_missing_creator_id_is_422(client: TestClient) -> None:
+    r = client.post("/v1/works", headers=AUTH, files={"image": ("a.png", art("alice", 1))})
+    assert error_of(r, 422)[1] == "form field 'creator_id' is required"
+
+
+def test_unknown_route_and_wrong_method_answer_json(client: TestClient) -> None:
+    assert error_of(client.get("/v1/nope", headers=AUTH), 404)[0] == "not_found"
+    assert error_of(client.get("/nope"), 404)[0] == "not_found"
+    code, message = error_of(client.put("/v1/match", headers=AUTH), 405)
+    assert code == "method_not_allowed" and "PUT" in message
+
+
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Prometheus text as {(sample name, labels): value}."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_requests_by_route(client: TestClient, gallery: dict[str, bytes]) -> None:
+    match(client, gallery["alice/d0.png"])
+    client.get("/v1/works/alice/d0.png", headers=AUTH)
+    client.get("/no/such/page")
+    seen = samples(client.get("/metrics").text)
+
+    def count(route: str, method: str, status: str) -> float:
+        labels = frozenset({"route": route, "method": method, "status": status}.items())
+        return seen.get(("styletrace_http_requests_total", labels), 0.0)
+
+    assert count("/v1/match", "POST", "200") == 1
+    assert count("/v1/works", "POST", "201") == 9
+    assert count("/v1/works/{work_id:path}", "GET", "200") == 1
+    assert count("<unmatched>", "GET", "404") == 1
+    assert seen[("styletrace_inference_seconds_count", frozenset({("operation", "match")}))] == 1
+    assert seen[("styletrace_works", frozenset())] == 9
+
+
+def test_apps_in_one_process_keep_separate_metrics(settings: Settings, runtime: Runtime) -> None:
+    first = TestClient(create_app(settings, runtime))
+    second = TestClient(create_app(settings, runtime))
+    first.get("/healthz")
+    assert 'route="/healthz"' in first.get("/metrics").text
+    assert 'route="/healthz"' not in second.get("/metrics").text
+
+
+def test_unexpected_error_is_a_generic_500_and_logged(
+    settings: Settings,
+    runtime: Runtime,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*_args: Any) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(runtime.matcher, "match", broken)
+    with (
+        caplog.at_level(logging.ERROR),
+        TestClient(create_app(settings, runtime), raise_server_exceptions=False) as client,
+    ):
+        code, message = error_of(match(client, art("alice", 1)), 500)
+    assert code == "internal_error" and "secret" not in message
+    assert "secret internals" in caplog.text

@@ -1,0 +1,67 @@
+"""Calibration maths: rates are monotone, thresholds agree with rates, verdicts and shares."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.calibration import NullDistribution, any_of, combine_rates
+from service.verdicts import shares, verdict
+
+floats = st.floats(-1, 1, allow_nan=False)
+
+
+@given(st.lists(floats, min_size=5, max_size=300), floats, floats, st.booleans())
+def test_rate_is_monotone_in_the_score(
+    sample: list[float], a: float, b: float, higher: bool
+) -> None:
+    null = NullDistribution.fit(np.array(sample), higher_is_closer=higher)
+    lo, hi = sorted((a, b))
+    closer, farther = (hi, lo) if higher else (lo, hi)
+    assert 0 < null.rate(closer) <= null.rate(farther) <= 1
+
+
+def test_rate_matches_the_empirical_tail() -> None:
+    sample = np.random.default_rng(0).normal(size=100_000)
+    null = NullDistribution.fit(sample)
+    for q in (0.9, 0.99, 0.999):
+        score = float(np.quantile(sample, q))
+        assert null.rate(score) == pytest.approx(1 - q, rel=0.1)
+    assert null.rate(float(sample.max())) == pytest.approx(1 / 100_001)
+    assert 0 < null.rate(float(sample.max()) + 1) < 1e-6  # exponential tail beyond the sample
+
+
+@given(st.lists(floats, min_size=20, max_size=300), st.sampled_from([0.001, 0.01, 0.1]))
+def test_threshold_scores_have_rate_at_most_the_target(sample: list[float], rate: float) -> None:
+    null = NullDistribution.fit(np.array(sample))
+    assert null.rate(null.threshold(rate)) <= max(rate, 1 / (len(sample) + 1))
+
+
+def test_distance_nulls_count_lower_as_closer() -> None:
+    null = NullDistribution.fit(np.arange(0, 257, dtype=float).repeat(10), higher_is_closer=False)
+    assert null.rate(10) < null.rate(100) < null.rate(200)
+
+
+def test_json_round_trip() -> None:
+    null = NullDistribution.fit(np.random.default_rng(1).random(5000))
+    assert NullDistribution.from_json(null.to_json()) == null
+
+
+def test_verdicts_and_shares() -> None:
+    assert [verdict(r, 0.001, 0.01) for r in (0.0005, 0.001, 0.005, 0.5)] == [
+        "match",
+        "match",
+        "possible",
+        "none",
+    ]
+    s = shares([0.0001, 0.001, 0.5], possible_rate=0.01)
+    assert s[0] > s[1] > 0 and s[2] == 0 and sum(s) == pytest.approx(1)
+    assert shares([0.5, 0.9], 0.01) == [0.0, 0.0]
+    assert combine_rates([0.01, 0.2]) == pytest.approx(0.02) and combine_rates([]) == 1.0
+
+
+def test_per_query_rate_grows_with_the_catalog() -> None:
+    assert any_of(1e-6, 1) == pytest.approx(1e-6)
+    assert any_of(1e-6, 1000) == pytest.approx(1e-3, rel=1e-3)
+    assert any_of(0.5, 10) == pytest.approx(1 - 0.5**10)
+    assert any_of(1.0, 5) <= 1.0 and any_of(0.0, 5) == 0.0

@@ -1,0 +1,117 @@
+"""The `styletrace` CLI on fake models: register, works, match, scan (with resume and
+unreadable files), remove, and clear errors for bad invocations."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from service import cli
+from service.calibration import Calibration
+from service.runtime import Runtime, build_runtime
+from service.settings import Settings
+from tests.fakes import PALETTES, HistogramEmbedder, PixelEmbedder, drawing
+
+
+@pytest.fixture
+def gallery(tmp_path: Path) -> Path:
+    root = tmp_path / "gallery"
+    for ci, creator in enumerate(("alice", "bob")):
+        (root / creator / "sub").mkdir(parents=True)
+        for i in range(3):
+            drawing(100 * ci + i, PALETTES[creator]).save(root / creator / f"w{i}.png")
+        drawing(100 * ci + 50, PALETTES[creator]).save(root / creator / "sub" / "deep.png")
+    (root / "alice" / "notes.txt").write_text("not an image")
+    return root
+
+
+@pytest.fixture
+def run(tmp_path: Path, fake_cal: Calibration, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    monkeypatch.setenv("STYLETRACE_DATA_DIR", str(tmp_path / "data"))
+
+    def fake_runtime(settings: Settings | None = None) -> Runtime:
+        return build_runtime(settings or Settings(), PixelEmbedder(), HistogramEmbedder(), fake_cal)
+
+    monkeypatch.setattr(cli, "_runtime", fake_runtime)
+
+    def invoke(*args: str, stdin: str | None = None) -> Result:
+        return CliRunner().invoke(cli.cli, list(args), input=stdin, catch_exceptions=False)
+
+    yield invoke
+
+
+def test_register_list_match_remove(run, gallery: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run("register", str(gallery))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["registered"] == 8
+    assert json.loads(run("register", str(gallery)).output)["unchanged"] == 8  # idempotent
+    listed = [json.loads(line) for line in run("works", "list").output.splitlines()]
+    assert {w["work_id"] for w in listed} >= {"alice/w0.png", "bob/sub/deep.png"}
+    assert {w["creator_id"] for w in listed} == {"alice", "bob"}
+    only_bob = run("works", "list", "--creator", "bob").output.splitlines()
+    assert len(only_bob) == 4
+    matched = json.loads(run("match", str(gallery / "bob" / "w1.png")).output)
+    assert matched["content"]["matches"][0]["work_id"] == "bob/w1.png"
+    assert set(matched) >= {"query", "style", "content", "models"}
+    assert json.loads(run("works", "remove", "bob/w1.png").output)["removed"] == "bob/w1.png"
+    after = json.loads(run("match", str(gallery / "bob" / "w1.png")).output)
+    assert "bob/w1.png" not in [m["work_id"] for m in after["content"]["matches"]]
+
+
+def test_register_from_manifest(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    manifest = tmp_path / "works.csv"
+    manifest.write_text(
+        "creator_id,work_id,path,title\n"
+        f"carol,carol/one.png,{gallery / 'alice' / 'w0.png'},One\n"
+        "carol,carol/two.png,gallery/bob/w0.png,Two\n"
+    )
+    result = run("register", "--manifest", str(manifest))
+    assert json.loads(result.output)["registered"] == 2
+    assert len(run("works", "list", "--creator", "carol").output.splitlines()) == 2
+
+
+def test_scan_writes_one_line_per_image_and_resumes(
+    run,
+    gallery: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    run("register", str(gallery))
+    suspects = tmp_path / "suspects"
+    suspects.mkdir()
+    for i in range(5):
+        drawing(7000 + i, PALETTES["alice"]).save(suspects / f"s{i}.png")
+    (suspects / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    out = tmp_path / "r.jsonl"
+    first = json.loads(run("scan", str(suspects), "--out", str(out)).output)
+    assert first == {"scanned": 6, "skipped": 0, "errors": 1}
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 6 and all("path" in line for line in lines)
+    broken = next(line for line in lines if line["path"].endswith("broken.png"))
+    assert broken["error"]["code"] == "unreadable_image"
+    assert all("style" in line for line in lines if "error" not in line)
+    with out.open("a") as fh:  # a crash mid-write leaves half a line behind
+        fh.write('{"path": "half')
+    keep = out.read_text().splitlines()[:3]
+    out.write_text("\n".join(keep) + '\n{"path": "cut')
+    second = json.loads(run("scan", str(suspects), "--out", str(out)).output)
+    assert second == {"scanned": 3, "skipped": 3, "errors": 0}  # broken.png was kept
+    paths = [json.loads(line)["path"] for line in out.read_text().splitlines()]
+    assert len(paths) == len(set(paths)) == 6
+
+
+def test_scan_reads_a_list_on_stdin(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("register", str(gallery))
+    out = tmp_path / "r.jsonl"
+    listing = f"{gallery / 'alice' / 'w0.png'}\n{gallery / 'bob' / 'w2.png'}\n"
+    assert json.loads(run("scan", "-", "--out", str(out), stdin=listing).output)["scanned"] == 2
+
+
+def test_bad_invocations_fail_with_a_message(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    both = run("register", str(gallery), "--manifest", str(tmp_path / "nope.csv"))
+    assert both.exit_code == 2
+    neither = run("register")
+    assert neither.exit_code == 2 and "DIRECTORY or --manifest" in neither.output
+    missing = run("match", str(tmp_path / "missing.png"))
+    assert missing.exit_code == 2 and "does not exist" in missing.output
