@@ -42,18 +42,19 @@ class VectorIndex(ABC):
         return len(self.ids())
 
 
-class FaissIndex(VectorIndex):
-    """Exact inner-product search (cosine on unit vectors) with removable ids."""
+class _FaissIdMap(VectorIndex):
+    """Shared parts of the FAISS indexes: an IDMap2 around an exact index, removable ids."""
 
-    def __init__(self, dim: int, index: Any = None) -> None:
-        import faiss
+    dtype: type[np.generic] = np.float32
+    binary = False
 
+    def __init__(self, dim: int, index: Any) -> None:
         super().__init__(dim)
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._index = index
 
     def add(self, ids: Ids, vectors: NDArray[Any]) -> None:
         self.remove(ids)
-        self._index.add_with_ids(np.ascontiguousarray(vectors, np.float32), _ids(ids))
+        self._index.add_with_ids(np.ascontiguousarray(vectors, self.dtype), _ids(ids))
 
     def remove(self, ids: Ids) -> None:
         import faiss
@@ -63,7 +64,7 @@ class FaissIndex(VectorIndex):
 
     def search(self, queries: NDArray[Any], k: int) -> SearchResult:
         k = max(1, min(k, self._index.ntotal))
-        scores, ids = self._index.search(np.ascontiguousarray(queries, np.float32), k)
+        scores, ids = self._index.search(np.ascontiguousarray(queries, self.dtype), k)
         return scores.astype(np.float32), ids.astype(np.int64)
 
     def ids(self) -> Ids:
@@ -74,7 +75,19 @@ class FaissIndex(VectorIndex):
     def save(self, path: Path) -> None:
         import faiss
 
-        faiss.write_index(self._index, str(path))
+        write = faiss.write_index_binary if self.binary else faiss.write_index
+        write(self._index, str(path))
+
+
+class FaissIndex(_FaissIdMap):
+    """Exact inner-product search (cosine on unit vectors)."""
+
+    def __init__(self, dim: int, index: Any = None) -> None:
+        import faiss
+
+        super().__init__(
+            dim, index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        )
 
     @classmethod
     def load(cls, path: Path) -> FaissIndex:
@@ -84,41 +97,20 @@ class FaissIndex(VectorIndex):
         return cls(index.d, index)
 
 
-class FaissBinaryIndex(VectorIndex):
-    """Exact Hamming search over packed binary codes (PDQ: 256 bits = 32 bytes)."""
+class FaissBinaryIndex(_FaissIdMap):
+    """Exact Hamming search over packed binary codes (PDQ: 256 bits = 32 bytes); the score
+    is the distance."""
+
+    dtype = np.uint8
+    binary = True
 
     def __init__(self, bits: int, index: Any = None) -> None:
         import faiss
 
-        super().__init__(bits)
-        self._index = (
-            index if index is not None else faiss.IndexBinaryIDMap2(faiss.IndexBinaryFlat(bits))
+        super().__init__(
+            bits,
+            index if index is not None else faiss.IndexBinaryIDMap2(faiss.IndexBinaryFlat(bits)),
         )
-
-    def add(self, ids: Ids, vectors: NDArray[Any]) -> None:
-        self.remove(ids)
-        self._index.add_with_ids(np.ascontiguousarray(vectors, np.uint8), _ids(ids))
-
-    def remove(self, ids: Ids) -> None:
-        import faiss
-
-        if len(ids):
-            self._index.remove_ids(faiss.IDSelectorBatch(_ids(ids)))
-
-    def search(self, queries: NDArray[Any], k: int) -> SearchResult:
-        k = max(1, min(k, self._index.ntotal))
-        dist, ids = self._index.search(np.ascontiguousarray(queries, np.uint8), k)
-        return dist.astype(np.float32), ids.astype(np.int64)
-
-    def ids(self) -> Ids:
-        import faiss
-
-        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
-
-    def save(self, path: Path) -> None:
-        import faiss
-
-        faiss.write_index_binary(self._index, str(path))
 
     @classmethod
     def load(cls, path: Path) -> FaissBinaryIndex:

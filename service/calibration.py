@@ -19,6 +19,34 @@ MIN_RATE = 1e-12  # extrapolation far past the sample means nothing finer than t
 
 
 @dataclass(frozen=True)
+class Tail:
+    """Generalised Pareto model of the null's closest scores (peaks over threshold), fitted by
+    moments to the excesses of the k closest scores over the k-th. A negative shape `xi` is a
+    bounded, light tail (as for Hamming distances), zero an exponential one."""
+
+    k: int = 0
+    sigma: float = 0.0
+    xi: float = 0.0
+
+    @classmethod
+    def fit(cls, excess: NDArray[np.floating]) -> Tail:
+        mean, var = float(np.mean(excess)), float(np.var(excess))
+        if mean <= 0 or var <= 0:
+            return cls()
+        ratio = mean * mean / var
+        return cls(len(excess), 0.5 * mean * (ratio + 1), 0.5 * (1 - ratio))
+
+    def survival(self, y: float) -> float:
+        """P(excess > y) under the model; 0 past a bounded tail's end."""
+        if self.sigma <= 0:
+            return 0.0
+        if abs(self.xi) < 1e-9:
+            return float(np.exp(-y / self.sigma))
+        base = 1 + self.xi * y / self.sigma
+        return float(base ** (-1 / self.xi)) if base > 0 else 0.0
+
+
+@dataclass(frozen=True)
 class NullDistribution:
     """Scores of non-matching pairs as (score, rate) points, rate = P(null score >= score)
     (or <= score when lower is closer, as for Hamming distances)."""
@@ -27,7 +55,7 @@ class NullDistribution:
     rates: tuple[float, ...]  # non-decreasing
     n: int
     higher_is_closer: bool = True
-    tail_scale: float = 0.0  # mean excess of the closest null scores (exponential tail model)
+    tail: Tail = Tail()  # model beyond the closest null score seen
 
     @classmethod
     def fit(
@@ -43,26 +71,32 @@ class NullDistribution:
             )
         )
         k = max(2, min(TAIL_FIT, n // 20))
-        excess = np.abs(x[: k - 1] - x[k - 1]).mean() if n >= 2 else 0.0
+        tail = Tail.fit(np.abs(x[:k] - x[k - 1])) if n > k else Tail()
         return cls(
             tuple(float(x[r - 1]) for r in ranks),
             tuple(float(r / (n + 1)) for r in ranks),
             n,
             higher_is_closer,
-            float(excess),
+            tail,
         )
 
     def rate(self, score: float) -> float:
         """Estimated false-match rate of a score: the share of non-matches at least as close.
-        Beyond the closest null seen, an exponential tail (peaks over threshold) fitted to the
-        closest null scores extrapolates below 1/(n+1)."""
+        Beyond the closest null seen, the fitted tail extrapolates below 1/(n+1)."""
         s = np.asarray(self.scores) * (1 if self.higher_is_closer else -1)
         q = score if self.higher_is_closer else -score
         pos = int(np.searchsorted(-s, -q, side="right"))  # how many null scores are >= q
         if pos == 0:
-            beyond = (q - s[0]) / self.tail_scale if self.tail_scale > 0 else 0.0
-            return max(MIN_RATE, float(np.exp(-beyond) / (self.n + 1)))
+            return self._extrapolate(q, s)
         return float(self.rates[pos - 1]) if pos <= len(self.rates) else 1.0
+
+    def _extrapolate(self, q: float, oriented: NDArray[np.floating]) -> float:
+        floor = 1.0 / (self.n + 1)
+        if self.tail.k == 0:
+            return floor
+        k = min(self.tail.k, len(oriented))
+        modelled = k / (self.n + 1) * self.tail.survival(q - float(oriented[k - 1]))
+        return max(MIN_RATE, min(floor, modelled))
 
     def threshold(self, rate: float) -> float:
         """The least match-like score whose false-match rate is still <= rate."""
@@ -79,7 +113,7 @@ class NullDistribution:
             "higher_is_closer": self.higher_is_closer,
             "scores": list(self.scores),
             "rates": list(self.rates),
-            "tail_scale": self.tail_scale,
+            "tail": {"k": self.tail.k, "sigma": self.tail.sigma, "xi": self.tail.xi},
         }
 
     @classmethod
@@ -89,7 +123,7 @@ class NullDistribution:
             tuple(data["rates"]),
             int(data["n"]),
             bool(data["higher_is_closer"]),
-            float(data.get("tail_scale", 0.0)),
+            Tail(**data.get("tail", {})),
         )
 
 
