@@ -130,7 +130,11 @@ def main(argv: list[str] | None = None) -> None:
     _, impostors = load(dev.impostors)
     with tempfile.TemporaryDirectory() as tmp:
         runtime = build_runtime(Settings(data_dir=Path(tmp), _env_file=None))  # type: ignore[call-arg]
-        register_sources(runtime, [WorkSource(c, f"{c}/{p.name}", p) for c, p in dev.gallery])
+        register_sources(
+            runtime.library,
+            runtime.settings,
+            [WorkSource(c, f"{c}/{p.name}", p) for c, p in dev.gallery],
+        )
         work_ids = [f"{c}/{p.name}" for c, p in dev.gallery]
         results = style_and_content(
             runtime, args, gallery, g_labels, queries, q_labels, impostors, work_ids

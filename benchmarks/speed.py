@@ -83,7 +83,11 @@ def main(argv: list[str] | None = None) -> None:
         for embedder in runtime.library.embedders.values():
             embedder.load()
         started = time.perf_counter()
-        register_sources(runtime, [WorkSource(c, f"{c}/{p.name}", p) for c, p in dev.gallery])
+        register_sources(
+            runtime.library,
+            runtime.settings,
+            [WorkSource(c, f"{c}/{p.name}", p) for c, p in dev.gallery],
+        )
         register_rate = len(dev.gallery) / (time.perf_counter() - started)
         started = time.perf_counter()
         run_scan(runtime, scan_paths, Path(tmp) / "scan.jsonl")

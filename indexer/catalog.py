@@ -12,6 +12,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from indexer.errors import WorkConflict, WorkNotFound
@@ -113,6 +114,12 @@ class Catalog:
         """Store a work and its raw vectors in one transaction. Returns (work, created);
         identical bytes already registered under the same id or creator return the existing
         work with created=False."""
+        try:
+            return self._add(new, vectors)
+        except IntegrityError:  # another process inserted the same id or creator meanwhile
+            return self._add(new, vectors)
+
+    def _add(self, new: NewWork, vectors: dict[tuple[str, str], bytes]) -> tuple[Work, bool]:
         with Session(self.engine) as s, s.begin():
             existing = s.scalar(select(WorkRow).where(WorkRow.work_id == new.work_id))
             if existing is not None and existing.removed_at is None:

@@ -19,7 +19,7 @@ from PIL import Image
 from indexer.blobs import BlobStore
 from indexer.catalog import Catalog, NewWork, Work
 from indexer.snapshots import load_current, save_snapshot
-from indexer.vectors import FaissBinaryIndex, FaissIndex, SearchResult, VectorIndex
+from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
 from models.embedder import Embedder
 from models.images import ImageLimits, load_image_file
 from models.pdq import MODEL_ID as PDQ_ID
@@ -40,6 +40,14 @@ class Submission:
     sha256: str
     source: str
     meta: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: the score (cosine, or Hamming distance for PDQ) and the work."""
+
+    score: float
+    work: Work
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,8 @@ class Library:
             self._reconcile()
 
     def register(self, items: Sequence[Submission]) -> list[Registered]:
-        """Embed a batch, commit each work with its raw vectors, then index it."""
+        """Embed a batch, then commit each work with its raw vectors and index it, as one step
+        with respect to removals and searches."""
         images = [item.image for item in items]
         raw = {space: e.embed_raw(images) for space, e in self.embedders.items()}
         hashes = hash_batch(images)
@@ -99,16 +108,17 @@ class Library:
             }
             vectors[("pdq", PDQ_ID)] = hashes[i].tobytes()
             self.blobs.put(item.sha256, item.data)
-            work, created = self.catalog.add(self._new_work(item), vectors)
-            if created:
-                self._index_one(work, {s: raw[s][i] for s in raw}, hashes[i])
+            with self._lock:
+                work, created = self.catalog.add(self._new_work(item), vectors)
+                if created:
+                    self._index_one(work, {s: raw[s][i] for s in raw}, hashes[i])
             out.append(Registered(work, created))
         return out
 
     def remove(self, work_id: str) -> Work:
         """Tombstone a work; it is gone from every index before this returns."""
-        work = self.catalog.remove(work_id)
         with self._lock:
+            work = self.catalog.remove(work_id)
             ids = np.array([work.pk], np.int64)
             for index in self.indexes.values():
                 index.remove(ids)
@@ -117,18 +127,28 @@ class Library:
             self.generation = self.catalog.generation()
         return work
 
-    def search(self, space: str, queries: NDArray[Any], k: int) -> SearchResult:
-        """Nearest works in one space; ids of works removed meanwhile come back as -1."""
+    def refresh(self) -> None:
+        """Pick up registrations and removals committed by another process (a CLI next to a
+        running server): cheap when nothing changed, a reconciliation otherwise."""
+        with self._lock:
+            if self.catalog.generation() != self.generation:
+                self._reconcile()
+
+    def search(self, space: str, queries: NDArray[Any], k: int) -> list[list[Hit]]:
+        """Nearest active works per query in one space, best first, taken under the lock so a
+        removal acknowledged before the search never appears."""
         with self._lock:
             if not self._works:
-                n = len(queries)
-                return np.zeros((n, 0), np.float32), np.zeros((n, 0), np.int64)
+                return [[] for _ in range(len(queries))]
             scores, ids = self.indexes[space].search(queries, k)
-            live = np.isin(ids, np.fromiter(self._works, np.int64))
-            return scores, np.where(live, ids, -1)
-
-    def work(self, pk: int) -> Work:
-        return self._works[pk]
+            return [
+                [
+                    Hit(float(s), self._works[int(i)])
+                    for s, i in zip(row_s, row_i, strict=True)
+                    if int(i) in self._works
+                ]
+                for row_s, row_i in zip(scores, ids, strict=True)
+            ]
 
     def works_of(self, creator_id: str) -> int:
         """Number of active works of a creator."""

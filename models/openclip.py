@@ -42,12 +42,13 @@ class OpenClipEmbedder(Embedder):
         self._model: Any = None
         self._preprocess: Any = None
         self._dim: int | None = None
-        self._weights: Path | None = Path(pretrained) if Path(pretrained).is_file() else None
-        digest = file_sha256(self._weights)[:16] if self._weights else f"tag:{pretrained}"
-        self._id = f"{self.name}-{architecture}-{digest}"
+        self._id = ""  # set from the weights file, resolved (and for a tag fetched) on first use
 
     @property
     def model_id(self) -> str:
+        if not self._id:
+            weights = resolve_weights(self.architecture, self.pretrained)
+            self._id = f"{self.name}-{self.architecture}-{file_sha256(weights)[:16]}"
         return self._id
 
     @property
@@ -71,7 +72,6 @@ class OpenClipEmbedder(Embedder):
         with torch.inference_mode():
             probe = self._preprocess(Image.new("RGB", (32, 32))).unsqueeze(0)
             self._dim = int(self._model.encode_image(probe).shape[1])
-        self._id = f"{self.name}-{self.architecture}-{file_sha256(weights)[:16]}"
 
     def _embed(self, images: Sequence[Image.Image]) -> NDArray[np.floating]:
         batch = torch.stack([self._preprocess(img.convert("RGB")) for img in images])

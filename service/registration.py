@@ -45,7 +45,9 @@ def from_manifest(manifest: Path) -> Iterator[WorkSource]:
         missing = {"creator_id", "work_id", "path"} - set(reader.fieldnames or [])
         if missing:
             raise ValueError(f"{manifest}: missing column(s) {', '.join(sorted(missing))}")
-        for row in reader:
+        for line, row in enumerate(reader, start=2):
+            if not all(row.get(k) for k in ("creator_id", "work_id", "path")):
+                raise ValueError(f"{manifest}:{line}: creator_id, work_id and path are required")
             path = Path(row["path"])
             extra = {
                 k: v

@@ -12,7 +12,7 @@ import torch
 from indexer.catalog import Catalog
 from indexer.library import Library
 from models.embedder import Embedder
-from models.registry import CALIBRATION_DIR, create_embedder, load_profile
+from models.registry import CALIBRATION_DIR, load_profile
 from service.calibration import Calibration
 from service.matching import Matcher, MatchOptions
 from service.settings import Settings
@@ -33,9 +33,12 @@ class Runtime:
     matcher: Matcher
 
     def options(self, top_k: int | None = None) -> MatchOptions:
+        """Match options from settings; a top_k over STYLETRACE_MAX_TOP_K is refused."""
         s = self.settings
+        if top_k is not None and not 1 <= top_k <= s.max_top_k:
+            raise ValueError(f"top_k must be between 1 and {s.max_top_k} (STYLETRACE_MAX_TOP_K)")
         return MatchOptions(
-            top_k=min(top_k or s.default_top_k, s.max_top_k),
+            top_k=top_k or s.default_top_k,
             style_neighbours=s.style_neighbours,
             works_per_creator=s.style_works_per_creator,
             match_rate=s.match_rate,
@@ -65,20 +68,33 @@ def load_calibration(settings: Settings, profile_name: str, models: dict[str, st
     return cal
 
 
+def open_library(
+    settings: Settings, content: Embedder | None = None, style: Embedder | None = None
+) -> Library:
+    """Open (and reconcile) the library: enough to register, list and remove works."""
+    if settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)
+    profile = load_profile(settings.profile)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    library = Library(
+        settings.data_dir,
+        Catalog(settings.db_url),
+        content or profile.embedder("content"),
+        style or profile.embedder("style"),
+    )
+    library.open()
+    return library
+
+
 def build_runtime(
     settings: Settings,
     content: Embedder | None = None,
     style: Embedder | None = None,
     calibration: Calibration | None = None,
 ) -> Runtime:
-    """Open (and reconcile) the library and load the calibration."""
-    if settings.torch_threads:
-        torch.set_num_threads(settings.torch_threads)
-    profile = load_profile(settings.profile)
-    content = content or create_embedder(profile.content)
-    style = style or create_embedder(profile.style)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    library = Library(settings.data_dir, Catalog(settings.db_url), content, style)
-    calibration = calibration or load_calibration(settings, profile.name, library.model_ids)
-    library.open()
+    """The library and a matcher with the calibration measured for its models."""
+    library = open_library(settings, content, style)
+    if calibration is None:
+        profile = load_profile(settings.profile)
+        calibration = load_calibration(settings, profile.name, library.model_ids)
     return Runtime(settings, library, Matcher(library, calibration))

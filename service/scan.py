@@ -42,8 +42,11 @@ def scan_inputs(source: str, stdin: TextIO | None = None) -> Iterator[Path]:
         )
     elif root.suffix.lower() == ".csv":
         with root.open(newline="") as fh:
-            for row in csv.DictReader(fh):
-                path = Path(row["path"])
+            reader = csv.DictReader(fh)
+            if "path" not in (reader.fieldnames or []):
+                raise ValueError(f"{source}: a scan manifest needs a 'path' column")
+            for row in reader:
+                path = Path(row["path"] or "")
                 yield path if path.is_absolute() else root.parent / path
     else:
         raise ValueError(f"{source}: not a folder, a .csv manifest or '-'")

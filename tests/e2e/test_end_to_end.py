@@ -26,7 +26,9 @@ def _suspects(kind: str) -> list[dict[str, str]]:
 def real(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     data = tmp_path_factory.mktemp("e2e") / "data"
     runtime = build_runtime(Settings(data_dir=data, _env_file=None))  # type: ignore[call-arg]
-    summary = register_sources(runtime, from_directory(EXAMPLES / "gallery"))
+    summary = register_sources(
+        runtime.library, runtime.settings, from_directory(EXAMPLES / "gallery")
+    )
     assert summary["registered"] == 30 and summary["failed"] == 0
     runtime.library.save()
     return runtime

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from indexer.library import Library
 from service import cli
 from service.calibration import Calibration
-from service.runtime import Runtime, build_runtime
+from service.runtime import Runtime, build_runtime, open_library
 from service.settings import Settings
 from tests.fakes import PALETTES, HistogramEmbedder, PixelEmbedder, drawing
 
@@ -34,7 +35,11 @@ def run(tmp_path: Path, fake_cal: Calibration, monkeypatch: pytest.MonkeyPatch) 
     def fake_runtime(settings: Settings | None = None) -> Runtime:
         return build_runtime(settings or Settings(), PixelEmbedder(), HistogramEmbedder(), fake_cal)
 
+    def fake_library(settings: Settings | None = None) -> Library:
+        return open_library(settings or Settings(), PixelEmbedder(), HistogramEmbedder())
+
     monkeypatch.setattr(cli, "_runtime", fake_runtime)
+    monkeypatch.setattr(cli, "_library", fake_library)
 
     def invoke(*args: str, stdin: str | None = None) -> Result:
         return CliRunner().invoke(cli.cli, list(args), input=stdin, catch_exceptions=False)
@@ -115,3 +120,54 @@ def test_bad_invocations_fail_with_a_message(run, gallery: Path, tmp_path: Path)
     assert neither.exit_code == 2 and "DIRECTORY or --manifest" in neither.output
     missing = run("match", str(tmp_path / "missing.png"))
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_demo_registers_the_gallery_and_prints_curl_lines(
+    run,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    import uvicorn
+
+    served: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(kw))
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    monkeypatch.setenv("STYLETRACE_EXAMPLES_DIR", str(examples))
+    result = run("demo", "--port", "8123")
+    assert result.exit_code == 0, result.output
+    assert '"registered": 30' in result.output
+    curls = [line for line in result.output.splitlines() if line.strip().startswith("curl")]
+    assert len(curls) == 8 and all("Authorization: Bearer" in c for c in curls)
+    assert served == [{"host": "127.0.0.1", "port": 8123}]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["works", "remove", "nobody/nothing.png"], "no registered work"),
+        (["match", "{img}", "--top-k", "5000"], "top_k must be between 1 and 100"),
+        (["scan", "{csv}", "--out", "{out}"], "needs a 'path' column"),
+        (["register", "--manifest", "{csv}"], "missing column"),
+    ],
+)
+def test_main_turns_domain_errors_into_one_line_and_exit_2(
+    run,
+    gallery: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("file,creator\nx.png,alice\n")
+    values = {
+        "img": str(gallery / "alice" / "w0.png"),
+        "csv": str(bad_csv),
+        "out": str(tmp_path / "o.jsonl"),
+    }
+    monkeypatch.setattr("sys.argv", ["styletrace", *(a.format(**values) for a in argv)])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
