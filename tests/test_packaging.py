@@ -1,0 +1,36 @@
+"""The built wheel carries what a non-editable install (the Docker image) needs at run time:
+profiles, projections, calibration and the Alembic migrations."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_wheel_contains_model_data_and_migrations(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next(tmp_path.glob("styletrace-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in (ROOT / "models" / "profiles").iterdir():
+        assert f"models/profiles/{needed.name}" in names
+    assert "models/calibration/default.json" in names
+    assert "indexer/alembic.ini" in names
+    assert "indexer/migrations/env.py" in names
+    assert "indexer/migrations/versions/0001_initial.py" in names
