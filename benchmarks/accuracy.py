@@ -30,7 +30,7 @@ from benchmarks.openclipart import build_style_dev
 from benchmarks.report import machine, table, write_section
 from models.embedder import l2_normalise
 from models.images import LoadedImage
-from models.pdq import hash_batch, pdq_dihedral
+from models.pdq import dihedral_distances, hash_batch
 from models.registry import create_embedder
 from service.bulk import register_sources
 from service.calibrate import PDQ_DUPLICATE, embed_all
@@ -107,14 +107,8 @@ def copy_queries(sources: list[Image.Image], seed: int) -> list[tuple[str, int, 
 
 def pdq_distances(gallery: list[Image.Image], queries: list[Image.Image]) -> NDArray[np.int64]:
     """[queries, gallery] smallest PDQ distance over each query's 8 dihedral variants."""
-    codes = np.unpackbits(hash_batch(gallery), axis=1)
-    rows = []
-    for img in queries:
-        variants = np.stack(
-            [np.unpackbits(np.frombuffer(h.bits, np.uint8)) for h in pdq_dihedral(img)]
-        )
-        rows.append((variants[:, None] != codes[None]).sum(2).min(0))
-    return np.stack(rows).astype(np.int64)
+    codes = hash_batch(gallery)
+    return np.stack([dihedral_distances(img, codes) for img in queries])
 
 
 def main(argv: list[str] | None = None) -> None:

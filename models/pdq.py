@@ -66,3 +66,14 @@ def hash_batch(images: Sequence[Image.Image]) -> NDArray[np.uint8]:
         if images
         else np.zeros((0, PDQ_BYTES), np.uint8)
     )
+
+
+def dihedral_distances(img: Image.Image, codes: NDArray[np.uint8]) -> NDArray[np.int64]:
+    """Smallest Hamming distance from any of the image's 8 dihedral hashes to each of the
+    packed [n, 32] codes: how matching compares a query with registered works."""
+    if not len(codes):
+        return np.zeros(0, np.int64)
+    variants = np.stack([np.frombuffer(h.bits, np.uint8) for h in pdq_dihedral(img)])
+    xor = np.bitwise_xor(variants[:, None, :], codes[None, :, :])
+    distances: NDArray[np.int64] = np.unpackbits(xor, axis=2).sum(axis=2).min(axis=0)
+    return distances.astype(np.int64)

@@ -15,7 +15,7 @@ from PIL import Image
 
 from models.embedder import Embedder
 from models.pdq import MODEL_ID as PDQ_ID
-from models.pdq import hash_batch, pdq_dihedral
+from models.pdq import dihedral_distances, hash_batch
 from service.calibration import Calibration, NullDistribution
 
 MAX_WORKS_AVERAGED = 5
@@ -44,14 +44,8 @@ def pdq_null(images: Sequence[Image.Image], creators: Sequence[str]) -> NDArray[
     """Smallest Hamming distance over a query's 8 dihedral hashes to each work by another
     creator, as matching computes it."""
     labels = np.asarray(creators)
-    codes = np.unpackbits(hash_batch(images), axis=1).astype(np.int16)
-    out = []
-    for i, img in enumerate(images):
-        variants = np.stack(
-            [np.unpackbits(np.frombuffer(h.bits, np.uint8)) for h in pdq_dihedral(img)]
-        ).astype(np.int16)
-        others = codes[labels != labels[i]]
-        out.append((variants[:, None, :] != others[None, :, :]).sum(axis=2).min(axis=0))
+    codes = hash_batch(images)
+    out = [dihedral_distances(img, codes[labels != labels[i]]) for i, img in enumerate(images)]
     return np.concatenate(out).astype(np.float32)
 
 
@@ -76,13 +70,10 @@ def distinct(images: Sequence[Image.Image]) -> list[int]:
     """Indices of the images left after dropping near-duplicates of an earlier one (PDQ
     distance <= 31 under any flip or quarter turn): a background set must not contain copies,
     or the nulls learn them."""
-    codes = np.unpackbits(hash_batch(images), axis=1).astype(bool)
+    codes = hash_batch(images)
     keep: list[int] = []
     for i, img in enumerate(images):
-        variants = np.stack(
-            [np.unpackbits(np.frombuffer(h.bits, np.uint8)) for h in pdq_dihedral(img)]
-        ).astype(bool)
-        if not keep or (variants[:, None] != codes[keep][None]).sum(axis=2).min() > PDQ_DUPLICATE:
+        if not keep or dihedral_distances(img, codes[keep]).min() > PDQ_DUPLICATE:
             keep.append(i)
     return keep
 
