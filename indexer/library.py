@@ -18,6 +18,7 @@ from PIL import Image
 
 from indexer.blobs import BlobStore
 from indexer.catalog import Catalog, NewWork, Work
+from indexer.errors import CatalogError
 from indexer.snapshots import load_current, save_snapshot
 from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
 from models.embedder import Embedder
@@ -94,13 +95,21 @@ class Library:
                 self.indexes = self._empty_indexes()
             self._reconcile()
 
-    def register(self, items: Sequence[Submission]) -> list[Registered]:
+    def register_one(self, item: Submission) -> Registered:
+        """Register one work; a conflict raises (WorkConflict)."""
+        outcome = self.register([item])[0]
+        if isinstance(outcome, CatalogError):
+            raise outcome
+        return outcome
+
+    def register(self, items: Sequence[Submission]) -> list[Registered | CatalogError]:
         """Embed a batch, then commit each work with its raw vectors and index it, as one step
-        with respect to removals and searches."""
+        with respect to removals and searches. Per item: the outcome, or the catalog error
+        (a conflict) that refused it while the others went ahead."""
         images = [item.image for item in items]
         raw = {space: e.embed_raw(images) for space, e in self.embedders.items()}
         hashes = hash_batch(images)
-        out = []
+        out: list[Registered | CatalogError] = []
         for i, item in enumerate(items):
             vectors = {
                 (space, e.raw_model_id): raw[space][i].tobytes()
@@ -109,7 +118,11 @@ class Library:
             vectors[("pdq", PDQ_ID)] = hashes[i].tobytes()
             self.blobs.put(item.sha256, item.data)
             with self._lock:
-                work, created = self.catalog.add(self._new_work(item), vectors)
+                try:
+                    work, created = self.catalog.add(self._new_work(item), vectors)
+                except CatalogError as exc:
+                    out.append(exc)
+                    continue
                 if created:
                     self._index_one(work, {s: raw[s][i] for s in raw}, hashes[i])
             out.append(Registered(work, created))

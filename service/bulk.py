@@ -10,9 +10,7 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
-from indexer.errors import CatalogError
 from indexer.library import Library, Registered, Submission
-from models.errors import ImageError
 from models.registry import CALIBRATION_DIR, load_profile
 from service.calibrate import fit_calibration
 from service.pipeline import decoded_batches
@@ -41,28 +39,14 @@ def register_sources(
                 if not isinstance(sub, Submission):
                     counts["failed"] += 1
                     errors.append({"path": str(src.path), "error": str(sub)})
-            try:
-                outcomes = library.register(good)
-            except (CatalogError, ImageError):
-                outcomes = _one_by_one(library, good, errors)
-                counts["failed"] += len(good) - len(outcomes)
-            for o in outcomes:
-                counts["registered" if o.created else "unchanged"] += 1
+            for sub, outcome in zip(good, library.register(good), strict=True):
+                if isinstance(outcome, Registered):
+                    counts["registered" if outcome.created else "unchanged"] += 1
+                else:
+                    counts["failed"] += 1
+                    errors.append({"path": sub.source, "error": str(outcome)})
             bar.update(len(batch))
     return {**counts, "errors": errors[:100]}
-
-
-def _one_by_one(
-    library: Library, subs: list[Submission], errors: list[dict[str, str]]
-) -> list[Registered]:
-    """Retry a failed batch item by item so one conflict does not sink the others."""
-    done: list[Registered] = []
-    for sub in subs:
-        try:
-            done.extend(library.register([sub]))
-        except (CatalogError, ImageError) as exc:
-            errors.append({"path": sub.source, "error": str(exc)})
-    return done
 
 
 def calibrate_from(settings: Settings, sources: Iterable[WorkSource], out: Path | None) -> Path:

@@ -1,6 +1,7 @@
 """The built wheel carries what a non-editable install (the Docker image) needs at run time:
 profiles, projections, calibration and the Alembic migrations."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -10,6 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_wheel_contains_model_data_and_migrations(tmp_path: Path) -> None:
+    source = tmp_path / "src"  # build from a copy: setuptools leaves build/ beside its input
+    for package in ("models", "indexer", "service"):
+        shutil.copytree(
+            ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     subprocess.run(
         [
             sys.executable,
@@ -20,13 +28,13 @@ def test_wheel_contains_model_data_and_migrations(tmp_path: Path) -> None:
             "--no-build-isolation",
             "-q",
             "-w",
-            str(tmp_path),
-            str(ROOT),
+            str(tmp_path / "dist"),
+            str(source),
         ],
         check=True,
         capture_output=True,
     )
-    wheel = next(tmp_path.glob("styletrace-*.whl"))
+    wheel = next((tmp_path / "dist").glob("styletrace-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in (ROOT / "models" / "profiles").iterdir():
         assert f"models/profiles/{needed.name}" in names

@@ -89,7 +89,7 @@ async def register_work(
 
     def register() -> Registered:
         item = submission(data, creator_id, work_id, source, settings.limits)
-        return runtime.library.register([item])[0]
+        return runtime.library.register_one(item)
 
     done = await inference.run("register", register)
     response.status_code = 201 if done.created else 200

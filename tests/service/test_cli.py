@@ -77,6 +77,25 @@ def test_register_from_manifest(run, gallery: Path, tmp_path: Path) -> None:  # 
     assert len(run("works", "list", "--creator", "carol").output.splitlines()) == 2
 
 
+def test_a_conflict_inside_a_batch_refuses_only_that_work(
+    run,
+    gallery: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    run("register", str(gallery))
+    manifest = tmp_path / "more.csv"
+    manifest.write_text(
+        "creator_id,work_id,path\n"
+        f"erin,erin/a.png,{gallery / 'alice' / 'w1.png'}\n"
+        f"alice,alice/w0.png,{gallery / 'bob' / 'w0.png'}\n"
+        f"erin,erin/b.png,{gallery / 'bob' / 'w2.png'}\n"
+    )
+    summary = json.loads(run("register", "--manifest", str(manifest)).output)
+    assert (summary["registered"], summary["unchanged"], summary["failed"]) == (2, 0, 1)
+    assert "different bytes" in summary["errors"][0]["error"]
+    assert len(run("works", "list", "--creator", "erin").output.splitlines()) == 2
+
+
 def test_scan_writes_one_line_per_image_and_resumes(
     run,
     gallery: Path,  # type: ignore[no-untyped-def]
