@@ -22,18 +22,22 @@ def register_sources(
     library: Library, settings: Settings, sources: Iterable[WorkSource], progress: bool = False
 ) -> dict[str, object]:
     """Register works batch by batch; unreadable files are counted and reported, not fatal."""
-    s = settings
     items = list(sources)
     counts: dict[str, int] = {"registered": 0, "unchanged": 0, "failed": 0}
     errors: list[dict[str, str]] = []
 
     def load(src: WorkSource) -> Submission:
         return submission(
-            src.path.read_bytes(), src.creator_id, src.work_id, str(src.path), s.limits, src.meta
+            src.path.read_bytes(),
+            src.creator_id,
+            src.work_id,
+            str(src.path),
+            settings.limits,
+            src.meta,
         )
 
     with tqdm(total=len(items), unit="img", disable=not progress) as bar:
-        for batch in decoded_batches(items, load, s.batch_size, s.decode_workers):
+        for batch in decoded_batches(items, load, settings.batch_size, settings.decode_workers):
             good = [sub for _, sub in batch if isinstance(sub, Submission)]
             for src, sub in batch:
                 if not isinstance(sub, Submission):

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 EXACT_TAIL = 2000  # the highest null scores are kept exactly; the bulk on a log-spaced grid
-TAIL_FIT = 100  # the closest null scores whose mean excess sets the exponential tail
+TAIL_FIT = 100  # how many of the closest null scores the tail model is fitted to
 MIN_RATE = 1e-12  # extrapolation far past the sample means nothing finer than this
 
 

@@ -12,7 +12,7 @@ import torch
 from indexer.catalog import Catalog
 from indexer.library import Library
 from models.embedder import Embedder
-from models.registry import CALIBRATION_DIR, load_profile
+from models.registry import CALIBRATION_DIR, Profile, load_profile
 from service.calibration import Calibration
 from service.matching import Matcher, MatchOptions
 from service.settings import Settings
@@ -68,20 +68,25 @@ def load_calibration(settings: Settings, profile_name: str, models: dict[str, st
     return cal
 
 
-def open_library(
-    settings: Settings, content: Embedder | None = None, style: Embedder | None = None
+def _unopened_library(
+    settings: Settings, profile: Profile, content: Embedder | None, style: Embedder | None
 ) -> Library:
-    """Open (and reconcile) the library: enough to register, list and remove works."""
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
-    profile = load_profile(settings.profile)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    library = Library(
+    return Library(
         settings.data_dir,
         Catalog(settings.db_url),
         content or profile.embedder("content"),
         style or profile.embedder("style"),
     )
+
+
+def open_library(
+    settings: Settings, content: Embedder | None = None, style: Embedder | None = None
+) -> Library:
+    """Open (and reconcile) the library: enough to register, list and remove works."""
+    library = _unopened_library(settings, load_profile(settings.profile), content, style)
     library.open()
     return library
 
@@ -92,9 +97,11 @@ def build_runtime(
     style: Embedder | None = None,
     calibration: Calibration | None = None,
 ) -> Runtime:
-    """The library and a matcher with the calibration measured for its models."""
-    library = open_library(settings, content, style)
+    """The library and a matcher with the calibration measured for its models; a missing or
+    stale calibration is reported before the library is opened (which may re-embed)."""
+    profile = load_profile(settings.profile)
+    library = _unopened_library(settings, profile, content, style)
     if calibration is None:
-        profile = load_profile(settings.profile)
         calibration = load_calibration(settings, profile.name, library.model_ids)
+    library.open()
     return Runtime(settings, library, Matcher(library, calibration))
