@@ -3,8 +3,41 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DATA ?= benchmarks/.cache
+# Debian packages the benchmark dev sets read; the fonts are listed again in benchmarks/fonts.py.
+FONT_PACKAGES := \
+    fonts-3270 fonts-adf-accanthis fonts-adf-baskervald fonts-adf-berenis fonts-adf-gillius \
+    fonts-adf-ikarius fonts-adf-irianis fonts-adf-libris fonts-adf-mekanus fonts-adf-oldania \
+    fonts-adf-romande fonts-adf-solothurn fonts-adf-switzera fonts-adf-tribun \
+    fonts-adf-universalis fonts-adf-verana fonts-agave fonts-allerta fonts-amiga \
+    fonts-anonymous-pro fonts-apropal fonts-arapey fonts-averia-gwf fonts-averia-sans-gwf \
+    fonts-averia-serif-gwf fonts-b612 fonts-bajaderka fonts-bebas-neue fonts-beteckna \
+    fonts-blankenburg fonts-breip fonts-bwht fonts-cabin fonts-cabinsketch fonts-cantarell \
+    fonts-cardo fonts-century-catalogue fonts-cherrybomb fonts-clear-sans fonts-cmu \
+    fonts-comfortaa fonts-comic-neue fonts-compagnon fonts-courier-prime fonts-crosextra-caladea \
+    fonts-crosextra-carlito fonts-dancingscript fonts-dejavu-core fonts-dkg-handwriting \
+    fonts-dosis fonts-dustin fonts-ebgaramond fonts-ecolier-court fonts-elstob fonts-engadget \
+    fonts-essays1743 fonts-eurofurence fonts-f500 fonts-fantasma fonts-fantasque-sans \
+    fonts-fanwood fonts-femkeklaver fonts-ferrite-core fonts-firacode fonts-freefont-ttf \
+    fonts-gamaliel fonts-gfs-didot fonts-gfs-neohellenic fonts-gnutypewriter fonts-go \
+    fonts-gotico-antiqua fonts-goudybookletter fonts-hack fonts-havana fonts-hermit \
+    fonts-humor-sans fonts-inconsolata fonts-inter fonts-isabella fonts-jetbrains-mono \
+    fonts-joscelyn fonts-junction fonts-junicode fonts-jura fonts-karla fonts-kaushanscript \
+    fonts-klaudia-berenika fonts-kristi fonts-lato fonts-le-murmure fonts-league-mono \
+    fonts-league-spartan fonts-leckerli-one fonts-liberation2 fonts-lindenhill \
+    fonts-linuxlibertine fonts-lobstertwo fonts-manrope fonts-millimetre fonts-monofur \
+    fonts-mononoki fonts-national-park fonts-ocr-a fonts-ocr-b fonts-okolaks fonts-oldstandard \
+    fonts-open-sans fonts-opendin fonts-opendyslexic fonts-oxygen fonts-play fonts-prociono \
+    fonts-quattrocento fonts-quicksand fonts-radisnoir fonts-rampart fonts-roadgeek \
+    fonts-roboto-slab fonts-roboto-unhinted fonts-rocknroll fonts-routed-gothic fonts-rufscript \
+    fonts-sil-andika fonts-sil-charis fonts-sil-gentium fonts-sixtyfour fonts-sjfonts \
+    fonts-solide-mirage fonts-sora fonts-staypuft fonts-stick fonts-stix fonts-summersby \
+    fonts-tiresias fonts-tomsontalks fonts-train fonts-triod-postnaja fonts-tuffy \
+    fonts-urw-base35 fonts-vollkorn fonts-yanone-kaffeesatz
+DEV_DATA_PACKAGES := openclipart-svg openclipart-png librsvg2-bin \
+    tuxpaint-stamps-default gnome-backgrounds mate-backgrounds gcompris-qt-data \
+    $(FONT_PACKAGES)
 
-.PHONY: install demo test lint typecheck unit bench bench-accuracy bench-speed calibrate dev-data clean
+.PHONY: install demo test lint typecheck unit bench bench-accuracy bench-speed calibrate dev-data dev-data-packages clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -31,6 +64,12 @@ test: lint typecheck unit
 
 dev-data: install
 	$(PY) -m benchmarks.openclipart --cache $(DATA)
+	$(PY) -m benchmarks.fonts --cache $(DATA)
+
+# As root, once per machine: every Debian package `make dev-data` reads.
+dev-data-packages:
+	apt-get update
+	apt-get install -y --no-install-recommends $(DEV_DATA_PACKAGES)
 
 calibrate: install
 	$(PY) -m benchmarks.calibrate --cache $(DATA)
