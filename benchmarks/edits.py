@@ -112,7 +112,8 @@ def _draw_chrome(canvas: Image.Image, bars: tuple[int, int], sidebar: tuple[int,
     for k in range(3):
         x, y, r = top // 2 + k * top, top // 2, top // 5
         draw.ellipse((x - r, y - r, x + r, y + r), fill=(200, 90, 80) if k == 0 else (150,) * 3)
-    draw.rectangle((4 * top, top // 4, width - top, 3 * top // 4), fill=(225, 225, 225))
+    if width - top > 4 * top:  # an address field only where the bar has room for one
+        draw.rectangle((4 * top, top // 4, width - top, 3 * top // 4), fill=(225, 225, 225))
     draw.rectangle((left, top, left + side, height), fill=(205, 205, 208))
     for k, row in enumerate(range(top + top // 2, height - bottom - top // 2, max(4, top // 2))):
         line_end = left + round(side * (0.45 + 0.1 * (k * 7 % 5)))

@@ -60,3 +60,11 @@ def test_edit_leaves_its_input_untouched(name: str) -> None:
     source = _work()
     EDITS[name](source, random.Random(0))
     assert source.tobytes() == _work().tobytes()
+
+
+@pytest.mark.parametrize("size", [(40, 200), (30, 400), (400, 30)])
+def test_screenshot_handles_narrow_images(size: tuple[int, int]) -> None:
+    img = Image.new("RGB", size, (200, 30, 30))
+    for seed in range(20):
+        out = EDITS["screenshot"](img, random.Random(seed))
+        assert out.width >= img.width and out.height > img.height
