@@ -1,8 +1,11 @@
-"""Fit the default profile's projections and calibration from the openclipart dev set.
+"""Fit a profile's calibration from the openclipart dev set: `make calibrate`.
 
-Only the GALLERY split is used (works of registered creators), so the accuracy benchmark's
-queries and impostor creators stay unseen. Writes models/profiles/<projection>.npz (the
-corpus mean: centring) and models/calibration/<profile>.json.
+The background is drawn from all three dev sets, never from their queries, impostors or
+held-out sources: the openclipart gallery split (works of registered artists), a few gallery
+glyphs of each registered font family, and the copy set's calibration sources and
+distractors (photos, stamps, drawings), grouped by artist, family or folder. Writes
+models/calibration/<profile>.json; the style head it calibrates comes first, from
+`make train-style`.
 
     python -m benchmarks.calibrate --cache benchmarks/.cache
 """
@@ -13,50 +16,49 @@ import argparse
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 from PIL import Image
 
+from benchmarks.copyset import build_copy_dev
+from benchmarks.fonts import build_font_dev
 from benchmarks.openclipart import build_style_dev
-from models.embedder import Embedder
-from models.projection import save_projection
-from models.registry import CALIBRATION_DIR, PROFILE_DIR, create_embedder, load_profile
-from service.calibrate import embed_all, fit_calibration
+from models.registry import CALIBRATION_DIR, load_profile
+from service.calibrate import fit_calibration
 
 
-def fit_centre(spec: dict[str, Any], images: list[Image.Image]) -> Embedder:
-    """Fit the corpus mean of the base model's vectors, save it as the spec's projection, and
-    return the projected embedder."""
-    base_spec = {k: v for k, v in spec.items() if k != "projection"}
-    raw = embed_all(create_embedder(base_spec), images)
-    mean = raw.mean(axis=0)
-    save_projection(PROFILE_DIR / spec["projection"], mean, np.eye(len(mean), dtype=np.float32))
-    return create_embedder(spec)
+def background(cache: Path, glyphs_per_family: int) -> list[tuple[str, Path]]:
+    """(group, path) of every calibration image, groups prefixed by dev set."""
+    pairs = [(f"clip:{c}", p) for c, p in build_style_dev(cache).gallery]
+    taken: dict[str, int] = defaultdict(int)
+    for glyph in build_font_dev(cache).gallery:
+        if taken[glyph.family] < glyphs_per_family:
+            taken[glyph.family] += 1
+            pairs.append((f"font:{glyph.family}", glyph.path))
+    copy = build_copy_dev(cache)
+    pairs += [(f"copy:{i.group}", i.path) for i in copy.calibration + copy.calibration_distractors]
+    return pairs
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/.cache"))
     parser.add_argument("--profile", default="default")
+    parser.add_argument("--glyphs-per-family", type=int, default=8)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    dev = build_style_dev(args.cache)
     profile = load_profile(args.profile)
     groups: dict[str, list[Image.Image]] = defaultdict(list)
-    for creator, path in dev.gallery:
-        groups[creator].append(Image.open(path).convert("RGB"))
+    for label, path in background(args.cache, args.glyphs_per_family):
+        groups[label].append(Image.open(path).convert("RGB"))
     images = [img for imgs in groups.values() for img in imgs]
-    embedders = [
-        fit_centre(spec, images) if spec.get("projection") else create_embedder(spec)
-        for spec in (profile.content, profile.style)
-    ]
+    embedders = [profile.embedder("content"), profile.embedder("style")]
     cal = fit_calibration(
         profile.name,
         embedders[0],
         embedders[1],
         groups,
-        source=f"openclipart gallery split ({len(images)} images)",
+        source=f"openclipart gallery, font gallery glyphs, copy-set calibration split "
+        f"({len(images)} images, {len(groups)} groups)",
     )
     path = CALIBRATION_DIR / f"{profile.name}.json"
     cal.save(path)

@@ -70,6 +70,7 @@ class StyleDevSet:
     queries: list[tuple[str, Path]]
     impostors: list[tuple[str, Path]]
     manifest: Path
+    train: list[tuple[str, Path]]  # creators with too few works to evaluate: for fitting heads
 
 
 def creator_slug(name: str) -> str:
@@ -205,15 +206,16 @@ def _seeded_split(items: list[str], fraction: float, key: str) -> tuple[list[str
 
 
 def eligible_works(
-    clips: list[ClipArt], min_works: int, max_works: int, seed: int
+    clips: list[ClipArt], min_works: int, max_works: int, seed: int, below: int | None = None
 ) -> dict[str, list[ClipArt]]:
-    """Creators with >= min_works drawings, each capped to a seeded sample of max_works."""
+    """Creators with >= min_works (and < below) drawings, each capped to a seeded sample of
+    max_works."""
     by_creator: dict[str, list[ClipArt]] = defaultdict(list)
     for clip in clips:
         by_creator[clip.creator].append(clip)
     chosen: dict[str, list[ClipArt]] = {}
     for creator, works in sorted(by_creator.items()):
-        if len(works) >= min_works:
+        if min_works <= len(works) < (below or len(works) + 1):
             rng = random.Random(f"{seed}:cap:{creator}")
             sample = rng.sample(works, min(max_works, len(works)))
             chosen[creator] = sorted(sample, key=lambda c: c.work_id)
@@ -241,29 +243,40 @@ def build_style_dev(
     max_works: int = 40,
     registered_fraction: float = 0.7,
     gallery_fraction: float = 0.7,
+    train_min_works: int = 3,
     root: Path = DEFAULT_ROOT,
 ) -> StyleDevSet:
     """Render, split and list the style dev set under `cache_dir/openclipart/`.
 
     Splits are by creator (registered vs impostor) and, inside registered creators, by work
     (gallery vs query); each is keyed by seed and name, so one creator's split does not move
-    when another creator is added. Rendered images are reused when already present; their
-    path does not encode `size`, so use a fresh cache_dir for another size.
+    when another creator is added. Creators with train_min_works..min_works-1 drawings form
+    the `train` split: never evaluated, so a head fitted on them meets only unseen creators.
+    Rendered images are reused when already present; their path does not encode `size`, so
+    use a fresh cache_dir for another size.
     """
-    works = eligible_works(scan_openclipart(root), min_works, max_works, seed)
+    clips = scan_openclipart(root)
+    works = eligible_works(clips, min_works, max_works, seed)
+    trainers = eligible_works(clips, train_min_works, max_works, seed, below=min_works)
+    rows = _assign_splits(works, seed, registered_fraction, gallery_fraction)
+    rows += [(clip, "train") for creator in sorted(trainers) for clip in trainers[creator]]
     out_dir = cache_dir / "openclipart"
-    splits: dict[str, list[tuple[str, Path]]] = {"gallery": [], "query": [], "impostor": []}
+    splits: dict[str, list[tuple[str, Path]]] = {
+        "gallery": [], "query": [], "impostor": [], "train": []
+    }  # fmt: skip
     manifest = out_dir / "manifest.csv"
     out_dir.mkdir(parents=True, exist_ok=True)
     with manifest.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["creator_id", "work_id", "path", "split"])
-        for clip, split in _assign_splits(works, seed, registered_fraction, gallery_fraction):
+        for clip, split in rows:
             path = _render_cached(clip, out_dir / clip.work_id, size)
             splits[split].append((clip.creator, path))
             relative = path.relative_to(out_dir).as_posix()
             writer.writerow([clip.creator, clip.work_id, relative, split])
-    return StyleDevSet(splits["gallery"], splits["query"], splits["impostor"], manifest)
+    return StyleDevSet(
+        splits["gallery"], splits["query"], splits["impostor"], manifest, splits["train"]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -286,7 +299,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  their works: {sum(map(len, eligible.values()))} (capped at {args.max_works} each)")
     for name, pairs in (("gallery", dev.gallery), ("queries", dev.queries)):
         print(f"{name}: {len(pairs)} images, {len({c for c, _ in pairs})} creators")
-    print(f"impostors: {len(dev.impostors)} images, {len({c for c, _ in dev.impostors})} creators")
+    for name, pairs in (("impostors", dev.impostors), ("train", dev.train)):
+        print(f"{name}: {len(pairs)} images, {len({c for c, _ in pairs})} creators")
     print(f"manifest: {dev.manifest}")
 
 

@@ -56,3 +56,28 @@ class ProjectedEmbedder(Embedder):
     def project(self, raw: NDArray[np.floating]) -> Vectors:
         """Apply the map to raw base vectors (so a refit re-projects, never re-embeds)."""
         return l2_normalise((np.asarray(raw, np.float32) - self.mean) @ self.matrix)
+
+
+def fit_wccn(
+    raw: NDArray[np.floating], labels: Sequence[str], dim: int, shrinkage: float = 0.4
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """A style head fitted on labelled vectors: PCA to `dim` directions (no more than the
+    data can support), then within-class covariance normalisation (WCCN) in that subspace,
+    shrunk towards a scaled identity so that few labels stay stable. Returns (mean, matrix
+    [d, dim'])."""
+    x = np.asarray(raw, np.float64)
+    y = np.asarray(labels)
+    mean = x.mean(axis=0)
+    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+    basis = vt[: min(dim, len(x) - 1)].T
+    z = (x - mean) @ basis
+    within = np.zeros((z.shape[1], z.shape[1]))
+    for label in np.unique(y):
+        centred = z[y == label] - z[y == label].mean(axis=0)
+        within += centred.T @ centred
+    within /= len(z)
+    scale = np.trace(within) / len(within)
+    within = (1 - shrinkage) * within + shrinkage * scale * np.eye(len(within))
+    values, vectors = np.linalg.eigh(within)
+    matrix = basis @ (vectors / np.sqrt(np.maximum(values, 1e-12)))
+    return mean.astype(np.float32), matrix.astype(np.float32)

@@ -14,13 +14,20 @@ from models.errors import ModelError
 from models.openclip import OpenClipEmbedder
 from models.projection import ProjectedEmbedder
 from models.style import MagentaStyleEmbedder, VggStatsEmbedder
+from models.style_stats import Lite0StyleStatsEmbedder
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 CALIBRATION_DIR = Path(__file__).parent / "calibration"
 
 EMBEDDERS: dict[str, type[Embedder]] = {
     cls.name: cls
-    for cls in (EfficientNetLite0Embedder, VggStatsEmbedder, MagentaStyleEmbedder, OpenClipEmbedder)
+    for cls in (
+        EfficientNetLite0Embedder,
+        Lite0StyleStatsEmbedder,
+        VggStatsEmbedder,
+        MagentaStyleEmbedder,
+        OpenClipEmbedder,
+    )
 }
 
 

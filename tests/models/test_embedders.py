@@ -21,7 +21,12 @@ IMAGES = [drawing(i, PALETTES["alice"], size=64) for i in range(3)]
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "spec",
-    [{"kind": "efficientnet_lite0"}, {"kind": "magenta"}, {"kind": "vgg_stats", "image_size": 64}],
+    [
+        {"kind": "efficientnet_lite0"},
+        {"kind": "magenta"},
+        {"kind": "vgg_stats", "image_size": 64},
+        {"kind": "lite0_style_stats", "image_size": 64},
+    ],
 )
 def test_real_embedders_give_unit_vectors(spec: dict[str, object]) -> None:
     embedder = create_embedder(spec)
