@@ -376,10 +376,24 @@ def render(r: dict[str, Any]) -> str:
         "artist or from the same folder as a source). Each method ranks its top-1 "
         "prediction; recall at a false-match rate counts copies whose top-1 is the true source "
         "and scores above the threshold that lets that share of distractors through.",
-        table(["method", "edit", "muAP", "recall@1%FMR", "recall@0.1%FMR"], c["rows"]),
+        "Overall:",
+        table(
+            ["method", "muAP", "recall@1%FMR", "recall@0.1%FMR"],
+            [[row[0], *row[2:]] for row in c["rows"] if row[1] == "all"],
+        ),
+        "Recall at 1% false-match rate per edit type:",
+        per_edit_table(c["rows"]),
         table(["verdict rate", "share"], [[k, v] for k, v in c["rates"].items()]),
     ]
     return "\n\n".join(parts)
+
+
+def per_edit_table(rows: list[list[Any]]) -> str:
+    """Edits as rows, methods as columns, recall at 1% false-match rate in the cells."""
+    methods = list(dict.fromkeys(row[0] for row in rows))
+    edits = list(dict.fromkeys(row[1] for row in rows))
+    cell = {(row[0], row[1]): row[3] for row in rows}
+    return table(["edit", *methods], [[e, *(cell[m, e] for m in methods)] for e in edits])
 
 
 if __name__ == "__main__":

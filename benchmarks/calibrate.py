@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         groups,
         source=f"openclipart gallery, font gallery glyphs, copy-set calibration split "
         f"({len(images)} images, {len(groups)} groups)",
+        content_views=profile.content_views,
     )
     path = CALIBRATION_DIR / f"{profile.name}.json"
     cal.save(path)

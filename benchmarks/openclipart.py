@@ -23,6 +23,9 @@ from pathlib import Path
 
 from PIL import Image, ImageChops
 
+from models.pdq import dihedral_distances, hash_batch
+from service.calibrate import PDQ_DUPLICATE
+
 DEFAULT_ROOT = Path("/usr/share/openclipart")
 _PROLOG_BYTES = 1 << 16
 _MAX_SLUG = 40
@@ -234,6 +237,19 @@ def _assign_splits(
     return rows
 
 
+def near_copies(paths: list[Path], splits: list[str]) -> list[bool]:
+    """Which query and impostor drawings are near-duplicates (PDQ <= 31 under any flip or
+    quarter turn) of a gallery drawing: the packages hold recolours and mirrored variants
+    saved as separate works, which are copies of a registered work, not new works."""
+    gallery = [p for p, s in zip(paths, splits, strict=True) if s == "gallery"]
+    codes = hash_batch([Image.open(p).convert("RGB") for p in gallery])
+    return [
+        split in ("query", "impostor")
+        and bool(dihedral_distances(Image.open(p).convert("RGB"), codes).min() <= PDQ_DUPLICATE)
+        for p, split in zip(paths, splits, strict=True)
+    ]
+
+
 def build_style_dev(
     cache_dir: Path,
     min_works: int = 10,
@@ -266,12 +282,15 @@ def build_style_dev(
     }  # fmt: skip
     manifest = out_dir / "manifest.csv"
     out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [_render_cached(clip, out_dir / clip.work_id, size) for clip, _ in rows]
+    copies = near_copies(paths, [split for _, split in rows])
     with manifest.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["creator_id", "work_id", "path", "split"])
-        for clip, split in rows:
-            path = _render_cached(clip, out_dir / clip.work_id, size)
-            splits[split].append((clip.creator, path))
+        for (clip, split), path, copy in zip(rows, paths, copies, strict=True):
+            split = "near_copy" if copy else split
+            if not copy:
+                splits[split].append((clip.creator, path))
             relative = path.relative_to(out_dir).as_posix()
             writer.writerow([clip.creator, clip.work_id, relative, split])
     return StyleDevSet(

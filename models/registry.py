@@ -15,6 +15,7 @@ from models.openclip import OpenClipEmbedder
 from models.projection import ProjectedEmbedder
 from models.style import MagentaStyleEmbedder, VggStatsEmbedder
 from models.style_stats import Lite0StyleStatsEmbedder
+from models.views import VIEWS
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 CALIBRATION_DIR = Path(__file__).parent / "calibration"
@@ -33,12 +34,14 @@ EMBEDDERS: dict[str, type[Embedder]] = {
 
 @dataclass(frozen=True)
 class Profile:
-    """A named pair of embedder specs (content, style) loaded from JSON."""
+    """A named pair of embedder specs (content, style) loaded from JSON, and the views of a
+    query that content matching embeds (models/views.py)."""
 
     name: str
     content: dict[str, Any]
     style: dict[str, Any]
     source: Path | None = None
+    content_views: str = "global"
 
     def embedder(self, role: str) -> Embedder:
         """The content or style embedder; projection files are found next to the profile."""
@@ -55,7 +58,10 @@ def load_profile(name_or_path: str) -> Profile:
         known = sorted(p.stem for p in PROFILE_DIR.glob("*.json"))
         raise ModelError(f"model profile {name_or_path!r} not found (known: {', '.join(known)})")
     data = json.loads(path.read_text())
-    return Profile(data.get("name", path.stem), data["content"], data["style"], path)
+    views = data.get("content_views", "global")
+    if views not in VIEWS:
+        raise ModelError(f"{path}: unknown content_views {views!r}; known: {', '.join(VIEWS)}")
+    return Profile(data.get("name", path.stem), data["content"], data["style"], path, views)
 
 
 def create_embedder(spec: dict[str, Any], base_dir: Path = PROFILE_DIR) -> Embedder:

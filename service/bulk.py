@@ -69,6 +69,7 @@ def calibrate_from(settings: Settings, sources: Iterable[WorkSource], out: Path 
         profile.embedder("style"),
         groups,
         source="styletrace calibrate",
+        content_views=profile.content_views,
     )
     path = out or (
         Path(settings.calibration)

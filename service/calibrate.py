@@ -16,6 +16,7 @@ from PIL import Image
 from models.embedder import Embedder
 from models.pdq import MODEL_ID as PDQ_ID
 from models.pdq import dihedral_distances, hash_batch
+from models.views import VIEWS
 from service.calibration import Calibration, NullDistribution
 
 MAX_WORKS_AVERAGED = 5
@@ -30,14 +31,31 @@ def embed_all(
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
 
 
-def content_null(vectors: NDArray[np.float32], creators: Sequence[str]) -> NDArray[np.float32]:
-    """Cosine of every pair of works by different creators. Same-creator pairs are left out:
-    portfolios hold recolours and variants of one drawing, which are copies, not nulls."""
+def content_null(
+    vectors: NDArray[np.float32], creators: Sequence[str], views: NDArray[np.float32] | None = None
+) -> NDArray[np.float32]:
+    """Cosine of every pair of works by different creators; with `views` [n, v, d] (each
+    image's query views), the best view of image i against work j, as matching scores it.
+    Same-creator pairs are left out: portfolios hold recolours and variants of one drawing,
+    which are copies, not nulls."""
     labels = np.asarray(creators)
-    sims = vectors @ vectors.T
-    upper = np.triu(labels[:, None] != labels[None, :], k=1)
-    out: NDArray[np.float32] = sims[upper].astype(np.float32)
-    return out
+    other = labels[:, None] != labels[None, :]
+    if views is None:
+        sims = vectors @ vectors.T
+        out: NDArray[np.float32] = sims[np.triu(other, k=1)].astype(np.float32)
+        return out
+    best = np.einsum("nvd,md->nmv", views, vectors).max(axis=2)
+    pairs: NDArray[np.float32] = best[other].astype(np.float32)
+    return pairs
+
+
+def embed_views(
+    embedder: Embedder, images: Sequence[Image.Image], views: str
+) -> NDArray[np.float32]:
+    """[n, v, d]: every image's query views (models/views.py), embedded."""
+    made = [VIEWS[views](img) for img in images]
+    flat = embed_all(embedder, [v for vs in made for v in vs])
+    return flat.reshape(len(images), len(made[0]) if made else 1, embedder.dim)
 
 
 def pdq_null(images: Sequence[Image.Image], creators: Sequence[str]) -> NDArray[np.float32]:
@@ -84,6 +102,7 @@ def fit_calibration(
     style: Embedder,
     groups: Mapping[str, Sequence[Image.Image]],
     source: str = "",
+    content_views: str = "global",
 ) -> Calibration:
     """Measure the nulls of a profile's models on background images grouped by creator."""
     labels = [c for c, imgs in groups.items() for _ in imgs]
@@ -95,7 +114,14 @@ def fit_calibration(
         raise ValueError("calibration needs at least 2 creators and 10 images")
     style_vecs = embed_all(style, images)
     null_style = style_nulls(style_vecs, creators, MAX_WORKS_AVERAGED)
-    models = {"content": content.model_id, "style": style.model_id, "pdq": PDQ_ID}
+    models = {
+        "content": content.model_id,
+        "style": style.model_id,
+        "pdq": PDQ_ID,
+        "content_views": content_views,
+    }
+    content_vecs = embed_all(content, images)
+    views = embed_views(content, images, content_views) if content_views != "global" else None
     info = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": source,
@@ -107,7 +133,7 @@ def fit_calibration(
     return Calibration(
         profile=profile,
         models=models,
-        content=NullDistribution.fit(content_null(embed_all(content, images), creators)),
+        content=NullDistribution.fit(content_null(content_vecs, creators, views)),
         pdq=NullDistribution.fit(pdq_null(images, creators), higher_is_closer=False),
         style=tuple(NullDistribution.fit(n) for n in null_style),
         info=info,

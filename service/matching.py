@@ -17,6 +17,7 @@ from indexer.catalog import Work
 from indexer.library import Library
 from models.images import LoadedImage
 from models.pdq import pdq_dihedral
+from models.views import VIEWS
 from service.calibration import Calibration, any_of, combine_rates
 from service.schemas import (
     ContentResult,
@@ -50,16 +51,21 @@ class Matcher:
     def __init__(self, library: Library, calibration: Calibration) -> None:
         self.library = library
         self.calibration = calibration
+        self.views = calibration.models.get("content_views", "global")  # as its null was measured
 
     def match(self, queries: Sequence[LoadedImage], opts: MatchOptions) -> list[MatchResult]:
         """Match a batch: one forward pass per model for the whole batch."""
         images = [q.image for q in queries]
-        content_vecs = self.library.embedders["content"].embed(images)
+        views = [VIEWS[self.views](img) for img in images]
+        content_vecs = self.library.embedders["content"].embed([v for vs in views for v in vs])
         style_vecs = self.library.embedders["style"].embed(images)
         self.library.refresh()
         out = []
+        start = 0
         for i, q in enumerate(queries):
-            content = self._content(content_vecs[i : i + 1], q.image, opts)
+            vecs = content_vecs[start : start + len(views[i])]
+            start += len(views[i])
+            content = self._content(vecs, q.image, opts)
             style = self._style(style_vecs[i : i + 1], opts)
             out.append(
                 MatchResult(
@@ -83,12 +89,17 @@ class Matcher:
         )
 
     def _content(
-        self, vec: NDArray[np.float32], image: Image.Image, opts: MatchOptions
+        self, vecs: NDArray[np.float32], image: Image.Image, opts: MatchOptions
     ) -> ContentResult:
-        hits = self.library.search("content", vec, max(opts.top_k, 10))[0]
+        """Content matches of one query from its views' vectors [v, d] and its PDQ hashes."""
+        sims: dict[int, float] = {}
+        works: dict[int, Work] = {}
+        for view_hits in self.library.search("content", vecs, max(opts.top_k, 10)):
+            for h in view_hits:  # a work's score: its best view
+                works[h.work.pk] = h.work
+                sims[h.work.pk] = max(h.score, sims.get(h.work.pk, -1.0))
         pdq = self._pdq_hits(image)
-        works = {h.work.pk: h.work for h in hits} | {pk: w for pk, (_, w) in pdq.items()}
-        sims = {h.work.pk: h.score for h in hits}
+        works |= {pk: w for pk, (_, w) in pdq.items()}
         cal = self.calibration
         rows = []
         for pk, work in works.items():

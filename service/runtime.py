@@ -59,11 +59,16 @@ def load_calibration(settings: Settings, profile_name: str, models: dict[str, st
             "benchmarks/calibrate.py) for this model profile"
         )
     cal = Calibration.load(path)
-    stale = [k for k in ("content", "style") if cal.models.get(k) != models[k]]
+    measured = {"content_views": "global"} | cal.models
+    stale = [
+        k
+        for k in ("content", "style", "content_views")
+        if k in models and measured.get(k) != models[k]
+    ]
     if stale:
         raise CalibrationMissing(
             f"calibration {path} was measured with other {', '.join(stale)} "
-            "model(s); run `make calibrate` for this profile"
+            "model(s) or views; run `make calibrate` for this profile"
         )
     return cal
 
@@ -102,6 +107,7 @@ def build_runtime(
     profile = load_profile(settings.profile)
     library = _unopened_library(settings, profile, content, style)
     if calibration is None:
-        calibration = load_calibration(settings, profile.name, library.model_ids)
+        models = library.model_ids | {"content_views": profile.content_views}
+        calibration = load_calibration(settings, profile.name, models)
     library.open()
     return Runtime(settings, library, Matcher(library, calibration))
