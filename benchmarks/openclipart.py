@@ -242,6 +242,8 @@ def near_copies(paths: list[Path], splits: list[str]) -> list[bool]:
     quarter turn) of a gallery drawing: the packages hold recolours and mirrored variants
     saved as separate works, which are copies of a registered work, not new works."""
     gallery = [p for p, s in zip(paths, splits, strict=True) if s == "gallery"]
+    if not gallery:
+        return [False] * len(paths)
     codes = hash_batch([Image.open(p).convert("RGB") for p in gallery])
     return [
         split in ("query", "impostor")
