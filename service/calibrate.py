@@ -120,8 +120,8 @@ def fit_calibration(
         "pdq": PDQ_ID,
         "content_views": content_views,
     }
-    content_vecs = embed_all(content, images)
     views = embed_views(content, images, content_views) if content_views != "global" else None
+    content_vecs = views[:, 0] if views is not None else embed_all(content, images)
     info = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": source,
