@@ -37,7 +37,7 @@ DEV_DATA_PACKAGES := openclipart-svg openclipart-png librsvg2-bin \
     tuxpaint-stamps-default gnome-backgrounds mate-backgrounds gcompris-qt-data \
     $(FONT_PACKAGES)
 
-.PHONY: install demo test lint typecheck unit bench bench-accuracy bench-speed calibrate train-style dev-data dev-data-packages clean
+.PHONY: install demo test lint typecheck unit bench bench-accuracy bench-speed calibrate train-style train-content dev-data dev-data-packages clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -72,7 +72,10 @@ dev-data-packages:
 	apt-get install -y --no-install-recommends $(DEV_DATA_PACKAGES)
 
 train-style: install
-	$(PY) -m benchmarks.train_style --cache $(DATA)
+	$(PY) -m benchmarks.train_heads --head style --cache $(DATA)
+
+train-content: install
+	$(PY) -m benchmarks.train_heads --head content --cache $(DATA)
 
 calibrate: install
 	$(PY) -m benchmarks.calibrate --cache $(DATA)

@@ -41,7 +41,7 @@ from benchmarks.openclipart import build_style_dev
 from benchmarks.plots import score_plot
 from benchmarks.report import machine, table, write_section
 from models.images import LoadedImage
-from models.registry import create_embedder
+from models.registry import create_embedder, load_profile
 from service.bulk import register_sources
 from service.registration import WorkSource
 from service.runtime import Runtime, build_runtime
@@ -250,6 +250,9 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int) -> dict[str, Any]:
         "PDQ alone (dihedral)": baselines.pdq_similarity,
         "EfficientNet-Lite0 GeM, raw cosine": baselines.embedding_similarity(
             create_embedder({"kind": "efficientnet_lite0"})
+        ),
+        "content head, whole image (no views, no PDQ)": baselines.embedding_similarity(
+            load_profile("default").embedder("content")
         ),
     }
     rows = []

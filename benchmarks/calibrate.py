@@ -4,8 +4,8 @@ The background is drawn from all three dev sets, never from their queries, impos
 held-out sources: the openclipart gallery split (works of registered artists), a few gallery
 glyphs of each registered font family, and the copy set's calibration sources and
 distractors (photos, stamps, drawings), grouped by artist, family or folder. Writes
-models/calibration/<profile>.json; the style head it calibrates comes first, from
-`make train-style`.
+models/calibration/<profile>.json; the heads it calibrates come first, from
+`make train-style` and `make train-content`.
 
     python -m benchmarks.calibrate --cache benchmarks/.cache
 """

@@ -32,8 +32,7 @@ from PIL import Image, ImageOps, ImageStat
 from benchmarks.edits import EDITS, WHITE
 from benchmarks.openclipart import DEFAULT_ROOT as OPENCLIPART_ROOT
 from benchmarks.openclipart import _seeded_split, eligible_works, load_on_white, scan_openclipart
-from models.pdq import PDQ_BYTES, dihedral_distances, hash_batch
-from service.calibrate import PDQ_DUPLICATE
+from models.pdq import MATCH_DISTANCE, PDQ_BYTES, dihedral_distances, hash_batch
 
 ITEM_SPLITS = ("calibration", "reference", "calibration_distractor", "distractor")
 QUERY_SPLITS = ("calibration_query", "query")
@@ -208,6 +207,12 @@ def _scan_openclipart(root: Path, seed: int) -> list[_Candidate]:
     return found
 
 
+def clipart_candidates(roots: CopyRoots, seed: int) -> set[Path]:
+    """Files of every openclipart drawing the copy set may draw on (kept or not): what a
+    model trained for the benchmark must not see."""
+    return {c.file for c in _scan_openclipart(roots.openclipart, seed)}
+
+
 def _candidates(roots: CopyRoots, seed: int) -> list[_Candidate]:
     """Every domain's candidates sorted by id; of two with one id, the first scanned stays."""
     found = [
@@ -257,7 +262,7 @@ class _Deduplicator:
         if digest in self.by_digest:
             return "exact", self.by_digest[digest]
         distances = dihedral_distances(img, self.codes)
-        if len(distances) and distances.min() <= PDQ_DUPLICATE:
+        if len(distances) and distances.min() <= MATCH_DISTANCE:
             return "near", self.ids[int(distances.argmin())]
         self.by_digest[digest] = item_id
         self.ids.append(item_id)
@@ -301,7 +306,7 @@ def _cached_verdicts(path: Path, key: str) -> dict[str, tuple[str, str]]:
 
 def _pool(candidates: list[_Candidate], size: int, out_dir: Path) -> list[_Candidate]:
     """The kept candidates; verdicts are cached in pool.csv, keyed by files, size and rules."""
-    rules = f"{size}:{_MIN_SIDE}:{_MAX_ASPECT}:{_MIN_CONTRAST}:{PDQ_DUPLICATE}"
+    rules = f"{size}:{_MIN_SIDE}:{_MAX_ASPECT}:{_MIN_CONTRAST}:{MATCH_DISTANCE}"
     listing = "\n".join(f"{c.id}\t{c.stamp}" for c in candidates)
     key = hashlib.sha256(f"{rules}\n{listing}".encode()).hexdigest()[:16]
     path = out_dir / "pool.csv"

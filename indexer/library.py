@@ -25,9 +25,11 @@ from models.embedder import Embedder
 from models.images import ImageLimits, load_image_file
 from models.pdq import MODEL_ID as PDQ_ID
 from models.pdq import PDQ_BITS, PDQ_BYTES, hash_batch
+from models.views import CROP_SIDE, VIEWS, Views
 
 log = logging.getLogger(__name__)
 NO_LIMITS = ImageLimits(max_bytes=1 << 40, max_pixels=1 << 40)  # stored works were checked once
+WORK_CROPS = "content_crops"  # the space of works' extra content views, several vectors per work
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,30 @@ class Submission:
     sha256: str
     source: str
     meta: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Space:
+    """An embedding space: its model, and the views of a work it indexes (None: the whole
+    image, one vector per work; else one vector per view, all under the work's id)."""
+
+    embedder: Embedder
+    views: Views | None = None
+    views_id: str = ""
+
+    @property
+    def raw_id(self) -> str:
+        """Key of the stored raw vectors: the raw model, and the views when there are any."""
+        raw = self.embedder.raw_model_id
+        return f"{raw}@{self.views_id}" if self.views else raw
+
+    def embed_raw(self, images: Sequence[Image.Image]) -> NDArray[np.float32]:
+        """[n, v, raw_dim] raw vectors of each image's views (v = 1 without views)."""
+        if self.views is None:
+            return self.embedder.embed_raw(images)[:, None, :]
+        made = [self.views(img) for img in images]
+        flat = self.embedder.embed_raw([v for vs in made for v in vs])
+        return flat.reshape(len(images), len(made[0]) if made else 0, self.embedder.raw_dim)
 
 
 @dataclass(frozen=True)
@@ -63,12 +89,23 @@ class Library:
     """Registered works, searchable by content, style and PDQ hash."""
 
     def __init__(
-        self, data_dir: Path, catalog: Catalog, content: Embedder, style: Embedder
+        self,
+        data_dir: Path,
+        catalog: Catalog,
+        content: Embedder,
+        style: Embedder,
+        content_views: str = "global",
     ) -> None:
         self.data_dir = data_dir
         self.catalog = catalog
         self.blobs = BlobStore(data_dir / "works")
         self.embedders = {"content": content, "style": style}
+        self.spaces = {space: Space(e) for space, e in self.embedders.items()}
+        scheme = VIEWS[content_views]
+        self.views_per_work = max(1, len(scheme.work(Image.new("RGB", (8, 8)))))
+        if scheme.indexes_work_views:
+            views_id = f"{content_views}-side{CROP_SIDE:g}"  # stored crops follow their geometry
+            self.spaces[WORK_CROPS] = Space(content, scheme.work, views_id)
         self._lock = threading.RLock()
         self._works: dict[int, Work] = {}
         self._per_creator: Counter[str] = Counter()
@@ -78,6 +115,9 @@ class Library:
     @property
     def model_ids(self) -> dict[str, str]:
         ids = {space: e.model_id for space, e in self.embedders.items()}
+        if WORK_CROPS in self.spaces:
+            crops = self.spaces[WORK_CROPS]
+            ids[WORK_CROPS] = f"{crops.embedder.model_id}@{crops.views_id}"
         return {**ids, "pdq": PDQ_ID}
 
     @property
@@ -107,13 +147,12 @@ class Library:
         with respect to removals and searches. Per item: the outcome, or the catalog error
         (a conflict) that refused it while the others went ahead."""
         images = [item.image for item in items]
-        raw = {space: e.embed_raw(images) for space, e in self.embedders.items()}
+        raw = {space: sp.embed_raw(images) for space, sp in self.spaces.items()}
         hashes = hash_batch(images)
         out: list[Registered | CatalogError] = []
         for i, item in enumerate(items):
             vectors = {
-                (space, e.raw_model_id): raw[space][i].tobytes()
-                for space, e in self.embedders.items()
+                (space, sp.raw_id): raw[space][i].tobytes() for space, sp in self.spaces.items()
             }
             vectors[("pdq", PDQ_ID)] = hashes[i].tobytes()
             self.blobs.put(item.sha256, item.data)
@@ -198,17 +237,21 @@ class Library:
     def _index_one(
         self, work: Work, raw: dict[str, NDArray[np.float32]], code: NDArray[np.uint8]
     ) -> None:
-        ids = np.array([work.pk], np.int64)
+        """Index one work: raw [v, raw_dim] per space, all v vectors under the work's id."""
         with self._lock:
-            for space, e in self.embedders.items():
-                self.indexes[space].add(ids, e.project(raw[space][None]))
+            for space, sp in self.spaces.items():
+                ids = np.full(len(raw[space]), work.pk, np.int64)
+                self.indexes[space].add(ids, sp.embedder.project(raw[space]))
+            ids = np.array([work.pk], np.int64)
             self.indexes["pdq"].add(ids, code[None])
             self._works[work.pk] = work
             self._per_creator[work.creator_id] += 1
             self.generation = self.catalog.generation()
 
     def _empty_indexes(self) -> dict[str, VectorIndex]:
-        out: dict[str, VectorIndex] = {s: FaissIndex(e.dim) for s, e in self.embedders.items()}
+        out: dict[str, VectorIndex] = {
+            name: FaissIndex(sp.embedder.dim) for name, sp in self.spaces.items()
+        }
         out["pdq"] = FaissBinaryIndex(PDQ_BITS)
         return out
 
@@ -231,29 +274,29 @@ class Library:
                 )
 
     def _restore(self, space: str, index: VectorIndex, missing: set[int]) -> None:
-        """Index missing works from stored raw vectors, re-embedding where none are stored."""
-        embedder = self.embedders.get(space)
-        model_id = embedder.raw_model_id if embedder else PDQ_ID
-        dtype, width = (np.float32, embedder.raw_dim) if embedder else (np.uint8, PDQ_BYTES)
+        """Index missing works from stored raw vectors [v, width], re-embedding where none
+        are stored."""
+        sp = self.spaces.get(space)
+        model_id = sp.raw_id if sp else PDQ_ID
+        dtype, width = (np.float32, sp.embedder.raw_dim) if sp else (np.uint8, PDQ_BYTES)
         found: dict[int, NDArray[Any]] = {}
         for pk, data in self.catalog.vectors(space, model_id):
             if pk in missing:
-                found[pk] = np.frombuffer(data, dtype).reshape(width)
+                found[pk] = np.frombuffer(data, dtype).reshape(-1, width)
         stale = sorted(missing - found.keys())
         found.update(self._reembed(space, stale))
         if found:
-            ids = np.fromiter(found, np.int64)
-            matrix = np.stack([found[int(i)] for i in ids])
-            index.add(ids, embedder.project(matrix) if embedder else matrix)
+            ids = np.concatenate([np.full(len(v), pk, np.int64) for pk, v in found.items()])
+            matrix = np.concatenate(list(found.values()))
+            index.add(ids, sp.embedder.project(matrix) if sp else matrix)
 
     def _reembed(self, space: str, pks: list[int]) -> dict[int, NDArray[Any]]:
         """Embed stored originals again (after a model change) and store the new raw vectors."""
         out: dict[int, NDArray[Any]] = {}
-        embedder = self.embedders.get(space)
+        sp = self.spaces.get(space)
         for pk in pks:
             image = load_image_file(self.blobs.path(self._works[pk].sha256), NO_LIMITS).image
-            vector = embedder.embed_raw([image])[0] if embedder else hash_batch([image])[0]
-            model_id = embedder.raw_model_id if embedder else PDQ_ID
-            self.catalog.put_vectors(pk, {(space, model_id): vector.tobytes()})
-            out[pk] = vector
+            vectors = sp.embed_raw([image])[0] if sp else hash_batch([image])
+            self.catalog.put_vectors(pk, {(space, sp.raw_id if sp else PDQ_ID): vectors.tobytes()})
+            out[pk] = vectors
         return out

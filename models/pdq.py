@@ -13,6 +13,7 @@ from PIL import Image
 PDQ_BITS = 256
 PDQ_BYTES = PDQ_BITS // 8
 MODEL_ID = "pdq-256"
+MATCH_DISTANCE = 31  # PDQ's published near-duplicate distance (ThreatExchange): closer is a copy
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,21 @@
-"""Views of a query image for content matching: the whole image, optionally with overlapping
-crops, so that a work pasted into a larger canvas (a screenshot, a collage, a wide border)
-still meets an image of itself. The calibration records which views its null was measured
-with; matching uses the same."""
+"""Views for content matching. A scheme names the views of a query (the whole image,
+optionally with overlapping crops, so that a work pasted into a larger canvas, a screenshot
+or a wide border still meets an image of itself) and the extra views indexed for each
+registered work (its crops, so that a query cropped out of a work meets that part of it).
+Query views are compared with works' whole images, and the query's whole image with works'
+extra views; crops never meet crops. The calibration records the scheme its null was
+measured with; matching uses the same."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PIL import Image
 
 CROP_SIDE = 0.7  # each crop keeps 70% of width and height: about half the area
+
+Views = Callable[[Image.Image], list[Image.Image]]
 
 
 def whole(img: Image.Image) -> list[Image.Image]:
@@ -17,12 +23,40 @@ def whole(img: Image.Image) -> list[Image.Image]:
     return [img]
 
 
-def crops5(img: Image.Image) -> list[Image.Image]:
-    """The image, its four corner crops and its centre crop."""
+def nothing(img: Image.Image) -> list[Image.Image]:
+    """No extra views."""
+    return []
+
+
+def five_crops(img: Image.Image) -> list[Image.Image]:
+    """The four corner crops and the centre crop."""
     w, h = img.size
     cw, ch = max(1, round(w * CROP_SIDE)), max(1, round(h * CROP_SIDE))
     corners = [(0, 0), (w - cw, 0), (0, h - ch), (w - cw, h - ch), ((w - cw) // 2, (h - ch) // 2)]
-    return [img, *(img.crop((x, y, x + cw, y + ch)) for x, y in corners)]
+    return [img.crop((x, y, x + cw, y + ch)) for x, y in corners]
 
 
-VIEWS: dict[str, Callable[[Image.Image], list[Image.Image]]] = {"global": whole, "crops5": crops5}
+def crops5(img: Image.Image) -> list[Image.Image]:
+    """The image, its four corner crops and its centre crop."""
+    return [img, *five_crops(img)]
+
+
+@dataclass(frozen=True)
+class ViewScheme:
+    """Views of a query (the first is the whole image) and extra views of a registered work."""
+
+    query: Views
+    work: Views
+    work_is_query_crops: bool = False  # work views == query views[1:]: embed them once
+
+    @property
+    def indexes_work_views(self) -> bool:
+        """Whether registered works are indexed with extra views."""
+        return self.work is not nothing
+
+
+VIEWS: dict[str, ViewScheme] = {
+    "global": ViewScheme(whole, nothing),
+    "crops5": ViewScheme(crops5, nothing),
+    "crops5-both": ViewScheme(crops5, five_crops, work_is_query_crops=True),
+}

@@ -14,13 +14,12 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from models.embedder import Embedder
+from models.pdq import MATCH_DISTANCE, dihedral_distances, hash_batch
 from models.pdq import MODEL_ID as PDQ_ID
-from models.pdq import dihedral_distances, hash_batch
 from models.views import VIEWS
 from service.calibration import Calibration, NullDistribution
 
 MAX_WORKS_AVERAGED = 5
-PDQ_DUPLICATE = 31  # PDQ's published near-duplicate distance: such pairs are copies, not nulls
 
 
 def embed_all(
@@ -32,12 +31,16 @@ def embed_all(
 
 
 def content_null(
-    vectors: NDArray[np.float32], creators: Sequence[str], views: NDArray[np.float32] | None = None
+    vectors: NDArray[np.float32],
+    creators: Sequence[str],
+    views: NDArray[np.float32] | None = None,
+    work_views: NDArray[np.float32] | None = None,
 ) -> NDArray[np.float32]:
-    """Cosine of every pair of works by different creators; with `views` [n, v, d] (each
-    image's query views), the best view of image i against work j, as matching scores it.
-    Same-creator pairs are left out: portfolios hold recolours and variants of one drawing,
-    which are copies, not nulls."""
+    """Cosine of every pair of works by different creators. With `views` [n, v, d] (each
+    image's query views) and `work_views` [n, w, d] (each work's extra views), a pair scores
+    as matching scores it: the best of image i's views against work j, and of image i against
+    work j's extra views. Same-creator pairs are left out: portfolios hold recolours and
+    variants of one drawing, which are copies, not nulls."""
     labels = np.asarray(creators)
     other = labels[:, None] != labels[None, :]
     if views is None:
@@ -45,6 +48,8 @@ def content_null(
         out: NDArray[np.float32] = sims[np.triu(other, k=1)].astype(np.float32)
         return out
     best = np.einsum("nvd,md->nmv", views, vectors).max(axis=2)
+    if work_views is not None and work_views.shape[1]:
+        best = np.maximum(best, np.einsum("nd,mwd->nmw", views[:, 0], work_views).max(axis=2))
     pairs: NDArray[np.float32] = best[other].astype(np.float32)
     return pairs
 
@@ -53,9 +58,19 @@ def embed_views(
     embedder: Embedder, images: Sequence[Image.Image], views: str
 ) -> NDArray[np.float32]:
     """[n, v, d]: every image's query views (models/views.py), embedded."""
-    made = [VIEWS[views](img) for img in images]
+    return _embed_made(embedder, [VIEWS[views].query(img) for img in images])
+
+
+def embed_work_views(
+    embedder: Embedder, images: Sequence[Image.Image], views: str
+) -> NDArray[np.float32]:
+    """[n, w, d]: every image's extra views as a registered work (w may be 0)."""
+    return _embed_made(embedder, [VIEWS[views].work(img) for img in images])
+
+
+def _embed_made(embedder: Embedder, made: list[list[Image.Image]]) -> NDArray[np.float32]:
     flat = embed_all(embedder, [v for vs in made for v in vs])
-    return flat.reshape(len(images), len(made[0]) if made else 1, embedder.dim)
+    return flat.reshape(len(made), len(made[0]) if made else 0, embedder.dim)
 
 
 def pdq_null(images: Sequence[Image.Image], creators: Sequence[str]) -> NDArray[np.float32]:
@@ -91,7 +106,7 @@ def distinct(images: Sequence[Image.Image]) -> list[int]:
     codes = hash_batch(images)
     keep: list[int] = []
     for i, img in enumerate(images):
-        if not keep or dihedral_distances(img, codes[keep]).min() > PDQ_DUPLICATE:
+        if not keep or dihedral_distances(img, codes[keep]).min() > MATCH_DISTANCE:
             keep.append(i)
     return keep
 
@@ -122,6 +137,14 @@ def fit_calibration(
     }
     views = embed_views(content, images, content_views) if content_views != "global" else None
     content_vecs = views[:, 0] if views is not None else embed_all(content, images)
+    work_views = None
+    if views is not None:
+        scheme = VIEWS[content_views]
+        work_views = (
+            views[:, 1:]
+            if scheme.work_is_query_crops
+            else embed_work_views(content, images, content_views)
+        )
     info = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": source,
@@ -133,7 +156,7 @@ def fit_calibration(
     return Calibration(
         profile=profile,
         models=models,
-        content=NullDistribution.fit(content_null(content_vecs, creators, views)),
+        content=NullDistribution.fit(content_null(content_vecs, creators, views, work_views)),
         pdq=NullDistribution.fit(pdq_null(images, creators), higher_is_closer=False),
         style=tuple(NullDistribution.fit(n) for n in null_style),
         info=info,

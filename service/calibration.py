@@ -21,8 +21,9 @@ MIN_RATE = 1e-12  # extrapolation far past the sample means nothing finer than t
 @dataclass(frozen=True)
 class Tail:
     """Generalised Pareto model of the null's closest scores (peaks over threshold), fitted by
-    moments to the excesses of the k closest scores over the k-th. A negative shape `xi` is a
-    bounded, light tail (as for Hamming distances), zero an exponential one."""
+    moments to the excesses of the k closest scores over the k-th. The shape `xi` is kept
+    >= 0 (exponential or heavier): a bounded fit would claim a rate of zero past its end,
+    which no finite sample supports, and would tie every score beyond it."""
 
     k: int = 0
     sigma: float = 0.0
@@ -34,10 +35,12 @@ class Tail:
         if mean <= 0 or var <= 0:
             return cls()
         ratio = mean * mean / var
+        if ratio >= 1:  # lighter than exponential: use the exponential with the same mean
+            return cls(len(excess), mean, 0.0)
         return cls(len(excess), 0.5 * mean * (ratio + 1), 0.5 * (1 - ratio))
 
     def survival(self, y: float) -> float:
-        """P(excess > y) under the model; 0 past a bounded tail's end."""
+        """P(excess > y) under the model."""
         if self.sigma <= 0:
             return 0.0
         if abs(self.xi) < 1e-9:

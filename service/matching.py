@@ -14,9 +14,9 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from indexer.catalog import Work
-from indexer.library import Library
+from indexer.library import WORK_CROPS, Library
 from models.images import LoadedImage
-from models.pdq import pdq_dihedral
+from models.pdq import MATCH_DISTANCE, pdq_dihedral
 from models.views import VIEWS
 from service.calibration import Calibration, any_of, combine_rates
 from service.schemas import (
@@ -52,11 +52,13 @@ class Matcher:
         self.library = library
         self.calibration = calibration
         self.views = calibration.models.get("content_views", "global")  # as its null was measured
+        if VIEWS[self.views].indexes_work_views and WORK_CROPS not in library.spaces:
+            raise ValueError(f"calibration views {self.views!r} need a library indexing them")
 
     def match(self, queries: Sequence[LoadedImage], opts: MatchOptions) -> list[MatchResult]:
         """Match a batch: one forward pass per model for the whole batch."""
         images = [q.image for q in queries]
-        views = [VIEWS[self.views](img) for img in images]
+        views = [VIEWS[self.views].query(img) for img in images]
         content_vecs = self.library.embedders["content"].embed([v for vs in views for v in vs])
         style_vecs = self.library.embedders["style"].embed(images)
         self.library.refresh()
@@ -94,8 +96,12 @@ class Matcher:
         """Content matches of one query from its views' vectors [v, d] and its PDQ hashes."""
         sims: dict[int, float] = {}
         works: dict[int, Work] = {}
-        for view_hits in self.library.search("content", vecs, max(opts.top_k, 10)):
-            for h in view_hits:  # a work's score: its best view
+        k = max(opts.top_k, 10)
+        searches = self.library.search("content", vecs, k)  # every view against whole works
+        if VIEWS[self.views].indexes_work_views:  # the whole query against works' crops
+            searches += self.library.search(WORK_CROPS, vecs[:1], k * self.library.views_per_work)
+        for view_hits in searches:
+            for h in view_hits:  # a work's score: its best pair of views
                 works[h.work.pk] = h.work
                 sims[h.work.pk] = max(h.score, sims.get(h.work.pk, -1.0))
         pdq = self._pdq_hits(image)
@@ -129,11 +135,15 @@ class Matcher:
         )
 
     def _pdq_hits(self, image: Image.Image) -> dict[int, tuple[int, Work]]:
-        """Smallest PDQ distance per work over the query's eight dihedral variants."""
+        """Smallest PDQ distance per work over the query's eight dihedral variants, for works
+        within PDQ's match distance: farther, a small distance says more about simple shapes
+        and blank space than about copying (measured in benchmarks/RESULTS.md)."""
         codes = np.stack([np.frombuffer(h.bits, np.uint8) for h in pdq_dihedral(image)])
         best: dict[int, tuple[int, Work]] = {}
         for hits in self.library.search("pdq", codes, PDQ_CANDIDATES):
             for h in hits:
+                if h.score > MATCH_DISTANCE:
+                    continue
                 if h.work.pk not in best or h.score < best[h.work.pk][0]:
                     best[h.work.pk] = (int(h.score), h.work)
         return best

@@ -84,6 +84,7 @@ def _unopened_library(
         Catalog(settings.db_url),
         content or profile.embedder("content"),
         style or profile.embedder("style"),
+        profile.content_views,
     )
 
 

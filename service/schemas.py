@@ -16,7 +16,9 @@ class WorkMatch(BaseModel):
     work_id: str
     score: float = Field(description="cosine similarity in the model's space")
     calibrated: float = Field(description="estimated false-match rate of this score")
-    pdq_distance: int | None = Field(None, description="PDQ Hamming distance (content only)")
+    pdq_distance: int | None = Field(
+        None, description="PDQ Hamming distance where within the match distance, 31 (content)"
+    )
 
 
 class CreatorMatch(BaseModel):

@@ -30,7 +30,8 @@ def _reopen(settings: Settings, cal: Calibration) -> Library:
 
 
 def _all_ids(lib: Library) -> dict[str, list[int]]:
-    return {space: sorted(index.ids().tolist()) for space, index in lib.indexes.items()}
+    """Distinct work ids per index (a space of work views holds several vectors per work)."""
+    return {space: sorted(set(index.ids().tolist())) for space, index in lib.indexes.items()}
 
 
 def test_register_and_remove_are_visible_at_once(runtime: Runtime) -> None:
@@ -41,7 +42,8 @@ def test_register_and_remove_are_visible_at_once(runtime: Runtime) -> None:
     assert lib.search("content", q, 1)[0][0].work == out[0].work
     lib.remove("alice/1.png")
     assert [h.work.work_id for h in lib.search("content", q, 5)[0]] == ["bob/2.png"]
-    assert _all_ids(lib) == {s: [out[1].work.pk] for s in ("content", "style", "pdq")}
+    assert _all_ids(lib) == {s: [out[1].work.pk] for s in lib.indexes}
+    assert {"content", "style", "pdq"} <= set(lib.indexes)
 
 
 def test_start_up_rebuilds_without_snapshot(

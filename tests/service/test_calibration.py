@@ -65,3 +65,12 @@ def test_per_query_rate_grows_with_the_catalog() -> None:
     assert any_of(1e-6, 1000) == pytest.approx(1e-3, rel=1e-3)
     assert any_of(0.5, 10) == pytest.approx(1 - 0.5**10)
     assert any_of(1.0, 5) <= 1.0 and any_of(0.0, 5) == 0.0
+
+
+def test_a_light_tailed_null_still_ranks_scores_beyond_its_sample() -> None:
+    """A bounded sample (uniform) fits a tail with xi < 0; kept exponential, scores past the
+    sample's end still get distinct, decreasing rates instead of all sharing the floor."""
+    null = NullDistribution.fit(np.random.default_rng(2).random(20_000))
+    rates = [null.rate(1.0 + step) for step in (0.01, 0.02, 0.05)]
+    assert null.tail.xi >= 0
+    assert 1 / 20_001 > rates[0] > rates[1] > rates[2] > 0

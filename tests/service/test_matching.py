@@ -8,6 +8,7 @@ from PIL import Image, ImageOps
 
 from indexer.library import Submission
 from models.images import LoadedImage
+from models.pdq import MATCH_DISTANCE
 from service.runtime import Runtime
 from tests.fakes import PALETTES, drawing
 
@@ -84,3 +85,12 @@ def test_batch_results_follow_input_order(runtime: Runtime) -> None:
         "alice/1.png",
         "alice/2.png",
     ]
+
+
+def test_pdq_counts_only_within_its_match_distance(runtime: Runtime) -> None:
+    """A new drawing is far from every work in PDQ terms: no PDQ evidence is reported, though
+    the PDQ search returns every work of this small gallery as a neighbour."""
+    _register_gallery(runtime)
+    result = runtime.matcher.match([_query(drawing(4242, PALETTES["alice"]))], runtime.options(12))
+    distances = [m.pdq_distance for m in result[0].content.matches]
+    assert all(d is None or d <= MATCH_DISTANCE for d in distances)
