@@ -88,13 +88,14 @@ def test_work_views_null_adds_the_query_against_each_works_crops() -> None:
     assert np.any(both > query_side + 1e-3)
 
 
-def _crop_library(runtime: Runtime) -> Library:
+def _library(runtime: Runtime, views: str = "crops5-both") -> Library:
+    """A library over the runtime's catalog and models, indexing works with these views."""
     lib = Library(
         runtime.settings.data_dir,
         runtime.library.catalog,
         runtime.library.embedders["content"],
         runtime.library.embedders["style"],
-        "crops5-both",
+        views,
     )
     lib.open()
     return lib
@@ -104,7 +105,7 @@ def test_a_crop_of_a_work_meets_the_works_indexed_crops(
     runtime: Runtime, fake_cal: Calibration
 ) -> None:
     _register_gallery(runtime)
-    lib = _crop_library(runtime)  # reconciled from the catalog: crops embedded from the blobs
+    lib = _library(runtime)  # reconciled from the catalog: crops embedded from the blobs
     assert len(lib.indexes[WORK_CROPS]) == 5 * len(lib)
     original = drawing(102, PALETTES["bob"])
     cut = original.crop((0, 0, 67, 67))  # the top-left half of bob/2.png, the first crop
@@ -123,10 +124,10 @@ def test_a_crop_of_a_work_meets_the_works_indexed_crops(
 
 def test_work_crops_are_restored_from_stored_vectors(runtime: Runtime) -> None:
     _register_gallery(runtime)
-    first = _crop_library(runtime)
+    first = _library(runtime)
     stored = dict(first.catalog.vectors(WORK_CROPS, first.spaces[WORK_CROPS].raw_id))
     assert len(stored) == len(first)
-    again = _crop_library(runtime)  # no snapshot saved: restored from the catalog's vectors
+    again = _library(runtime)  # no snapshot saved: restored from the catalog's vectors
     assert len(again.indexes[WORK_CROPS]) == 5 * len(again)
 
 
@@ -134,13 +135,7 @@ def test_a_calibration_with_work_views_needs_a_library_indexing_them(
     runtime: Runtime, fake_cal: Calibration
 ) -> None:
     crops = dataclasses.replace(fake_cal, models=fake_cal.models | {"content_views": "crops5-both"})
-    lib = Library(
-        runtime.settings.data_dir,
-        runtime.library.catalog,
-        runtime.library.embedders["content"],
-        runtime.library.embedders["style"],
-        "crops5",
-    )
+    lib = _library(runtime, "crops5")
     assert WORK_CROPS not in lib.spaces
     with pytest.raises(ValueError, match="views"):
         Matcher(lib, crops)
