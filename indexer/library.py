@@ -29,6 +29,7 @@ from models.views import CROP_SIDE, VIEWS, Views
 
 log = logging.getLogger(__name__)
 NO_LIMITS = ImageLimits(max_bytes=1 << 40, max_pixels=1 << 40)  # stored works were checked once
+REEMBED_BATCH = 16  # works per forward pass when a model change re-embeds stored originals
 WORK_CROPS = "content_crops"  # the space of works' extra content views, several vectors per work
 
 
@@ -291,12 +292,19 @@ class Library:
             index.add(ids, sp.embedder.project(matrix) if sp else matrix)
 
     def _reembed(self, space: str, pks: list[int]) -> dict[int, NDArray[Any]]:
-        """Embed stored originals again (after a model change) and store the new raw vectors."""
+        """Embed stored originals again (after a model change), REEMBED_BATCH works per
+        forward pass, and store the new raw vectors."""
         out: dict[int, NDArray[Any]] = {}
         sp = self.spaces.get(space)
-        for pk in pks:
-            image = load_image_file(self.blobs.path(self._works[pk].sha256), NO_LIMITS).image
-            vectors = sp.embed_raw([image])[0] if sp else hash_batch([image])
-            self.catalog.put_vectors(pk, {(space, sp.raw_id if sp else PDQ_ID): vectors.tobytes()})
-            out[pk] = vectors
+        key = (space, sp.raw_id if sp else PDQ_ID)
+        for start in range(0, len(pks), REEMBED_BATCH):
+            chunk = pks[start : start + REEMBED_BATCH]
+            images = [
+                load_image_file(self.blobs.path(self._works[pk].sha256), NO_LIMITS).image
+                for pk in chunk
+            ]
+            vectors = sp.embed_raw(images) if sp else hash_batch(images)[:, None, :]
+            for pk, v in zip(chunk, vectors, strict=True):
+                self.catalog.put_vectors(pk, {key: v.tobytes()})
+                out[pk] = v
         return out
