@@ -25,7 +25,7 @@ from models.embedder import Embedder
 from models.images import ImageLimits, load_image_file
 from models.pdq import MODEL_ID as PDQ_ID
 from models.pdq import PDQ_BITS, PDQ_BYTES, hash_batch
-from models.views import CROP_SIDE, VIEWS, Views
+from models.views import CROP_SIDE, VIEWS, Views, embed_each
 
 log = logging.getLogger(__name__)
 NO_LIMITS = ImageLimits(max_bytes=1 << 40, max_pixels=1 << 40)  # stored works were checked once
@@ -66,8 +66,7 @@ class Space:
         if self.views is None:
             return self.embedder.embed_raw(images)[:, None, :]
         made = [self.views(img) for img in images]
-        flat = self.embedder.embed_raw([v for vs in made for v in vs])
-        return flat.reshape(len(images), len(made[0]) if made else 0, self.embedder.raw_dim)
+        return embed_each(self.embedder.embed_raw, made, self.embedder.raw_dim)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,11 @@ measured with; matching uses the same."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 CROP_SIDE = 0.7  # each crop keeps 70% of width and height: about half the area
@@ -39,6 +41,17 @@ def five_crops(img: Image.Image) -> list[Image.Image]:
 def crops5(img: Image.Image) -> list[Image.Image]:
     """The image, its four corner crops and its centre crop."""
     return [img, *five_crops(img)]
+
+
+def embed_each(
+    embed: Callable[[Sequence[Image.Image]], NDArray[np.float32]],
+    views: list[list[Image.Image]],
+    dim: int,
+) -> NDArray[np.float32]:
+    """[n, v, dim]: each image's views (the same count for every image), embedded by one
+    call of `embed` over all of them."""
+    flat = embed([v for vs in views for v in vs])
+    return flat.reshape(len(views), len(views[0]) if views else 0, dim)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from PIL import Image
 from models.embedder import Embedder
 from models.pdq import MATCH_DISTANCE, dihedral_distances, hash_batch
 from models.pdq import MODEL_ID as PDQ_ID
-from models.views import VIEWS
+from models.views import VIEWS, embed_each
 from service.calibration import Calibration, NullDistribution
 
 MAX_WORKS_AVERAGED = 5
@@ -58,19 +58,16 @@ def embed_views(
     embedder: Embedder, images: Sequence[Image.Image], views: str
 ) -> NDArray[np.float32]:
     """[n, v, d]: every image's query views (models/views.py), embedded."""
-    return _embed_made(embedder, [VIEWS[views].query(img) for img in images])
+    made = [VIEWS[views].query(img) for img in images]
+    return embed_each(lambda imgs: embed_all(embedder, imgs), made, embedder.dim)
 
 
 def embed_work_views(
     embedder: Embedder, images: Sequence[Image.Image], views: str
 ) -> NDArray[np.float32]:
     """[n, w, d]: every image's extra views as a registered work (w may be 0)."""
-    return _embed_made(embedder, [VIEWS[views].work(img) for img in images])
-
-
-def _embed_made(embedder: Embedder, made: list[list[Image.Image]]) -> NDArray[np.float32]:
-    flat = embed_all(embedder, [v for vs in made for v in vs])
-    return flat.reshape(len(made), len(made[0]) if made else 0, embedder.dim)
+    made = [VIEWS[views].work(img) for img in images]
+    return embed_each(lambda imgs: embed_all(embedder, imgs), made, embedder.dim)
 
 
 def pdq_null(images: Sequence[Image.Image], creators: Sequence[str]) -> NDArray[np.float32]:
