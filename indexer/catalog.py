@@ -3,7 +3,7 @@ SQLAlchemy (SQLite by default, any SQLAlchemy URL such as PostgreSQL) with Alemb
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -206,6 +206,16 @@ class Catalog:
         )
         with Session(self.engine) as s:
             yield from ((pk, data) for pk, data in s.execute(query))
+
+    def vectors_of(self, pks: Sequence[int], space: str, model_id: str) -> dict[int, bytes]:
+        """Raw vector bytes of some works in one space and model, where stored."""
+        query = select(VectorRow.work_pk, VectorRow.data).where(
+            VectorRow.work_pk.in_(list(pks)),
+            VectorRow.space == space,
+            VectorRow.model_id == model_id,
+        )
+        with Session(self.engine) as s:
+            return {pk: data for pk, data in s.execute(query)}
 
     def put_vectors(self, pk: int, vectors: dict[tuple[str, str], bytes]) -> None:
         """Store (or replace) raw vectors of a work, e.g. after a model change."""

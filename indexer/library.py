@@ -21,6 +21,7 @@ from indexer.catalog import Catalog, NewWork, Work
 from indexer.errors import CatalogError
 from indexer.snapshots import load_current, save_snapshot
 from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
+from models import local
 from models.embedder import Embedder
 from models.images import ImageLimits, load_image_file
 from models.pdq import MODEL_ID as PDQ_ID
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 NO_LIMITS = ImageLimits(max_bytes=1 << 40, max_pixels=1 << 40)  # stored works were checked once
 REEMBED_BATCH = 16  # works per forward pass when a model change re-embeds stored originals
 WORK_CROPS = "content_crops"  # the space of works' extra content views, several vectors per work
+LOCAL = "local"  # stored keypoints of each work for geometric verification (no index)
 
 
 @dataclass(frozen=True)
@@ -149,12 +151,14 @@ class Library:
         images = [item.image for item in items]
         raw = {space: sp.embed_raw(images) for space, sp in self.spaces.items()}
         hashes = hash_batch(images)
+        keypoints = [local.extract(img).to_bytes() for img in images]
         out: list[Registered | CatalogError] = []
         for i, item in enumerate(items):
             vectors = {
                 (space, sp.raw_id): raw[space][i].tobytes() for space, sp in self.spaces.items()
             }
             vectors[("pdq", PDQ_ID)] = hashes[i].tobytes()
+            vectors[(LOCAL, local.MODEL_ID)] = keypoints[i]
             self.blobs.put(item.sha256, item.data)
             with self._lock:
                 try:
@@ -201,6 +205,22 @@ class Library:
                 ]
                 for row_s, row_i in zip(scores, ids, strict=True)
             ]
+
+    def keypoints(self, works: Sequence[Work]) -> dict[int, local.LocalFeatures]:
+        """Stored local features of some works by key; active works registered before they
+        were stored (or under another local model) are extracted again and stored. Works
+        removed meanwhile are left out."""
+        stored = self.catalog.vectors_of([w.pk for w in works], LOCAL, local.MODEL_ID)
+        out = {pk: local.LocalFeatures.from_bytes(data) for pk, data in stored.items()}
+        for work in works:
+            with self._lock:  # a removal must not race the re-extraction and its storing
+                if work.pk in out or work.pk not in self._works:
+                    continue
+                image = load_image_file(self.blobs.path(work.sha256), NO_LIMITS).image
+                feats = local.extract(image)
+                self.catalog.put_vectors(work.pk, {(LOCAL, local.MODEL_ID): feats.to_bytes()})
+                out[work.pk] = feats
+        return out
 
     def works_of(self, creator_id: str) -> int:
         """Number of active works of a creator."""

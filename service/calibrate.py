@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from models import local
 from models.embedder import Embedder
 from models.pdq import MATCH_DISTANCE, dihedral_distances, hash_batch
 from models.pdq import MODEL_ID as PDQ_ID
@@ -30,28 +31,56 @@ def embed_all(
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
 
 
-def content_null(
+def content_scores(
     vectors: NDArray[np.float32],
-    creators: Sequence[str],
     views: NDArray[np.float32] | None = None,
     work_views: NDArray[np.float32] | None = None,
 ) -> NDArray[np.float32]:
-    """Cosine of every pair of works by different creators. With `views` [n, v, d] (each
-    image's query views) and `work_views` [n, w, d] (each work's extra views), a pair scores
-    as matching scores it: the best of image i's views against work j, and of image i against
-    work j's extra views. Same-creator pairs are left out: portfolios hold recolours and
-    variants of one drawing, which are copies, not nulls."""
-    labels = np.asarray(creators)
-    other = labels[:, None] != labels[None, :]
+    """[n, n] content score of image i (as a query) against image j (as a work), as matching
+    scores it: with `views` [n, v, d] (each image's query views) and `work_views` [n, w, d]
+    (each work's extra views), the best of i's views against work j, and of image i against
+    work j's extra views; else the plain cosine."""
     if views is None:
-        sims = vectors @ vectors.T
-        out: NDArray[np.float32] = sims[np.triu(other, k=1)].astype(np.float32)
+        out: NDArray[np.float32] = (vectors @ vectors.T).astype(np.float32)
         return out
     best = np.einsum("nvd,md->nmv", views, vectors).max(axis=2)
     if work_views is not None and work_views.shape[1]:
         best = np.maximum(best, np.einsum("nd,mwd->nmw", views[:, 0], work_views).max(axis=2))
-    pairs: NDArray[np.float32] = best[other].astype(np.float32)
+    scores: NDArray[np.float32] = best.astype(np.float32)
+    return scores
+
+
+def content_null(
+    scores: NDArray[np.float32], creators: Sequence[str], symmetric: bool = False
+) -> NDArray[np.float32]:
+    """Content scores of every pair of works by different creators (each unordered pair once
+    when the scores are `symmetric`, plain cosines). Same-creator pairs are left out:
+    portfolios hold recolours and variants of one drawing, which are copies, not nulls."""
+    labels = np.asarray(creators)
+    other = labels[:, None] != labels[None, :]
+    if symmetric:
+        other = np.triu(other, k=1)
+    pairs: NDArray[np.float32] = scores[other].astype(np.float32)
     return pairs
+
+
+def local_null(
+    images: Sequence[Image.Image],
+    scores: NDArray[np.float32],
+    creators: Sequence[str],
+    candidates: int = local.CANDIDATES,
+) -> NDArray[np.float32]:
+    """Inlier counts between each image and its `candidates` closest works by another creator
+    (by content score): the pairs matching verifies, so the null has their bias."""
+    labels = np.asarray(creators)
+    feats = [local.extract(img) for img in images]
+    out: list[int] = []
+    for i in range(len(images)):
+        row = np.where(labels != labels[i], scores[i], -np.inf)
+        for j in np.argsort(-row)[:candidates]:
+            if np.isfinite(row[j]):
+                out.append(local.inliers(feats[i], feats[j]))
+    return np.asarray(out, np.float32)
 
 
 def embed_views(
@@ -131,6 +160,7 @@ def fit_calibration(
         "style": style.model_id,
         "pdq": PDQ_ID,
         "content_views": content_views,
+        "local": local.MODEL_ID,
     }
     views = embed_views(content, images, content_views) if content_views != "global" else None
     content_vecs = views[:, 0] if views is not None else embed_all(content, images)
@@ -150,11 +180,14 @@ def fit_calibration(
         "creators": len(set(creators)),
     }
     info["id"] = hashlib.sha256(repr((models, sorted(info.items()))).encode()).hexdigest()[:12]
+    scores = content_scores(content_vecs, views, work_views)
+    symmetric = bool(np.array_equal(scores, scores.T))  # cosines, and crops on both sides
     return Calibration(
         profile=profile,
         models=models,
-        content=NullDistribution.fit(content_null(content_vecs, creators, views, work_views)),
+        content=NullDistribution.fit(content_null(scores, creators, symmetric)),
         pdq=NullDistribution.fit(pdq_null(images, creators), higher_is_closer=False),
         style=tuple(NullDistribution.fit(n) for n in null_style),
         info=info,
+        local=NullDistribution.fit(local_null(images, scores, creators)),
     )

@@ -132,8 +132,9 @@ class NullDistribution:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Null distributions of one model profile: content cosine, PDQ distance, and per-creator
-    style scores by how many of the creator's works were averaged (1..len(style))."""
+    """Null distributions of one model profile: content cosine, PDQ distance, per-creator
+    style scores by how many of the creator's works were averaged (1..len(style)), and the
+    geometric-verification inlier count of a query's closest works (None: not verified)."""
 
     profile: str
     models: dict[str, str]
@@ -141,6 +142,7 @@ class Calibration:
     pdq: NullDistribution
     style: tuple[NullDistribution, ...]
     info: dict[str, Any]
+    local: NullDistribution | None = None
 
     def style_null(self, n_works: int) -> NullDistribution:
         """The null for a creator score averaged over n_works works (few works: own null)."""
@@ -155,6 +157,8 @@ class Calibration:
             "pdq": self.pdq.to_json(),
             "style": [s.to_json() for s in self.style],
         }
+        if self.local is not None:
+            data["local"] = self.local.to_json()
         path.write_text(json.dumps(data, separators=(",", ":")))
 
     @classmethod
@@ -167,6 +171,7 @@ class Calibration:
             NullDistribution.from_json(d["pdq"]),
             tuple(NullDistribution.from_json(s) for s in d["style"]),
             d.get("info", {}),
+            NullDistribution.from_json(d["local"]) if "local" in d else None,
         )
 
 

@@ -15,6 +15,7 @@ from PIL import Image
 
 from indexer.catalog import Work
 from indexer.library import WORK_CROPS, Library
+from models import local
 from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE, pdq_dihedral
 from models.views import VIEWS
@@ -54,6 +55,10 @@ class Matcher:
         self.views = calibration.models.get("content_views", "global")  # as its null was measured
         if VIEWS[self.views].indexes_work_views and WORK_CROPS not in library.spaces:
             raise ValueError(f"calibration views {self.views!r} need a library indexing them")
+        # geometric verification only where the calibration measured the same local model
+        self.verifies = (
+            calibration.local is not None and calibration.models.get("local") == local.MODEL_ID
+        )
 
     def match(self, queries: Sequence[LoadedImage], opts: MatchOptions) -> list[MatchResult]:
         """Match a batch: one forward pass per model for the whole batch."""
@@ -106,22 +111,41 @@ class Matcher:
                 sims[h.work.pk] = max(h.score, sims.get(h.work.pk, -1.0))
         pdq = self._pdq_hits(image)
         works |= {pk: w for pk, (_, w) in pdq.items()}
-        cal = self.calibration
+        inliers = self._verify(image, sims, works) if self.verifies else {}
+        cal, n = self.calibration, len(self.library)
+        verified = cal.local if self.verifies else None
         rows = []
         for pk, work in works.items():
-            rates = [cal.content.rate(sims[pk]) if pk in sims else 1.0]
-            rates.append(cal.pdq.rate(pdq[pk][0]) if pk in pdq else 1.0)
+            tests = [  # per-query rates of each test, then "any of them fired"
+                any_of(cal.content.rate(sims[pk]) if pk in sims else 1.0, n),
+                any_of(cal.pdq.rate(pdq[pk][0]) if pk in pdq else 1.0, n),
+            ]
+            if verified is not None:
+                rate = verified.rate(inliers[pk]) if pk in inliers else 1.0
+                tests.append(any_of(rate, local.CANDIDATES))
             rows.append(
                 WorkMatch(
                     creator_id=work.creator_id,
                     work_id=work.work_id,
                     score=round(sims.get(pk, 0.0), 6),
-                    calibrated=any_of(combine_rates(rates), len(self.library)),
+                    calibrated=combine_rates(tests),
                     pdq_distance=pdq[pk][0] if pk in pdq else None,
+                    inliers=inliers.get(pk),
                 )
             )
         rows.sort(key=lambda m: (m.calibrated, -m.score))
         return self._content_result(rows[: opts.top_k], opts)
+
+    def _verify(
+        self, image: Image.Image, sims: dict[int, float], works: dict[int, Work]
+    ) -> dict[int, int]:
+        """Inlier counts of the query against its local.CANDIDATES closest works by content."""
+        closest = sorted(sims, key=lambda pk: -sims[pk])[: local.CANDIDATES]
+        if not closest:
+            return {}
+        query = local.extract(image)
+        stored = self.library.keypoints([works[pk] for pk in closest])
+        return {pk: local.inliers(query, feats) for pk, feats in stored.items()}
 
     def _content_result(self, rows: list[WorkMatch], opts: MatchOptions) -> ContentResult:
         if not rows:

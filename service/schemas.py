@@ -19,6 +19,11 @@ class WorkMatch(BaseModel):
     pdq_distance: int | None = Field(
         None, description="PDQ Hamming distance where within the match distance, 31 (content)"
     )
+    inliers: int | None = Field(
+        None,
+        description="keypoint matches agreeing on one placement of the work in the query, "
+        "where geometric verification checked this work (content)",
+    )
 
 
 class CreatorMatch(BaseModel):

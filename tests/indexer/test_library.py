@@ -5,8 +5,11 @@ import io
 import shutil
 
 from PIL import Image
+from sqlalchemy.orm import Session
 
-from indexer.library import Library, Submission
+from indexer.library import LOCAL, Library, Submission
+from indexer.schema import VectorRow
+from models import local
 from service.calibration import Calibration
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
@@ -97,3 +100,19 @@ def test_model_change_re_embeds_from_stored_originals(
     work = lib.catalog.active()[stored[0][0]]
     img = Image.open(io.BytesIO(lib.blobs.get(work.sha256)))
     assert img.size == (96, 96)
+
+
+def test_keypoints_are_stored_and_extracted_again_when_missing(runtime: Runtime) -> None:
+    lib = runtime.library
+    works = [r.work for r in lib.register([_submission("alice", 1), _submission("bob", 2)])]
+    key = (LOCAL, local.MODEL_ID)
+    stored = lib.catalog.vectors_of([w.pk for w in works], *key)
+    assert set(stored) == {w.pk for w in works}
+    first = lib.keypoints(works)
+    with Session(lib.catalog.engine) as s, s.begin():  # as if registered before keypoints
+        s.query(VectorRow).filter(VectorRow.space == LOCAL).delete()
+    assert lib.catalog.vectors_of([w.pk for w in works], *key) == {}
+    again = lib.keypoints(works)
+    assert set(lib.catalog.vectors_of([w.pk for w in works], *key)) == {w.pk for w in works}
+    for w in works:
+        assert again[w.pk].to_bytes() == first[w.pk].to_bytes()

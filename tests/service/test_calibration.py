@@ -1,11 +1,15 @@
 """Calibration maths: rates are monotone, thresholds agree with rates, verdicts and shares."""
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.calibration import NullDistribution, any_of, combine_rates
+from models import local
+from service.calibration import Calibration, NullDistribution, any_of, combine_rates
 from service.verdicts import shares, verdict
 
 floats = st.floats(-1, 1, allow_nan=False)
@@ -74,3 +78,14 @@ def test_a_light_tailed_null_still_ranks_scores_beyond_its_sample() -> None:
     rates = [null.rate(1.0 + step) for step in (0.01, 0.02, 0.05)]
     assert null.tail.xi >= 0
     assert 1 / 20_001 > rates[0] > rates[1] > rates[2] > 0
+
+
+def test_a_calibration_file_keeps_its_verification_null(
+    fake_cal: Calibration, tmp_path: Path
+) -> None:
+    assert fake_cal.local is not None and fake_cal.models["local"] == local.MODEL_ID
+    fake_cal.save(tmp_path / "cal.json")
+    assert Calibration.load(tmp_path / "cal.json") == fake_cal
+    older = dataclasses.replace(fake_cal, local=None)  # a file from before verification
+    older.save(tmp_path / "old.json")
+    assert Calibration.load(tmp_path / "old.json").local is None

@@ -1,14 +1,17 @@
 """Matching on the fakes: copies match by content, same-palette drawings by style, and the
 verdicts follow the calibrated rates."""
 
+import dataclasses
 import hashlib
 import io
+from pathlib import Path
 
 from PIL import Image, ImageOps
 
 from indexer.library import Submission
 from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE
+from service.matching import Matcher
 from service.runtime import Runtime
 from tests.fakes import PALETTES, drawing
 
@@ -94,3 +97,40 @@ def test_pdq_counts_only_within_its_match_distance(runtime: Runtime) -> None:
     result = runtime.matcher.match([_query(drawing(4242, PALETTES["alice"]))], runtime.options(12))
     distances = [m.pdq_distance for m in result[0].content.matches]
     assert all(d is None or d <= MATCH_DISTANCE for d in distances)
+
+
+def _register_files(runtime: Runtime, rels: list[str]) -> None:
+    root = Path(__file__).resolve().parents[2] / "examples" / "gallery"
+    subs = []
+    for rel in rels:
+        data = (root / rel).read_bytes()
+        img = Image.open(io.BytesIO(data)).convert("RGB")
+        creator = rel.split("/")[0]
+        subs.append(Submission(creator, rel, img, data, hashlib.sha256(data).hexdigest(), "test"))
+    runtime.library.register(subs)
+
+
+def _rotated_in_page(img: Image.Image) -> Image.Image:
+    turned = img.resize((img.width * 2 // 3, img.height * 2 // 3)).rotate(
+        14.0, Image.Resampling.BICUBIC, expand=True, fillcolor="white"
+    )
+    page = Image.new("RGB", (img.width * 2, img.height * 2), (235, 235, 235))
+    page.paste(turned, (img.width // 2, img.height // 4))
+    return page
+
+
+def test_a_rotated_copy_in_a_page_is_found_by_its_keypoints(runtime: Runtime) -> None:
+    _register_gallery(runtime, works=2)  # 9 works: all among the verified candidates
+    rels = ["jean-victor-balin/bus.png", "gerald-g/hamburger.png", "jose-hevia/bomb.png"]
+    _register_files(runtime, rels)
+    root = Path(__file__).resolve().parents[2] / "examples" / "gallery"
+    query = _rotated_in_page(Image.open(root / rels[0]).convert("RGB"))
+    content = runtime.matcher.match([_query(query)], runtime.options(3))[0].content
+    best = content.matches[0]
+    assert best.work_id == rels[0] and best.inliers is not None and best.inliers >= 15
+    assert best.pdq_distance is None  # neither PDQ nor the pixel embedder sees this copy
+    assert content.verdict != "none" and best.calibrated < 0.01
+    without = dataclasses.replace(runtime.matcher.calibration, local=None)
+    again = Matcher(runtime.library, without).match([_query(query)], runtime.options(9))[0]
+    assert all(m.inliers is None for m in again.content.matches)
+    assert next(m for m in again.content.matches if m.work_id == rels[0]).calibrated == 1.0

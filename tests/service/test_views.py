@@ -13,7 +13,7 @@ from PIL import Image
 
 from indexer.library import WORK_CROPS, Library
 from models.views import VIEWS
-from service.calibrate import content_null, embed_views, embed_work_views
+from service.calibrate import content_null, content_scores, embed_views, embed_work_views
 from service.calibration import Calibration
 from service.matching import Matcher
 from service.runtime import CalibrationMissing, Runtime, load_calibration
@@ -41,7 +41,7 @@ def test_view_null_takes_each_pair_at_its_best_view() -> None:
     assert views.shape == (6, 6, embedder.dim)
     np.testing.assert_allclose(views[:, 0], vectors, atol=1e-6)  # the first view is the image
     whole = vectors @ vectors.T
-    best = content_null(vectors, creators, views)
+    best = content_null(content_scores(vectors, views), creators)
     other = np.asarray(creators)[:, None] != np.asarray(creators)[None, :]
     assert len(best) == other.sum()  # ordered pairs: i's views against j's work
     assert np.all(best >= whole[other] - 1e-6)
@@ -82,8 +82,8 @@ def test_work_views_null_adds_the_query_against_each_works_crops() -> None:
     assert crops.shape == (6, 5, embedder.dim)
     np.testing.assert_allclose(crops, views[:, 1:], atol=1e-6)  # as work_is_query_crops says
     assert embed_work_views(embedder, images, "crops5").shape == (6, 0, embedder.dim)
-    query_side = content_null(views[:, 0], creators, views)
-    both = content_null(views[:, 0], creators, views, crops)
+    query_side = content_null(content_scores(views[:, 0], views), creators)
+    both = content_null(content_scores(views[:, 0], views, crops), creators)
     assert both.shape == query_side.shape and np.all(both >= query_side - 1e-6)
     assert np.any(both > query_side + 1e-3)
 

@@ -1,0 +1,121 @@
+"""Local features for geometric verification: SIFT keypoints with RootSIFT descriptors, and
+the number of keypoint matches that agree on one placement of a work inside a query (a
+rotation, scale and shift fitted by a seeded RANSAC). It finds copies that global embeddings
+miss after rotation, cropping or pasting into a larger canvas, and it is deterministic: the
+same pair always gives the same count, so evidence can be re-checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+LONG_SIDE = 512  # larger images are detected at this long side
+MAX_KEYPOINTS = 500
+RATIO = 0.8  # Lowe's ratio test on descriptor distances
+INLIER_PX = 8.0  # a match agrees with a placement when it lands this close (at LONG_SIDE)
+SCALE_RANGE = (0.2, 5.0)  # placements outside this scale are degenerate, not copies
+HYPOTHESES = 512  # RANSAC samples per pair
+SEED = 0
+CANDIDATES = 10  # a query is verified against this many of its closest works (by content)
+MODEL_ID = (
+    f"sift-root-{LONG_SIDE}-n{MAX_KEYPOINTS}+ransac-sim-r{RATIO:g}-px{INLIER_PX:g}-h{HYPOTHESES}"
+)
+_POINT_BYTES = 2 * 4
+_DESC_BYTES = 128
+
+
+@dataclass(frozen=True)
+class LocalFeatures:
+    """Keypoint positions [n, 2] (pixels, long side at most LONG_SIDE) and SIFT
+    descriptors [n, 128] uint8."""
+
+    points: NDArray[np.float32]
+    descriptors: NDArray[np.uint8]
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def to_bytes(self) -> bytes:
+        """Stored form: all points (float32), then all descriptors (uint8)."""
+        return self.points.astype(np.float32).tobytes() + self.descriptors.tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LocalFeatures:
+        n = len(data) // (_POINT_BYTES + _DESC_BYTES)
+        points = np.frombuffer(data, np.float32, 2 * n).reshape(n, 2)
+        descriptors = np.frombuffer(data, np.uint8, n * _DESC_BYTES, n * _POINT_BYTES)
+        return cls(points, descriptors.reshape(n, _DESC_BYTES))
+
+    def root(self) -> NDArray[np.float32]:
+        """RootSIFT: square root of the L1-normalised descriptor (unit L2 norm)."""
+        d = self.descriptors.astype(np.float32)
+        out: NDArray[np.float32] = np.sqrt(d / np.maximum(d.sum(axis=1, keepdims=True), 1e-7))
+        return out
+
+
+def _gray(img: Image.Image) -> NDArray[np.uint8]:
+    gray = img.convert("L")
+    scale = min(1.0, LONG_SIDE / max(gray.size))
+    size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
+    return np.asarray(gray.resize(size, Image.Resampling.BILINEAR), dtype=np.uint8)
+
+
+def extract(img: Image.Image) -> LocalFeatures:
+    """Detect up to MAX_KEYPOINTS SIFT keypoints of an image."""
+    import cv2
+
+    sift = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS)  # type: ignore[attr-defined]
+    keypoints, desc = sift.detectAndCompute(_gray(img), None)
+    if desc is None or not keypoints:
+        return LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8))
+    points = np.array([k.pt for k in keypoints], np.float32)[:MAX_KEYPOINTS]
+    return LocalFeatures(points, np.clip(desc, 0, 255).astype(np.uint8)[:MAX_KEYPOINTS])
+
+
+def _matches(query: LocalFeatures, work: LocalFeatures) -> tuple[NDArray[np.int64], ...]:
+    """Query/work index pairs passing the ratio test, at most one query point per work point."""
+    if len(query) < 2 or len(work) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    sims = query.root() @ work.root().T
+    dist = np.sqrt(np.maximum(2.0 - 2.0 * sims, 0.0))
+    two = np.argpartition(dist, 1, axis=1)[:, :2]
+    rows = np.arange(len(dist))
+    d0, d1 = dist[rows, two[:, 0]], dist[rows, two[:, 1]]
+    nearest = np.where(d0 <= d1, two[:, 0], two[:, 1])
+    ok = np.minimum(d0, d1) < RATIO * np.maximum(d0, d1)
+    q, w, d = rows[ok], nearest[ok], np.minimum(d0, d1)[ok]
+    if not len(q):
+        return q, w
+    order = np.lexsort((d, w))  # per work point keep its closest query point
+    q, w = q[order], w[order]
+    first = np.r_[True, w[1:] != w[:-1]]
+    return q[first], w[first]
+
+
+def inliers(query: LocalFeatures, work: LocalFeatures) -> int:
+    """How many matched keypoints agree on one placement of the work in the query (a
+    similarity transform: rotation, uniform scale, shift). 0 when fewer than 3 agree."""
+    qi, wi = _matches(query, work)
+    if len(qi) < 3:
+        return 0
+    src = work.points[wi].astype(np.float64)
+    dst = query.points[qi].astype(np.float64)
+    rng = np.random.default_rng(SEED)
+    pairs = rng.integers(0, len(qi), size=(HYPOTHESES, 2))
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    # complex numbers: a similarity transform is z -> a z + b
+    zs, zd = src[:, 0] + 1j * src[:, 1], dst[:, 0] + 1j * dst[:, 1]
+    ds = zs[pairs[:, 0]] - zs[pairs[:, 1]]
+    ok = np.abs(ds) > 1.0
+    a = (zd[pairs[ok, 0]] - zd[pairs[ok, 1]]) / ds[ok]
+    b = zd[pairs[ok, 0]] - a * zs[pairs[ok, 0]]
+    keep = (np.abs(a) > SCALE_RANGE[0]) & (np.abs(a) < SCALE_RANGE[1])
+    a, b = a[keep], b[keep]
+    if not len(a):
+        return 0
+    err = np.abs(a[:, None] * zs[None, :] + b[:, None] - zd[None, :])
+    best = int((err < INLIER_PX).sum(axis=1).max())
+    return best if best >= 3 else 0
