@@ -1,6 +1,7 @@
 """Local features for geometric verification: SIFT keypoints with RootSIFT descriptors, and
 the number of keypoint matches that agree on one placement of a work inside a query (a
-rotation, scale and shift fitted by a seeded RANSAC). It finds copies that global embeddings
+rotation, scale and shift fitted by a seeded RANSAC), weighted by the share of keypoints they
+explain. It finds copies that global embeddings
 miss after rotation, cropping or pasting into a larger canvas, and it is deterministic: the
 same pair always gives the same count, so evidence can be re-checked."""
 
@@ -119,3 +120,12 @@ def inliers(query: LocalFeatures, work: LocalFeatures) -> int:
     err = np.abs(a[:, None] * zs[None, :] + b[:, None] - zd[None, :])
     best = int((err < INLIER_PX).sum(axis=1).max())
     return best if best >= 3 else 0
+
+
+def strength(count: int, query: LocalFeatures, work: LocalFeatures) -> float:
+    """Evidence of an inlier count: the count times the share of the sparser image's
+    keypoints it explains (count^2 / min(n_query, n_work)). Two drawings sharing only a
+    template, a flag's canton or a frame explain a small share of their keypoints; a copy,
+    or the crop of one, explains most of the sparser side."""
+    fewer = min(len(query), len(work))
+    return count * count / fewer if fewer else 0.0

@@ -70,16 +70,18 @@ def local_null(
     creators: Sequence[str],
     candidates: int = local.CANDIDATES,
 ) -> NDArray[np.float32]:
-    """Inlier counts between each image and its `candidates` closest works by another creator
-    (by content score): the pairs matching verifies, so the null has their bias."""
+    """Verification strength (local.strength) between each image and its `candidates`
+    closest works by another creator (by content score): the pairs matching verifies, so the
+    null has their bias."""
     labels = np.asarray(creators)
     feats = [local.extract(img) for img in images]
-    out: list[int] = []
+    out: list[float] = []
     for i in range(len(images)):
         row = np.where(labels != labels[i], scores[i], -np.inf)
         for j in np.argsort(-row)[:candidates]:
             if np.isfinite(row[j]):
-                out.append(local.inliers(feats[i], feats[j]))
+                count = local.inliers(feats[i], feats[j])
+                out.append(local.strength(count, feats[i], feats[j]))
     return np.asarray(out, np.float32)
 
 

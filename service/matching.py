@@ -111,17 +111,17 @@ class Matcher:
                 sims[h.work.pk] = max(h.score, sims.get(h.work.pk, -1.0))
         pdq = self._pdq_hits(image)
         works |= {pk: w for pk, (_, w) in pdq.items()}
-        inliers = self._verify(image, sims, works) if self.verifies else {}
+        verified = self._verify(image, sims, works) if self.verifies else {}
         cal, n = self.calibration, len(self.library)
-        verified = cal.local if self.verifies else None
+        local_null = cal.local if self.verifies else None
         rows = []
         for pk, work in works.items():
             tests = [  # per-query rates of each test, then "any of them fired"
                 any_of(cal.content.rate(sims[pk]) if pk in sims else 1.0, n),
                 any_of(cal.pdq.rate(pdq[pk][0]) if pk in pdq else 1.0, n),
             ]
-            if verified is not None:
-                rate = verified.rate(inliers[pk]) if pk in inliers else 1.0
+            if local_null is not None:
+                rate = local_null.rate(verified[pk][1]) if pk in verified else 1.0
                 tests.append(any_of(rate, local.CANDIDATES))
             rows.append(
                 WorkMatch(
@@ -130,7 +130,7 @@ class Matcher:
                     score=round(sims.get(pk, 0.0), 6),
                     calibrated=combine_rates(tests),
                     pdq_distance=pdq[pk][0] if pk in pdq else None,
-                    inliers=inliers.get(pk),
+                    inliers=verified[pk][0] if pk in verified else None,
                 )
             )
         rows.sort(key=lambda m: (m.calibrated, -m.score))
@@ -138,14 +138,19 @@ class Matcher:
 
     def _verify(
         self, image: Image.Image, sims: dict[int, float], works: dict[int, Work]
-    ) -> dict[int, int]:
-        """Inlier counts of the query against its local.CANDIDATES closest works by content."""
+    ) -> dict[int, tuple[int, float]]:
+        """(inlier count, strength) of the query against each of its local.CANDIDATES
+        closest works by content."""
         closest = sorted(sims, key=lambda pk: -sims[pk])[: local.CANDIDATES]
         if not closest:
             return {}
         query = local.extract(image)
         stored = self.library.keypoints([works[pk] for pk in closest])
-        return {pk: local.inliers(query, feats) for pk, feats in stored.items()}
+        out = {}
+        for pk, feats in stored.items():
+            count = local.inliers(query, feats)
+            out[pk] = (count, local.strength(count, query, feats))
+        return out
 
     def _content_result(self, rows: list[WorkMatch], opts: MatchOptions) -> ContentResult:
         if not rows:

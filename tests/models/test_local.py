@@ -65,3 +65,14 @@ def test_a_placement_outside_the_scale_range_is_not_a_match() -> None:
     for scale, expected in ((0.5, 30), (0.05, 0)):
         query = local.LocalFeatures((points * scale + 7).astype(np.float32), desc)
         assert local.inliers(query, work) == expected
+
+
+def test_strength_weighs_a_count_by_the_share_it_explains() -> None:
+    def feats(n: int) -> local.LocalFeatures:
+        return local.LocalFeatures(np.zeros((n, 2), np.float32), np.zeros((n, 128), np.uint8))
+
+    few, many = feats(40), feats(400)
+    assert local.strength(20, few, many) == 20 * 20 / 40  # half of the sparser side
+    assert local.strength(20, many, many) < local.strength(20, few, many)
+    assert local.strength(40, few, many) > local.strength(20, few, many)
+    assert local.strength(0, few, many) == 0.0 and local.strength(5, feats(0), many) == 0.0
