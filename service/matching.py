@@ -93,6 +93,7 @@ class Matcher:
             hash=ids["pdq"],
             index=self.library.snapshot_id,
             calibration=str(self.calibration.info.get("id", "")),
+            verification=local.MODEL_ID if self.verifies else None,
         )
 
     def _content(

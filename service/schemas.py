@@ -67,6 +67,9 @@ class ModelsInfo(BaseModel):
     hash: str
     index: str
     calibration: str
+    verification: str | None = Field(
+        None, description="local-feature model of geometric verification, where it ran"
+    )
 
 
 class Thresholds(BaseModel):

@@ -9,6 +9,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from indexer.library import Submission
+from models import local
 from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE
 from service.matching import Matcher
@@ -125,12 +126,14 @@ def test_a_rotated_copy_in_a_page_is_found_by_its_keypoints(runtime: Runtime) ->
     _register_files(runtime, rels)
     root = Path(__file__).resolve().parents[2] / "examples" / "gallery"
     query = _rotated_in_page(Image.open(root / rels[0]).convert("RGB"))
-    content = runtime.matcher.match([_query(query)], runtime.options(3))[0].content
-    best = content.matches[0]
+    result = runtime.matcher.match([_query(query)], runtime.options(3))[0]
+    assert result.models.verification == local.MODEL_ID
+    best = result.content.matches[0]
     assert best.work_id == rels[0] and best.inliers is not None and best.inliers >= 15
     assert best.pdq_distance is None  # neither PDQ nor the pixel embedder sees this copy
     assert best.calibrated < 0.05  # the fakes' null: random shapes share a few corners
     without = dataclasses.replace(runtime.matcher.calibration, local=None)
     again = Matcher(runtime.library, without).match([_query(query)], runtime.options(9))[0]
     assert all(m.inliers is None for m in again.content.matches)
+    assert again.models.verification is None
     assert next(m for m in again.content.matches if m.work_id == rels[0]).calibrated == 1.0
