@@ -3,7 +3,7 @@ SQLAlchemy (SQLite by default, any SQLAlchemy URL such as PostgreSQL) with Alemb
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from indexer import audit
 from indexer.errors import WorkConflict, WorkNotFound
 from indexer.schema import CreatorRow, StateRow, VectorRow, WorkRow
 
@@ -36,6 +37,7 @@ class Work:
     registered_at: datetime
     removed_at: datetime | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    terms: dict[str, Any] = field(default_factory=dict)  # overrides of the creator's terms
 
     @classmethod
     def from_row(cls, row: WorkRow) -> Work:
@@ -51,6 +53,7 @@ class Work:
             row.registered_at,
             row.removed_at,
             dict(row.meta or {}),
+            dict(row.terms or {}),
         )
 
 
@@ -110,16 +113,20 @@ class Catalog:
                 raise WorkNotFound(f"no registered work with id {work_id!r}")
             return Work.from_row(row)
 
-    def add(self, new: NewWork, vectors: dict[tuple[str, str], bytes]) -> tuple[Work, bool]:
-        """Store a work and its raw vectors in one transaction. Returns (work, created);
-        identical bytes already registered under the same id or creator return the existing
-        work with created=False."""
+    def add(
+        self, new: NewWork, vectors: dict[tuple[str, str], bytes], actor: str = "system"
+    ) -> tuple[Work, bool]:
+        """Store a work and its raw vectors in one transaction, audited. Returns (work,
+        created); identical bytes already registered under the same id or creator return the
+        existing work with created=False."""
         try:
-            return self._add(new, vectors)
-        except IntegrityError:  # another process inserted the same id or creator meanwhile
-            return self._add(new, vectors)
+            return self._add(new, vectors, actor)
+        except IntegrityError:  # another writer inserted the same id, creator or audit entry
+            return self._add(new, vectors, actor)
 
-    def _add(self, new: NewWork, vectors: dict[tuple[str, str], bytes]) -> tuple[Work, bool]:
+    def _add(
+        self, new: NewWork, vectors: dict[tuple[str, str], bytes], actor: str
+    ) -> tuple[Work, bool]:
         with Session(self.engine) as s, s.begin():
             existing = s.scalar(select(WorkRow).where(WorkRow.work_id == new.work_id))
             if existing is not None and existing.removed_at is None:
@@ -142,7 +149,7 @@ class Catalog:
                 existing.work_id = f"{existing.work_id}#removed-{existing.id}"
                 s.flush()
             if s.get(CreatorRow, new.creator_id) is None:
-                s.add(CreatorRow(creator_id=new.creator_id, created_at=_now()))
+                s.add(CreatorRow(creator_id=new.creator_id, created_at=_now(), terms={}))
             row = WorkRow(
                 work_id=new.work_id,
                 creator_id=new.creator_id,
@@ -153,6 +160,7 @@ class Catalog:
                 source=new.source,
                 registered_at=_now(),
                 meta=new.meta,
+                terms={},
             )
             s.add(row)
             s.flush()
@@ -161,10 +169,17 @@ class Catalog:
                 for (space, model_id), data in vectors.items()
             )
             self._bump(s)
+            audit.append(
+                s,
+                actor,
+                "work.register",
+                new.work_id,
+                {"creator_id": new.creator_id, "sha256": new.sha256, "pk": row.id},
+            )
             return Work.from_row(row), True
 
-    def remove(self, work_id: str) -> Work:
-        """Tombstone an active work and delete its vectors."""
+    def remove(self, work_id: str, actor: str = "system") -> Work:
+        """Tombstone an active work and delete its vectors, audited."""
         with Session(self.engine) as s, s.begin():
             row = s.scalar(
                 select(WorkRow).where(WorkRow.work_id == work_id, WorkRow.removed_at.is_(None))
@@ -174,7 +189,59 @@ class Catalog:
             row.removed_at = _now()
             s.query(VectorRow).filter(VectorRow.work_pk == row.id).delete()
             self._bump(s)
+            audit.append(
+                s,
+                actor,
+                "work.remove",
+                work_id,
+                {"creator_id": row.creator_id, "sha256": row.sha256, "pk": row.id},
+            )
             return Work.from_row(row)
+
+    def set_creator_terms(self, creator_id: str, terms: dict[str, Any], actor: str) -> None:
+        """Replace a creator's consent terms (the creator need not have works yet), audited."""
+        with Session(self.engine) as s, s.begin():
+            row = s.get(CreatorRow, creator_id)
+            if row is None:
+                row = CreatorRow(creator_id=creator_id, created_at=_now(), terms={})
+                s.add(row)
+            before = dict(row.terms or {})
+            row.terms = dict(terms)
+            audit.append(s, actor, "terms.creator", creator_id, {"before": before, "after": terms})
+
+    def set_work_terms(self, work_id: str, terms: dict[str, Any], actor: str) -> Work:
+        """Replace an active work's overrides of its creator's terms, audited."""
+        with Session(self.engine) as s, s.begin():
+            row = s.scalar(
+                select(WorkRow).where(WorkRow.work_id == work_id, WorkRow.removed_at.is_(None))
+            )
+            if row is None:
+                raise WorkNotFound(f"no registered work with id {work_id!r}")
+            before = dict(row.terms or {})
+            row.terms = dict(terms)
+            audit.append(s, actor, "terms.work", work_id, {"before": before, "after": terms})
+            return Work.from_row(row)
+
+    def terms_for(
+        self, creator_ids: Iterable[str], work_ids: Iterable[str]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Stored terms of some creators and overrides of some active works, read fresh
+        (a change applies to the very next match); missing ones map to {}."""
+        creators, works = list(set(creator_ids)), list(set(work_ids))
+        with Session(self.engine) as s:
+            rows = s.execute(
+                select(CreatorRow.creator_id, CreatorRow.terms).where(
+                    CreatorRow.creator_id.in_(creators)
+                )
+            )
+            found_c = {c: dict(t or {}) for c, t in rows}
+            rows = s.execute(
+                select(WorkRow.work_id, WorkRow.terms).where(
+                    WorkRow.work_id.in_(works), WorkRow.removed_at.is_(None)
+                )
+            )
+            found_w = {w: dict(t or {}) for w, t in rows}
+        return {c: found_c.get(c, {}) for c in creators}, {w: found_w.get(w, {}) for w in works}
 
     def works(
         self, creator_id: str | None = None, limit: int = 1000, offset: int = 0

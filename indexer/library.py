@@ -19,6 +19,7 @@ from PIL import Image
 from indexer.blobs import BlobStore
 from indexer.catalog import Catalog, NewWork, Work
 from indexer.errors import CatalogError
+from indexer.keys import KeyStore
 from indexer.snapshots import load_current, save_snapshot
 from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
 from models import local
@@ -100,6 +101,7 @@ class Library:
     ) -> None:
         self.data_dir = data_dir
         self.catalog = catalog
+        self.keys = KeyStore(catalog.engine)
         self.blobs = BlobStore(data_dir / "works")
         self.embedders = {"content": content, "style": style}
         self.spaces = {space: Space(e) for space, e in self.embedders.items()}
@@ -137,14 +139,16 @@ class Library:
                 self.indexes = self._empty_indexes()
             self._reconcile()
 
-    def register_one(self, item: Submission) -> Registered:
+    def register_one(self, item: Submission, actor: str = "system") -> Registered:
         """Register one work; a conflict raises (WorkConflict)."""
-        outcome = self.register([item])[0]
+        outcome = self.register([item], actor)[0]
         if isinstance(outcome, CatalogError):
             raise outcome
         return outcome
 
-    def register(self, items: Sequence[Submission]) -> list[Registered | CatalogError]:
+    def register(
+        self, items: Sequence[Submission], actor: str = "system"
+    ) -> list[Registered | CatalogError]:
         """Embed a batch, then commit each work with its raw vectors and index it, as one step
         with respect to removals and searches. Per item: the outcome, or the catalog error
         (a conflict) that refused it while the others went ahead."""
@@ -162,7 +166,7 @@ class Library:
             self.blobs.put(item.sha256, item.data)
             with self._lock:
                 try:
-                    work, created = self.catalog.add(self._new_work(item), vectors)
+                    work, created = self.catalog.add(self._new_work(item), vectors, actor)
                 except CatalogError as exc:
                     out.append(exc)
                     continue
@@ -171,10 +175,10 @@ class Library:
             out.append(Registered(work, created))
         return out
 
-    def remove(self, work_id: str) -> Work:
+    def remove(self, work_id: str, actor: str = "system") -> Work:
         """Tombstone a work; it is gone from every index before this returns."""
         with self._lock:
-            work = self.catalog.remove(work_id)
+            work = self.catalog.remove(work_id, actor)
             ids = np.array([work.pk], np.int64)
             for index in self.indexes.values():
                 index.remove(ids)

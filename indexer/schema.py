@@ -19,6 +19,7 @@ class CreatorRow(Base):
 
     creator_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     created_at: Mapped[datetime]
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # consent terms
 
 
 class WorkRow(Base):
@@ -38,6 +39,7 @@ class WorkRow(Base):
     registered_at: Mapped[datetime]
     removed_at: Mapped[datetime | None] = mapped_column(default=None)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # overrides the creator's
 
 
 class VectorRow(Base):
@@ -58,6 +60,37 @@ class StateRow(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
+
+
+class ApiKeyRow(Base):
+    """An API key: only the sha256 of its secret is stored; revoked keys are kept."""
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    creator_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AuditRow(Base):
+    """One entry of the append-only audit log. `digest` hashes the entry with the previous
+    entry's digest (`prev`), which is unique: two writers cannot both extend one entry."""
+
+    __tablename__ = "audit"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(1000))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev: Mapped[str] = mapped_column(String(64), unique=True)
+    digest: Mapped[str] = mapped_column(String(64))
 
 
 Index("ix_works_creator_active", WorkRow.creator_id, WorkRow.removed_at)

@@ -1,4 +1,5 @@
-"""The `styletrace` command line: register, match, scan, works, serve, demo, calibrate.
+"""The `styletrace` command line: register, match, scan, works, keys, terms, audit, serve,
+demo, calibrate.
 Output contracts are in ../shared/DESIGN.md; errors go to stderr with exit status 2."""
 
 from __future__ import annotations
@@ -10,10 +11,16 @@ import sys
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
+from indexer import audit
+from indexer.catalog import Catalog
 from indexer.errors import CatalogError
+from indexer.ids import check_creator_id
+from indexer.keys import ROLES, KeyStore
 from indexer.library import Library
 from models.errors import ImageError, ModelError
+from service.consent import Terms, effective
 from service.registration import from_directory, from_manifest
 from service.runtime import CalibrationMissing, Runtime, build_runtime, open_library
 from service.settings import Settings
@@ -27,6 +34,9 @@ def _runtime(settings: Settings | None = None) -> Runtime:
 def _library(settings: Settings | None = None) -> Library:
     """The library alone, for commands that register or remove: no calibration needed."""
     return open_library(settings or Settings())
+
+
+CLI_ACTOR = "cli"  # the audit log's actor for commands run on the server's machine
 
 
 def _fail(message: str) -> None:
@@ -100,10 +110,7 @@ def works() -> None:
 @click.option("--limit", type=click.IntRange(1), default=1000)
 def works_list(creator: str | None, limit: int) -> None:
     """One JSON line per active work."""
-    from indexer.catalog import Catalog
-
-    settings = Settings()
-    catalog = Catalog(settings.db_url)
+    catalog = _catalog()
     for w in catalog.works(creator, limit=limit):
         click.echo(
             json.dumps(
@@ -122,9 +129,137 @@ def works_list(creator: str | None, limit: int) -> None:
 def works_remove(work_id: str) -> None:
     """Remove WORK_ID; it stops matching at once."""
     library = _library()
-    work = library.remove(work_id)
+    work = library.remove(work_id, CLI_ACTOR)
     library.save()
     click.echo(json.dumps({"removed": work.work_id, "creator_id": work.creator_id}))
+
+
+def _catalog() -> Catalog:
+    """The catalog alone (keys, terms, audit): no models loaded."""
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Catalog(settings.db_url)
+
+
+@cli.group()
+def keys() -> None:
+    """Create, list and revoke API keys (roles: admin, reviewer, platform, creator)."""
+
+
+@keys.command("create")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--creator", default=None, help="The creator a creator key belongs to.")
+@click.option("--label", default="", help="What the key is for.")
+def keys_create(role: str, creator: str | None, label: str) -> None:
+    """Create a key; the secret is printed once and never stored."""
+    key, secret = KeyStore(_catalog().engine).create(role, creator, label, CLI_ACTOR)
+    click.echo(json.dumps({"key_id": key.key_id, "role": key.role, "key": secret}))
+
+
+@keys.command("list")
+@click.option("--creator", default=None)
+def keys_list(creator: str | None) -> None:
+    """One JSON line per key (never the secret)."""
+    for k in KeyStore(_catalog().engine).list(creator):
+        revoked = k.revoked_at.isoformat() if k.revoked_at else None
+        click.echo(
+            json.dumps(
+                {
+                    "key_id": k.key_id,
+                    "role": k.role,
+                    "creator_id": k.creator_id,
+                    "label": k.label,
+                    "created_at": k.created_at.isoformat(),
+                    "revoked_at": revoked,
+                }
+            )
+        )
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke KEY_ID; it stops working at once."""
+    key = KeyStore(_catalog().engine).revoke(key_id, CLI_ACTOR)
+    click.echo(json.dumps({"revoked": key.key_id}))
+
+
+@cli.group()
+def terms() -> None:
+    """Show or set a creator's consent terms."""
+
+
+@terms.command("show")
+@click.argument("creator_id")
+def terms_show(creator_id: str) -> None:
+    """The terms in force for CREATOR_ID (defaults where none were set)."""
+    stored, _ = _catalog().terms_for([creator_id], [])
+    click.echo(effective(stored[creator_id]).model_dump_json())
+
+
+@terms.command("set")
+@click.argument("creator_id")
+@click.option("--policy", type=click.Choice(["track", "revshare", "takedown"]), default=None)
+@click.option("--rate", type=float, default=None, help="Revenue share for --policy revshare.")
+@click.option("--training/--no-training", default=None, help="Allow AI training (opt-in).")
+@click.option("--licence", default=None)
+@click.option("--licence-url", default=None)
+@click.option("--credit", default=None)
+def terms_set(
+    creator_id: str,
+    policy: str | None,
+    rate: float | None,
+    training: bool | None,
+    licence: str | None,
+    licence_url: str | None,
+    credit: str | None,
+) -> None:
+    """Change some of CREATOR_ID's terms; the others keep their values."""
+    check_creator_id(creator_id)
+    catalog = _catalog()
+    current = effective(catalog.terms_for([creator_id], [])[0][creator_id]).model_dump()
+    given: dict[str, object] = {
+        "training_allowed": training,
+        "licence": licence,
+        "licence_url": licence_url,
+        "credit": credit,
+        "policy": policy,
+        "revshare_rate": rate,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    if policy is not None and policy != "revshare":
+        changes["revshare_rate"] = None
+    try:
+        new = Terms.model_validate(current | changes)
+    except ValidationError as exc:
+        _fail(f"invalid terms: {exc.errors()[0]['msg']}")
+        return
+    catalog.set_creator_terms(creator_id, new.model_dump(), CLI_ACTOR)
+    click.echo(new.model_dump_json())
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """Read and verify the hash-chained audit log."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Recompute the chain; exit status 1 names the first edited or deleted entry."""
+    check = audit.verify(_catalog().engine)
+    click.echo(json.dumps(check.__dict__))
+    if not check.ok:
+        sys.exit(1)
+
+
+@audit_group.command("list")
+@click.option("--after", type=click.IntRange(0), default=0)
+@click.option("--limit", type=click.IntRange(1), default=100)
+@click.option("--subject", default=None)
+def audit_list(after: int, limit: int, subject: str | None) -> None:
+    """One JSON line per entry, in order."""
+    for e in audit.entries(_catalog().engine, subject, limit, after):
+        click.echo(json.dumps({**e.__dict__, "at": e.at.isoformat()}))
 
 
 @cli.command()

@@ -20,6 +20,7 @@ from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE, pdq_dihedral
 from models.views import VIEWS
 from service.calibration import Calibration, any_of, combine_rates
+from service.consent import attach_policies
 from service.schemas import (
     ContentResult,
     CreatorMatch,
@@ -83,7 +84,14 @@ class Matcher:
                     thresholds=Thresholds(match=opts.match_rate, possible=opts.possible_rate),
                 )
             )
-        return out
+        return self._with_policies(out)
+
+    def _with_policies(self, results: list[MatchResult]) -> list[MatchResult]:
+        """Attach the consent policy of every matched creator and work (one catalog read)."""
+        creators = {m.creator_id for r in results for m in r.content.matches + r.style.creators}
+        works = {m.work_id for r in results for m in r.content.matches}
+        creator_terms, work_terms = self.library.catalog.terms_for(creators, works)
+        return [attach_policies(r, creator_terms, work_terms) for r in results]
 
     def _models(self) -> ModelsInfo:
         ids = self.library.model_ids
@@ -129,7 +137,8 @@ class Matcher:
                     creator_id=work.creator_id,
                     work_id=work.work_id,
                     score=round(sims.get(pk, 0.0), 6),
-                    calibrated=combine_rates(tests),
+                    calibrated=(rate := combine_rates(tests)),
+                    verdict=verdict(rate, opts.match_rate, opts.possible_rate),
                     pdq_distance=pdq[pk][0] if pk in pdq else None,
                     inliers=verified[pk][0] if pk in verified else None,
                 )
@@ -189,7 +198,8 @@ class Matcher:
                 creator_id=h.work.creator_id,
                 work_id=h.work.work_id,
                 score=round(h.score, 6),
-                calibrated=any_of(cal.style_null(1).rate(h.score), len(self.library)),
+                calibrated=(rate := any_of(cal.style_null(1).rate(h.score), len(self.library))),
+                verdict=verdict(rate, opts.match_rate, opts.possible_rate),
             )
             for h in hits[: opts.top_k]
         ]
@@ -227,5 +237,10 @@ class Matcher:
         score = float(np.mean(top))
         rate = any_of(self.calibration.style_null(m).rate(score), self.library.creators)
         return CreatorMatch(
-            creator_id=creator_id, score=round(score, 6), calibrated=rate, share=0.0, works=m
+            creator_id=creator_id,
+            score=round(score, 6),
+            calibrated=rate,
+            verdict=verdict(rate, opts.match_rate, opts.possible_rate),
+            share=0.0,
+            works=m,
         )

@@ -16,6 +16,7 @@ class WorkMatch(BaseModel):
     work_id: str
     score: float = Field(description="cosine similarity in the model's space")
     calibrated: float = Field(description="estimated false-match rate of this score")
+    verdict: Verdict = Field("none", description="this work's verdict at the thresholds")
     pdq_distance: int | None = Field(
         None, description="PDQ Hamming distance where within the match distance, 31 (content)"
     )
@@ -30,6 +31,7 @@ class CreatorMatch(BaseModel):
     creator_id: str
     score: float = Field(description="mean similarity to the creator's closest works")
     calibrated: float
+    verdict: Verdict = Field("none", description="this creator's verdict at the thresholds")
     share: float = Field(
         description="attribution share among the creators that clear the 'possible' threshold"
     )
@@ -77,12 +79,37 @@ class Thresholds(BaseModel):
     possible: float
 
 
+class AppliedPolicy(BaseModel):
+    """The consent terms in force for one matched work (content) or creator (style)."""
+
+    creator_id: str
+    work_id: str | None = Field(None, description="the copied work (content matches)")
+    via: Literal["content", "style"]
+    verdict: Verdict
+    policy: Literal["track", "revshare", "takedown"]
+    revshare_rate: float | None = None
+    licence: str = ""
+    licence_url: str = ""
+    credit: str = ""
+
+
+class PolicyResolution(BaseModel):
+    resolved: Literal["none", "track", "revshare", "takedown"] = Field(
+        description="the most restrictive policy among match verdicts"
+    )
+    reason: str
+    applies: list[AppliedPolicy]
+
+
 class MatchResult(BaseModel):
     query: QueryInfo
     style: StyleResult
     content: ContentResult
     models: ModelsInfo
     thresholds: Thresholds
+    policy: PolicyResolution | None = Field(
+        None, description="consent policies of the matched creators, and which one applies"
+    )
 
 
 class WorkOut(BaseModel):

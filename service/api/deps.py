@@ -1,18 +1,16 @@
-"""What routes depend on: settings, the runtime, admin auth, inference off the event loop,
+"""What routes depend on: settings, the runtime, inference off the event loop,
 and capped upload reading (declared Content-Length first, then counted bytes, so an oversized
 upload is refused without being read into memory). Routes stay thin; resources live elsewhere."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, Request, UploadFile
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Request, UploadFile
 from prometheus_client import Histogram
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,9 +22,6 @@ from service.settings import Settings
 T = TypeVar("T")
 CHUNK = 1 << 20
 MULTIPART_SLACK = 64 * 1024  # boundaries, part headers and small fields around the file
-CHALLENGE = {"WWW-Authenticate": "Bearer"}
-
-bearer = HTTPBearer(auto_error=False, description="the admin key (STYLETRACE_ADMIN_KEY)")
 
 
 def get_settings(request: Request) -> Settings:
@@ -44,29 +39,6 @@ def get_runtime(request: Request) -> Runtime:
             {"Retry-After": "5"},
         )
     return runtime
-
-
-def require_admin(
-    settings: Annotated[Settings, Depends(get_settings)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> None:
-    """`Authorization: Bearer <admin key>`, compared in constant time."""
-    if not settings.admin_key:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "the /v1 API is disabled: STYLETRACE_ADMIN_KEY is not set on the server",
-            CHALLENGE,
-        )
-    if credentials is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "missing credentials: send the header 'Authorization: Bearer <key>'",
-            CHALLENGE,
-        )
-    if not hmac.compare_digest(credentials.credentials.encode(), settings.admin_key.encode()):
-        raise ApiError(401, "unauthorized", "invalid API key", CHALLENGE)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from indexer.errors import InvalidId, WorkConflict, WorkNotFound
+from indexer.keys import KeyNotFound
 from models.errors import ImageError, ImageTooLarge, UnsupportedImage
 from service.schemas import ErrorBody, ErrorResponse
 
@@ -29,10 +30,12 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (InvalidId, 422, "invalid_id"),
     (WorkNotFound, 404, "work_not_found"),
     (WorkConflict, 409, "work_conflict"),
+    (KeyNotFound, 404, "key_not_found"),
 )
 STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     413: "upload_too_large",

@@ -9,10 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from models.images import load_image_bytes
+from service.api.auth import Caller
 from service.api.deps import Inference, get_inference, get_runtime, get_settings, read_upload
 from service.api.errors import ApiError
 from service.runtime import Runtime
 from service.schemas import ErrorResponse, MatchResult
+from service.scoping import restrict
 from service.settings import Settings
 
 router = APIRouter(tags=["match"])
@@ -32,6 +34,7 @@ async def match(
     runtime: Annotated[Runtime, Depends(get_runtime)],
     settings: Annotated[Settings, Depends(get_settings)],
     inference: Annotated[Inference, Depends(get_inference)],
+    caller: Caller,
     top_k: Annotated[
         int | None,
         Form(
@@ -40,7 +43,8 @@ async def match(
         ),
     ] = None,
 ) -> MatchResult:
-    """Does this image copy a registered work, or imitate a registered creator's style?"""
+    """Does this image copy a registered work, or imitate a registered creator's style? A
+    creator key sees its own creator's matches only."""
     if top_k is not None and top_k > settings.max_top_k:
         raise ApiError(
             422,
@@ -52,6 +56,7 @@ async def match(
 
     def run() -> MatchResult:
         query = load_image_bytes(data, settings.limits)
-        return runtime.matcher.match([query], options)[0]
+        result = runtime.matcher.match([query], options)[0]
+        return restrict(result, caller.creator_id) if caller.creator_id else result
 
     return await inference.run("match", run)

@@ -14,8 +14,11 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel
 
 from indexer.catalog import Work
+from indexer.errors import WorkNotFound
 from indexer.library import Registered
+from service.api.auth import Caller, Principal, allow
 from service.api.deps import Inference, get_inference, get_runtime, get_settings, read_upload
+from service.api.errors import ApiError
 from service.registration import submission
 from service.runtime import Runtime
 from service.schemas import ErrorResponse, WorkOut
@@ -37,6 +40,14 @@ class Removed(BaseModel):
     removed: str
     creator_id: str
     index: str  # snapshot id of the index the removal is already part of
+
+
+def visible_work(runtime: Runtime, caller: Principal, work_id: str) -> Work:
+    """The active work, or the same 404 as a missing one when it is another creator's."""
+    work = runtime.library.catalog.get(work_id)
+    if not caller.sees_creator(work.creator_id):
+        raise WorkNotFound(f"no registered work with id {work_id!r}")
+    return work
 
 
 def work_out(work: Work, created: bool | None = None) -> WorkOut:
@@ -80,16 +91,26 @@ async def register_work(
     runtime: RuntimeDep,
     settings: Annotated[Settings, Depends(get_settings)],
     inference: Annotated[Inference, Depends(get_inference)],
+    caller: Caller,
     work_id: Annotated[str | None, Form(description="default: creator_id/<file name>")] = None,
 ) -> WorkOut:
-    """Register one work: 201 when new, 200 when these bytes are already registered."""
+    """Register one work: 201 when new, 200 when these bytes are already registered. A
+    creator key registers under its own creator_id only."""
+    allow(caller, "admin", "creator")
+    if not caller.sees_creator(creator_id):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"this key registers works for creator {caller.creator_id!r} only, "
+            f"not {creator_id[:80]!r}",
+        )
     data = await read_upload(image, settings.max_upload_bytes)
     work_id = work_id or default_work_id(creator_id, image.filename, data)
     source = f"upload:{image.filename}" if image.filename else "upload"
 
     def register() -> Registered:
         item = submission(data, creator_id, work_id, source, settings.limits)
-        return runtime.library.register_one(item)
+        return runtime.library.register_one(item, caller.actor)
 
     done = await inference.run("register", register)
     response.status_code = 201 if done.created else 200
@@ -99,25 +120,34 @@ async def register_work(
 @router.get("")
 def list_works(
     runtime: RuntimeDep,
+    caller: Caller,
     creator_id: Annotated[str | None, Query(description="only this creator's works")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> WorkList:
-    """Active works, oldest first."""
+    """Active works, oldest first; a creator key lists its own creator's only."""
+    allow(caller, "admin", "reviewer", "creator")
+    if caller.role == "creator":
+        if creator_id is not None and creator_id != caller.creator_id:
+            raise ApiError(403, "forbidden", "a creator key lists its own creator's works only")
+        creator_id = caller.creator_id
     works = runtime.library.catalog.works(creator_id, limit, offset)
     return WorkList(works=[work_out(w) for w in works], limit=limit, offset=offset)
 
 
 @router.get("/{work_id:path}", responses={404: {"model": ErrorResponse}})
-def get_work(work_id: str, runtime: RuntimeDep) -> WorkOut:
+def get_work(work_id: str, runtime: RuntimeDep, caller: Caller) -> WorkOut:
     """One active work; the id may contain '/' (raw or as %2F)."""
-    return work_out(runtime.library.catalog.get(work_id))
+    allow(caller, "admin", "reviewer", "creator")
+    return work_out(visible_work(runtime, caller, work_id))
 
 
 @router.delete("/{work_id:path}", responses={404: {"model": ErrorResponse}})
-def remove_work(work_id: str, runtime: RuntimeDep) -> Removed:
+def remove_work(work_id: str, runtime: RuntimeDep, caller: Caller) -> Removed:
     """Remove a work: it is gone from matching before this answers."""
-    work = runtime.library.remove(work_id)
+    allow(caller, "admin", "creator")
+    visible_work(runtime, caller, work_id)
+    work = runtime.library.remove(work_id, caller.actor)
     return Removed(
         removed=work.work_id, creator_id=work.creator_id, index=runtime.library.snapshot_id
     )

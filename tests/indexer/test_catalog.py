@@ -62,3 +62,32 @@ def test_bad_creator_ids_are_refused(bad: str) -> None:
 def test_good_ids_pass() -> None:
     assert check_work_id("alice/sunset.png") == "alice/sunset.png"
     assert check_creator_id("alice_b-2") == "alice_b-2"
+
+
+def test_a_database_from_before_accounts_is_upgraded_in_place(tmp_path: Path) -> None:
+    """0001 -> head keeps the works and gives them empty terms."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from indexer import audit
+    from indexer.catalog import _ALEMBIC_INI
+
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    engine = create_engine(url)
+    cfg = Config(str(_ALEMBIC_INI))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql("INSERT INTO creators VALUES ('alice', '2025-01-01 00:00:00')")
+        conn.exec_driver_sql(
+            "INSERT INTO works (work_id, creator_id, sha256, size_bytes, width, height, source,"
+            " registered_at, meta) VALUES ('alice/a.png', 'alice', 'aa', 1, 1, 1, 's',"
+            " '2025-01-01 00:00:00', '{}')"
+        )
+    catalog = Catalog(url)
+    work = catalog.get("alice/a.png")
+    assert work.terms == {} and catalog.terms_for(["alice"], [])[0] == {"alice": {}}
+    assert audit.verify(catalog.engine).ok
+    catalog.remove("alice/a.png", "cli")
+    assert [e.action for e in audit.entries(catalog.engine)] == ["work.remove"]

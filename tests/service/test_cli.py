@@ -166,6 +166,9 @@ def test_demo_registers_the_gallery_and_prints_curl_lines(
         (["match", "{img}", "--top-k", "5000"], "top_k must be between 1 and 100"),
         (["scan", "{csv}", "--out", "{out}"], "needs a 'path' column"),
         (["register", "--manifest", "{csv}"], "missing column"),
+        (["keys", "create", "--role", "platform", "--creator", "al"], "only a creator key"),
+        (["keys", "revoke", "nokey"], "no API key with id 'nokey'"),
+        (["terms", "set", "../x", "--policy", "track"], "invalid creator_id"),
     ],
 )
 def test_main_turns_domain_errors_into_one_line_and_exit_2(
@@ -190,3 +193,34 @@ def test_main_turns_domain_errors_into_one_line_and_exit_2(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_keys_terms_and_audit(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    made = json.loads(run("keys", "create", "--role", "creator", "--creator", "alice").output)
+    assert made["key"].startswith("st_") and made["role"] == "creator"
+    listed = [json.loads(line) for line in run("keys", "list").output.splitlines()]
+    assert [k["key_id"] for k in listed] == [made["key_id"]] and "key" not in listed[0]
+    assert run("keys", "revoke", made["key_id"]).exit_code == 0
+    assert json.loads(run("keys", "list").output)["revoked_at"]
+
+    bad = run("terms", "set", "alice", "--policy", "revshare")
+    assert bad.exit_code == 2 and "revshare_rate" in bad.output
+    run("terms", "set", "alice", "--policy", "revshare", "--rate", "0.3", "--credit", "A.")
+    changed = json.loads(run("terms", "set", "alice", "--training").output)
+    assert (changed["policy"], changed["revshare_rate"], changed["training_allowed"]) == (
+        "revshare",
+        0.3,
+        True,
+    )
+    assert json.loads(run("terms", "show", "bob").output)["policy"] == "track"
+
+    check = json.loads(run("audit", "verify").output)
+    assert check["ok"] and check["entries"] == 4
+    actions = [json.loads(line)["action"] for line in run("audit", "list").output.splitlines()]
+    assert actions == ["key.create", "key.revoke", "terms.creator", "terms.creator"]
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "data" / "catalog.sqlite") as db:
+        db.execute("UPDATE audit SET actor = 'someone' WHERE seq = 2")
+    broken = run("audit", "verify")
+    assert broken.exit_code == 1 and "entry 2 was altered" in broken.output

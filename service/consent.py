@@ -1,0 +1,122 @@
+"""Consent terms and policies. A creator sets terms (AI training opt-in, the policy for
+matching outputs, licence, credit); a work may override any of them. A match result lists
+the policy of every matched creator, and resolves them: the most restrictive policy among
+the `match` verdicts wins (takedown > revshare > track)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from service.schemas import AppliedPolicy, MatchResult, PolicyResolution, Verdict
+
+Policy = Literal["track", "revshare", "takedown"]
+SEVERITY: dict[str, int] = {"none": 0, "track": 1, "revshare": 2, "takedown": 3}
+
+
+class Terms(BaseModel):
+    """A creator's consent terms; defaults: no AI training, matches are tracked only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    training_allowed: bool = Field(False, description="may the works train AI models (opt-in)")
+    policy: Policy = Field("track", description="what a matching output triggers")
+    revshare_rate: float | None = Field(
+        None, gt=0, le=1, description="share of revenue claimed; required for revshare"
+    )
+    licence: str = Field("", max_length=2000, description="licence text or name")
+    licence_url: str = Field("", max_length=2000)
+    credit: str = Field("", max_length=500, description="credit line to show with the work")
+
+    @model_validator(mode="after")
+    def _rate_goes_with_revshare(self) -> Terms:
+        if self.policy == "revshare" and self.revshare_rate is None:
+            raise ValueError("policy 'revshare' needs a revshare_rate between 0 and 1")
+        if self.policy != "revshare" and self.revshare_rate is not None:
+            raise ValueError("revshare_rate only applies to policy 'revshare'")
+        return self
+
+
+class TermsOverride(BaseModel):
+    """A work's overrides of its creator's terms: only the fields given apply."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    training_allowed: bool | None = None
+    policy: Policy | None = None
+    revshare_rate: float | None = Field(None, gt=0, le=1)
+    licence: str | None = Field(None, max_length=2000)
+    licence_url: str | None = Field(None, max_length=2000)
+    credit: str | None = Field(None, max_length=500)
+
+
+def effective(creator: dict[str, Any], work: dict[str, Any] | None = None) -> Terms:
+    """The terms in force for a work: its creator's, with the work's overrides on top. A
+    work switching to revshare without a rate of its own keeps its creator's rate."""
+    merged = Terms.model_validate(creator).model_dump() | {
+        k: v for k, v in (work or {}).items() if v is not None
+    }
+    if merged["policy"] != "revshare":
+        merged["revshare_rate"] = None
+    return Terms.model_validate(merged)
+
+
+def attach_policies(
+    result: MatchResult,
+    creator_terms: dict[str, dict[str, Any]],
+    work_terms: dict[str, dict[str, Any]],
+) -> MatchResult:
+    """Fill `result.policy`: the terms in force for each content match (the work's) and each
+    style creator (the creator's) with a `match` or `possible` verdict, and the resolution
+    over the `match` ones."""
+    applied: list[AppliedPolicy] = []
+    for m in result.content.matches:
+        if m.verdict != "none":
+            terms = effective(creator_terms.get(m.creator_id, {}), work_terms.get(m.work_id))
+            applied.append(_applied(m.creator_id, m.work_id, "content", m.verdict, terms))
+    for c in result.style.creators:
+        if c.verdict != "none":
+            terms = effective(creator_terms.get(c.creator_id, {}))
+            applied.append(_applied(c.creator_id, None, "style", c.verdict, terms))
+    result.policy = resolve(applied)
+    return result
+
+
+def _applied(
+    creator_id: str,
+    work_id: str | None,
+    via: Literal["content", "style"],
+    verdict: Verdict,
+    terms: Terms,
+) -> AppliedPolicy:
+    return AppliedPolicy(
+        creator_id=creator_id,
+        work_id=work_id,
+        via=via,
+        verdict=verdict,
+        policy=terms.policy,
+        revshare_rate=terms.revshare_rate,
+        licence=terms.licence,
+        licence_url=terms.licence_url,
+        credit=terms.credit,
+    )
+
+
+def resolve(applied: list[AppliedPolicy]) -> PolicyResolution:
+    """The most restrictive policy among `match` verdicts; `possible` ones are listed for a
+    person to review but decide nothing."""
+    decisive = [a for a in applied if a.verdict == "match"]
+    if not decisive:
+        reason = (
+            "no match verdict; possible matches are listed for review"
+            if applied
+            else "nothing matched"
+        )
+        return PolicyResolution(resolved="none", reason=reason, applies=applied)
+    top = max(decisive, key=lambda a: SEVERITY[a.policy])
+    others = sorted({a.policy for a in decisive} - {top.policy}, key=lambda p: -SEVERITY[p])
+    reason = f"{top.policy} of {top.creator_id} ({top.via} match)"
+    if others:
+        reason += f" is the most restrictive of: {', '.join([top.policy, *others])}"
+    return PolicyResolution(resolved=top.policy, reason=reason, applies=applied)
