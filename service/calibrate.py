@@ -1,6 +1,7 @@
 """Fitting a calibration from background data: images grouped by creator, every image a
 different work. Non-matching pairs give the nulls: content and PDQ between works of different
-creators, style between an image and every OTHER creator's closest works. Used by
+creators, keypoint verification between distinct works, style between an image and every
+OTHER creator's closest works. Used by
 `styletrace calibrate` and benchmarks/calibrate.py."""
 
 from __future__ import annotations
@@ -67,17 +68,19 @@ def content_null(
 def local_null(
     images: Sequence[Image.Image],
     scores: NDArray[np.float32],
-    creators: Sequence[str],
     candidates: int = local.CANDIDATES,
 ) -> NDArray[np.float32]:
     """Verification strength (local.strength) between each image and its `candidates`
-    closest works by another creator (by content score): the pairs matching verifies, so the
-    null has their bias."""
-    labels = np.asarray(creators)
+    closest OTHER works by content score, whoever made them: the pairs matching verifies.
+    Same-creator pairs stay in, unlike the content null: keypoints match the frames,
+    templates and shared parts of a series (a warning-sign triangle, a letter E against F),
+    which live inside portfolios; a null without them claimed 0.1% where same-style works
+    verified 2.8% of the time (benchmarks/RESULTS.md)."""
     feats = [local.extract(img) for img in images]
     out: list[float] = []
     for i in range(len(images)):
-        row = np.where(labels != labels[i], scores[i], -np.inf)
+        row = scores[i].astype(np.float64)
+        row[i] = -np.inf
         for j in np.argsort(-row)[:candidates]:
             if np.isfinite(row[j]):
                 count = local.inliers(feats[i], feats[j])
@@ -191,5 +194,5 @@ def fit_calibration(
         pdq=NullDistribution.fit(pdq_null(images, creators), higher_is_closer=False),
         style=tuple(NullDistribution.fit(n) for n in null_style),
         info=info,
-        local=NullDistribution.fit(local_null(images, scores, creators)),
+        local=NullDistribution.fit(local_null(images, scores)),
     )
