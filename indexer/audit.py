@@ -91,6 +91,13 @@ def append(s: Session, actor: str, action: str, subject: str, details: dict[str,
     return Entry.from_row(row)
 
 
+def head(engine: Engine) -> str:
+    """The newest entry's digest (GENESIS for an empty log): what a receipt or packet cites."""
+    with Session(engine) as s:
+        found = s.scalar(select(AuditRow.digest).order_by(AuditRow.seq.desc()).limit(1))
+    return found or GENESIS
+
+
 @dataclass(frozen=True)
 class ChainCheck:
     """Outcome of `verify`: ok, entries checked, the head digest, and the first problem."""

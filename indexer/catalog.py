@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from indexer import audit
 from indexer.errors import WorkConflict, WorkNotFound
-from indexer.schema import CreatorRow, StateRow, VectorRow, WorkRow
+from indexer.schema import CreatorRow, ReceiptRow, StateRow, VectorRow, WorkRow
 
 _ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
 
@@ -186,17 +186,57 @@ class Catalog:
             )
             if row is None:
                 raise WorkNotFound(f"no registered work with id {work_id!r}")
-            row.removed_at = _now()
-            s.query(VectorRow).filter(VectorRow.work_pk == row.id).delete()
-            self._bump(s)
-            audit.append(
-                s,
-                actor,
-                "work.remove",
-                work_id,
-                {"creator_id": row.creator_id, "sha256": row.sha256, "pk": row.id},
+            return self._tombstone(s, row, actor)
+
+    def remove_all(self, creator_id: str, actor: str = "system") -> list[Work]:
+        """Tombstone every active work of a creator in one transaction (opt-out)."""
+        with Session(self.engine) as s, s.begin():
+            rows = s.scalars(
+                select(WorkRow)
+                .where(WorkRow.creator_id == creator_id, WorkRow.removed_at.is_(None))
+                .order_by(WorkRow.id)
+            ).all()
+            return [self._tombstone(s, row, actor) for row in rows]
+
+    def _tombstone(self, s: Session, row: WorkRow, actor: str) -> Work:
+        row.removed_at = _now()
+        s.query(VectorRow).filter(VectorRow.work_pk == row.id).delete()
+        self._bump(s)
+        audit.append(
+            s,
+            actor,
+            "work.remove",
+            row.work_id,
+            {"creator_id": row.creator_id, "sha256": row.sha256, "pk": row.id},
+        )
+        return Work.from_row(row)
+
+    def in_use(self, sha256: str) -> bool:
+        """Does any active work have these bytes?"""
+        query = select(WorkRow.id).where(WorkRow.sha256 == sha256, WorkRow.removed_at.is_(None))
+        with Session(self.engine) as s:
+            return s.scalar(query.limit(1)) is not None
+
+    def add_receipt(
+        self, receipt_id: str, kind: str, creator_id: str, signed: dict[str, Any]
+    ) -> None:
+        """Keep a signed receipt."""
+        with Session(self.engine) as s, s.begin():
+            s.add(
+                ReceiptRow(
+                    receipt_id=receipt_id,
+                    created_at=_now(),
+                    kind=kind,
+                    creator_id=creator_id,
+                    signed=signed,
+                )
             )
-            return Work.from_row(row)
+
+    def receipt(self, receipt_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(creator id, signed receipt), or None."""
+        with Session(self.engine) as s:
+            row = s.get(ReceiptRow, receipt_id)
+            return (row.creator_id, dict(row.signed)) if row else None
 
     def set_creator_terms(self, creator_id: str, terms: dict[str, Any], actor: str) -> None:
         """Replace a creator's consent terms (the creator need not have works yet), audited."""

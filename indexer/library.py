@@ -163,8 +163,8 @@ class Library:
             }
             vectors[("pdq", PDQ_ID)] = hashes[i].tobytes()
             vectors[(LOCAL, local.MODEL_ID)] = keypoints[i]
-            self.blobs.put(item.sha256, item.data)
-            with self._lock:
+            with self._lock:  # with the blob: an opt-out may be deleting the same bytes
+                self.blobs.put(item.sha256, item.data)
                 try:
                     work, created = self.catalog.add(self._new_work(item), vectors, actor)
                 except CatalogError as exc:
@@ -176,16 +176,33 @@ class Library:
         return out
 
     def remove(self, work_id: str, actor: str = "system") -> Work:
-        """Tombstone a work; it is gone from every index before this returns."""
+        """Tombstone a work; it is gone from every index, and its original deleted, before
+        this returns."""
         with self._lock:
             work = self.catalog.remove(work_id, actor)
-            ids = np.array([work.pk], np.int64)
-            for index in self.indexes.values():
-                index.remove(ids)
+            self._forget([work])
+        return work
+
+    def remove_all(self, creator_id: str, actor: str = "system") -> list[Work]:
+        """Tombstone every work of a creator (opt-out), as `remove` does, in one commit."""
+        with self._lock:
+            works = self.catalog.remove_all(creator_id, actor)
+            self._forget(works)
+        return works
+
+    def _forget(self, works: Sequence[Work]) -> None:
+        """Drop tombstoned works from the indexes, and their originals unless another
+        active work has the same bytes."""
+        ids = np.array([w.pk for w in works], np.int64)
+        for index in self.indexes.values():
+            index.remove(ids)
+        for work in works:
             if self._works.pop(work.pk, None) is not None:
                 self._per_creator[work.creator_id] -= 1
-            self.generation = self.catalog.generation()
-        return work
+        for sha in {w.sha256 for w in works}:
+            if not self.catalog.in_use(sha):
+                self.blobs.path(sha).unlink(missing_ok=True)
+        self.generation = self.catalog.generation()
 
     def refresh(self) -> None:
         """Pick up registrations and removals committed by another process (a CLI next to a

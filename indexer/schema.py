@@ -93,4 +93,16 @@ class AuditRow(Base):
     digest: Mapped[str] = mapped_column(String(64))
 
 
+class ReceiptRow(Base):
+    """A signed receipt the service gave out (a removal), kept so it can be fetched again."""
+
+    __tablename__ = "receipts"
+
+    receipt_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    creator_id: Mapped[str] = mapped_column(String(200), index=True)
+    signed: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"body": ..., "signature": ...}
+
+
 Index("ix_works_creator_active", WorkRow.creator_id, WorkRow.removed_at)

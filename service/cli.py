@@ -21,9 +21,11 @@ from indexer.keys import ROLES, KeyStore
 from indexer.library import Library
 from models.errors import ImageError, ModelError
 from service.consent import Terms, effective
+from service.receipts import removal_receipt
 from service.registration import from_directory, from_manifest
 from service.runtime import CalibrationMissing, Runtime, build_runtime, open_library
 from service.settings import Settings
+from service.signing import Signer
 
 
 def _runtime(settings: Settings | None = None) -> Runtime:
@@ -125,13 +127,25 @@ def works_list(creator: str | None, limit: int) -> None:
 
 
 @works.command("remove")
-@click.argument("work_id")
-def works_remove(work_id: str) -> None:
-    """Remove WORK_ID; it stops matching at once."""
+@click.argument("work_id", required=False)
+@click.option("--all-of", "creator", default=None, help="Remove every work of this creator.")
+def works_remove(work_id: str | None, creator: str | None) -> None:
+    """Remove WORK_ID (or --all-of CREATOR); it stops matching at once. Prints the signed
+    receipt."""
+    if (work_id is None) == (creator is None):
+        _fail("give either WORK_ID or --all-of CREATOR")
     library = _library()
-    work = library.remove(work_id, CLI_ACTOR)
+    if creator is not None:
+        check_creator_id(creator)
+        removed = library.remove_all(creator, CLI_ACTOR)
+    else:
+        removed = [library.remove(work_id or "", CLI_ACTOR)]
     library.save()
-    click.echo(json.dumps({"removed": work.work_id, "creator_id": work.creator_id}))
+    owner = creator or removed[0].creator_id
+    signer = Signer.load_or_create(Settings().signing_key_path)
+    receipt = removal_receipt(library, signer, removed, owner, CLI_ACTOR)
+    what = {"removed": work_id} if work_id else {"removed_count": len(removed)}
+    click.echo(json.dumps(what | {"creator_id": owner, "receipt": receipt}))
 
 
 def _catalog() -> Catalog:
@@ -139,6 +153,31 @@ def _catalog() -> Catalog:
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return Catalog(settings.db_url)
+
+
+@cli.command("verify")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The service's public key (PEM) to trust; default: the one the file carries.",
+)
+def verify_cmd(path: Path, public_key: Path | None) -> None:
+    """Check a signed removal receipt (JSON) offline; exit status 1 when it does not hold."""
+    from service.verify import verify_receipt
+
+    trusted = public_key.read_text() if public_key else None
+    try:
+        signed = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not a JSON receipt: {exc}") from exc
+    signed = signed.get("receipt", signed)  # the CLI's removal output wraps it
+    problems = verify_receipt(signed, trusted)
+    key = signed.get("signature", {}).get("key_id")
+    click.echo(json.dumps({"ok": not problems, "key_id": key, "problems": problems}))
+    if problems:
+        sys.exit(1)
 
 
 @cli.group()

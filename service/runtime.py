@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -16,6 +17,7 @@ from models.registry import CALIBRATION_DIR, Profile, load_profile
 from service.calibration import Calibration
 from service.matching import Matcher, MatchOptions
 from service.settings import Settings
+from service.signing import Signer
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,11 @@ class Runtime:
     settings: Settings
     library: Library
     matcher: Matcher
+
+    @cached_property
+    def signer(self) -> Signer:
+        """The service's signing key (created on first use)."""
+        return Signer.load_or_create(self.settings.signing_key_path)
 
     def options(self, top_k: int | None = None) -> MatchOptions:
         """Match options from settings; a top_k over STYLETRACE_MAX_TOP_K is refused."""

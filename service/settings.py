@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     profile: str = "default"  # models/profiles/NAME.json, or a path to a profile JSON
     calibration: str = ""  # default: models/calibration/<profile>.json
     admin_key: str = ""  # bootstrap key for /v1; empty disables /v1 (every request 401)
+    signing_key: Path | None = None  # Ed25519 PEM; default: DATA_DIR/keys/signing-ed25519.pem
     examples_dir: Path = Path("./examples")  # the sample gallery `styletrace demo` registers
 
     host: str = "127.0.0.1"
@@ -41,6 +42,10 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'catalog.sqlite'}"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key or self.data_dir / "keys" / "signing-ed25519.pem"
 
     @property
     def limits(self) -> ImageLimits:

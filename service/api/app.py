@@ -12,7 +12,7 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
-from service.api import audit, errors, keys, match, ops, terms, works
+from service.api import audit, creators, errors, keys, match, ops, terms, works
 from service.api.deps import BodyCap
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
@@ -62,6 +62,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(BodyCap, settings=settings)
     app.add_middleware(ops.RequestMetrics, metrics=metrics)  # outermost: counts every answer
     app.include_router(ops.router)
-    for router in (works.router, match.router, terms.router, keys.router, audit.router):
+    for router in (
+        works.router,
+        creators.router,
+        match.router,
+        terms.router,
+        keys.router,
+        audit.router,
+    ):
         app.include_router(router)  # every /v1 route takes its Caller (service/api/auth.py)
     return app

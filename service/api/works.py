@@ -8,10 +8,10 @@ import hashlib
 import re
 from datetime import UTC
 from pathlib import PurePosixPath
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from indexer.catalog import Work
 from indexer.errors import WorkNotFound
@@ -19,6 +19,7 @@ from indexer.library import Registered
 from service.api.auth import Caller, Principal, allow
 from service.api.deps import Inference, get_inference, get_runtime, get_settings, read_upload
 from service.api.errors import ApiError
+from service.receipts import removal_receipt
 from service.registration import submission
 from service.runtime import Runtime
 from service.schemas import ErrorResponse, WorkOut
@@ -40,6 +41,7 @@ class Removed(BaseModel):
     removed: str
     creator_id: str
     index: str  # snapshot id of the index the removal is already part of
+    receipt: dict[str, Any] = Field(description="signed: what was removed, when, by whom")
 
 
 def visible_work(runtime: Runtime, caller: Principal, work_id: str) -> Work:
@@ -148,6 +150,12 @@ def remove_work(work_id: str, runtime: RuntimeDep, caller: Caller) -> Removed:
     allow(caller, "admin", "creator")
     visible_work(runtime, caller, work_id)
     work = runtime.library.remove(work_id, caller.actor)
+    receipt = removal_receipt(
+        runtime.library, runtime.signer, [work], work.creator_id, caller.actor
+    )
     return Removed(
-        removed=work.work_id, creator_id=work.creator_id, index=runtime.library.snapshot_id
+        removed=work.work_id,
+        creator_id=work.creator_id,
+        index=runtime.library.snapshot_id,
+        receipt=receipt,
     )

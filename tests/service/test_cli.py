@@ -65,6 +65,26 @@ def test_register_list_match_remove(run, gallery: Path) -> None:  # type: ignore
     assert "bob/w1.png" not in [m["work_id"] for m in after["content"]["matches"]]
 
 
+def test_opt_out_of_everything_and_verify_the_receipt(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("register", str(gallery))
+    out = run("works", "remove", "--all-of", "alice")
+    assert out.exit_code == 0, out.output
+    done = json.loads(out.output)
+    assert done["removed_count"] == 4 and done["creator_id"] == "alice"
+    assert run("works", "list", "--creator", "alice").output == ""
+    receipt = tmp_path / "receipt.json"
+    receipt.write_text(out.output)
+    checked = run("verify", str(receipt))
+    assert checked.exit_code == 0 and json.loads(checked.output)["ok"]
+    public = tmp_path / "service.pem"
+    public.write_text(done["receipt"]["signature"]["public_key"])
+    assert run("verify", str(receipt), "--public-key", str(public)).exit_code == 0
+    receipt.write_text(out.output.replace("alice/w0.png", "alice/w9.png"))
+    tampered = run("verify", str(receipt))
+    assert tampered.exit_code == 1 and "does not match" in tampered.output
+    assert run("works", "remove").exit_code == 2
+
+
 def test_register_from_manifest(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     manifest = tmp_path / "works.csv"
     manifest.write_text(

@@ -1,0 +1,16 @@
+"""Offline checks of what the service signed: a removal receipt (JSON) or an evidence packet
+(zip). Each returns the problems found, in words; none means it holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.signing import canonical, check
+
+
+def verify_receipt(signed: dict[str, Any], trusted_pem: str | None = None) -> list[str]:
+    """Problems with a signed receipt {"body": ..., "signature": ...}."""
+    if not isinstance(signed.get("body"), dict) or not isinstance(signed.get("signature"), dict):
+        return ["not a signed receipt: it needs 'body' and 'signature' objects"]
+    problem = check(canonical(signed["body"]), signed["signature"], trusted_pem)
+    return [problem] if problem else []
