@@ -18,6 +18,7 @@ from PIL import Image
 
 from indexer.blobs import BlobStore
 from indexer.catalog import Catalog, NewWork, Work
+from indexer.claims import ClaimStore
 from indexer.errors import CatalogError
 from indexer.keys import KeyStore
 from indexer.snapshots import load_current, save_snapshot
@@ -102,6 +103,7 @@ class Library:
         self.data_dir = data_dir
         self.catalog = catalog
         self.keys = KeyStore(catalog.engine)
+        self.claims = ClaimStore(catalog.engine)
         self.blobs = BlobStore(data_dir / "works")
         self.embedders = {"content": content, "style": style}
         self.spaces = {space: Space(e) for space, e in self.embedders.items()}

@@ -105,4 +105,37 @@ class ReceiptRow(Base):
     signed: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"body": ..., "signature": ...}
 
 
+class ClaimRow(Base):
+    """A rev-share or takedown claim made from a match; `status` moves open -> disputed ->
+    upheld | rejected | withdrawn, every move a ClaimEventRow."""
+
+    __tablename__ = "claims"
+
+    claim_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    creator_id: Mapped[str] = mapped_column(String(200), index=True)  # on whose behalf
+    claimant: Mapped[str] = mapped_column(String(64))  # the actor who filed it
+    query_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]
+    dispute_until: Mapped[datetime]
+    matched: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # works/creators, shares
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)  # the match result it was made from
+    packet_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class ClaimEventRow(Base):
+    """One move of a claim: who, why, from and to which status."""
+
+    __tablename__ = "claim_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.claim_id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(2000))
+
+
 Index("ix_works_creator_active", WorkRow.creator_id, WorkRow.removed_at)

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from pydantic import ValidationError
@@ -163,21 +164,146 @@ def _catalog() -> Catalog:
     default=None,
     help="The service's public key (PEM) to trust; default: the one the file carries.",
 )
-def verify_cmd(path: Path, public_key: Path | None) -> None:
-    """Check a signed removal receipt (JSON) offline; exit status 1 when it does not hold."""
-    from service.verify import verify_receipt
-
+@click.option(
+    "--rematch", is_flag=True, help="Evidence packets: re-run the match here and compare scores."
+)
+def verify_cmd(path: Path, public_key: Path | None, rematch: bool) -> None:
+    """Check an evidence packet (.zip) or a removal receipt (JSON) offline: signature and
+    hashes. Exit status 1 when it does not hold."""
     trusted = public_key.read_text() if public_key else None
-    try:
-        signed = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path} is not a JSON receipt: {exc}") from exc
-    signed = signed.get("receipt", signed)  # the CLI's removal output wraps it
-    problems = verify_receipt(signed, trusted)
-    key = signed.get("signature", {}).get("key_id")
-    click.echo(json.dumps({"ok": not problems, "key_id": key, "problems": problems}))
-    if problems:
+    data = path.read_bytes()
+    if data[:2] == b"PK":
+        report = _verify_packet(data, trusted, rematch)
+    else:
+        from service.verify import verify_receipt
+
+        try:
+            signed = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path} is neither an evidence packet nor a receipt") from exc
+        signed = signed.get("receipt", signed)  # the CLI's removal output wraps it
+        problems = verify_receipt(signed, trusted)
+        key = signed.get("signature", {}).get("key_id")
+        report = {"ok": not problems, "kind": "receipt", "key_id": key, "problems": problems}
+    click.echo(json.dumps(report, indent=1))
+    if not report["ok"]:
         sys.exit(1)
+
+
+def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str, object]:
+    from models.images import load_image_bytes
+    from service.evidence import rematch_problems, verify_packet
+
+    checked = verify_packet(data, trusted)
+    report: dict[str, object] = {
+        "kind": "evidence packet",
+        "query_sha256": checked.body.get("query", {}).get("sha256"),
+        "models": checked.body.get("models"),
+        "problems": checked.problems,
+    }
+    if rematch and not checked.problems:
+        runtime = _runtime()
+        query = load_image_bytes(checked.query, runtime.settings.limits)
+        rerun = runtime.matcher.match([query], runtime.options())[0]
+        report["rematch"] = {
+            "same_snapshot": rerun.models.index == checked.body.get("models", {}).get("index"),
+            "problems": rematch_problems(checked, rerun),
+        }
+        checked.problems.extend(rematch_problems(checked, rerun))
+    report["ok"] = not checked.problems
+    return report
+
+
+@cli.command("evidence")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def evidence_cmd(image: Path, out: Path) -> None:
+    """Match IMAGE and write a signed evidence packet of the result to OUT (.zip)."""
+    from models.images import load_image_bytes
+    from service.evidence import build_packet
+
+    runtime = _runtime()
+    data = image.read_bytes()
+    query = load_image_bytes(data, runtime.settings.limits)
+    result = runtime.matcher.match([query], runtime.options())[0]
+    context = {"requested_by": CLI_ACTOR}
+    packet = build_packet(runtime.library, runtime.signer, query, data, result, context)
+    out.write_bytes(packet.data)
+    click.echo(json.dumps({"packet": str(out), "sha256": packet.sha256}))
+
+
+@cli.command("claim")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", required=True, type=click.Choice(["revshare", "takedown"]))
+@click.option("--creator", required=True, help="The creator whose works it copies or imitates.")
+def claim_cmd(image: Path, kind: str, creator: str) -> None:
+    """File a claim for CREATOR from IMAGE (it must match their works); prints the claim."""
+    from models.images import load_image_bytes
+    from service.claims import file_claim
+
+    check_creator_id(creator)
+    runtime = _runtime()
+    data = image.read_bytes()
+    query = load_image_bytes(data, runtime.settings.limits)
+    claim, packet = file_claim(runtime, query, data, kind, creator, CLI_ACTOR)  # type: ignore[arg-type]
+    click.echo(json.dumps(_claim_json(claim) | {"packet_sha256": packet.sha256}))
+
+
+def _claim_json(claim: Any) -> dict[str, object]:
+    return {
+        "claim_id": claim.claim_id,
+        "kind": claim.kind,
+        "status": claim.status,
+        "creator_id": claim.creator_id,
+        "claimant": claim.claimant,
+        "dispute_until": claim.dispute_until.isoformat() + "Z",
+        "matched": claim.matched,
+        "events": [{**e.__dict__, "at": e.at.isoformat() + "Z"} for e in claim.events],
+    }
+
+
+@cli.group()
+def claims() -> None:
+    """List claims, act on them, export decisions as labelled data."""
+
+
+@claims.command("list")
+@click.option(
+    "--status", type=click.Choice(["open", "disputed", "upheld", "rejected", "withdrawn"])
+)
+@click.option("--creator", default=None)
+def claims_list(status: str | None, creator: str | None) -> None:
+    """One JSON line per claim, newest first."""
+    from indexer.claims import ClaimStore
+
+    for claim in ClaimStore(_catalog().engine).find(creator, status, limit=10_000):
+        click.echo(json.dumps(_claim_json(claim)))
+
+
+@claims.command("act")
+@click.argument("claim_id")
+@click.argument("action", type=click.Choice(["dispute", "withdraw", "uphold", "reject"]))
+@click.option("--reason", required=True)
+def claims_act(claim_id: str, action: str, reason: str) -> None:
+    """Move a claim, as an admin on the server's machine (the audit log names `cli`)."""
+    from indexer.claims import ClaimStore
+    from service.claims import move_claim
+
+    store = ClaimStore(_catalog().engine)
+    moved = move_claim(store, store.get(claim_id), action, "admin", CLI_ACTOR, reason)
+    click.echo(json.dumps(_claim_json(moved)))
+
+
+@claims.command("labels")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def claims_labels(out: Path) -> None:
+    """Write upheld and rejected claims as labelled JSON lines for recalibration."""
+    from indexer.claims import ClaimStore
+    from service.claims import labelled
+
+    rows = labelled(ClaimStore(_catalog().engine).find(limit=1_000_000))
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    click.echo(json.dumps({"labels": len(rows), "out": str(out)}))
 
 
 @cli.group()

@@ -12,7 +12,7 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
-from service.api import audit, creators, errors, keys, match, ops, terms, works
+from service.api import audit, claims, creators, errors, keys, match, ops, terms, works
 from service.api.deps import BodyCap
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
@@ -69,6 +69,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         terms.router,
         keys.router,
         audit.router,
+        claims.router,
     ):
         app.include_router(router)  # every /v1 route takes its Caller (service/api/auth.py)
     return app

@@ -15,9 +15,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from indexer.claims import ClaimConflict, ClaimNotFound
 from indexer.errors import InvalidId, WorkConflict, WorkNotFound
 from indexer.keys import KeyNotFound
 from models.errors import ImageError, ImageTooLarge, UnsupportedImage
+from service.claims import MoveForbidden, NotClaimable
 from service.schemas import ErrorBody, ErrorResponse
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,10 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (WorkNotFound, 404, "work_not_found"),
     (WorkConflict, 409, "work_conflict"),
     (KeyNotFound, 404, "key_not_found"),
+    (ClaimNotFound, 404, "claim_not_found"),
+    (ClaimConflict, 409, "claim_conflict"),
+    (NotClaimable, 422, "not_claimable"),
+    (MoveForbidden, 403, "forbidden"),
 )
 STATUS_CODES = {
     400: "bad_request",

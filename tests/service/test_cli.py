@@ -244,3 +244,33 @@ def test_keys_terms_and_audit(run, tmp_path: Path) -> None:  # type: ignore[no-u
         db.execute("UPDATE audit SET actor = 'someone' WHERE seq = 2")
     broken = run("audit", "verify")
     assert broken.exit_code == 1 and "entry 2 was altered" in broken.output
+
+
+def test_claim_evidence_verify_and_labels(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("register", str(gallery))
+    filed = run(
+        "claim", str(gallery / "alice" / "w0.png"), "--kind", "takedown", "--creator", "alice"
+    )
+    assert filed.exit_code == 0, filed.output
+    claim = json.loads(filed.output)
+    assert claim["status"] == "open" and claim["matched"][0]["work_id"] == "alice/w0.png"
+    packet = tmp_path / "evidence.zip"
+    assert run("evidence", str(gallery / "alice" / "w0.png"), "--out", str(packet)).exit_code == 0
+    checked = run("verify", str(packet), "--rematch")
+    report = json.loads(checked.output)
+    assert checked.exit_code == 0 and report["ok"] and report["rematch"]["same_snapshot"]
+    packet.write_bytes(packet.read_bytes()[:-30])
+    assert run("verify", str(packet)).exit_code == 1
+    from indexer.claims import ClaimConflict
+
+    with pytest.raises(ClaimConflict, match="dispute window is still open"):
+        run("claims", "act", claim["claim_id"], "uphold", "--reason", "copy")
+    disputed = run("claims", "act", claim["claim_id"], "dispute", "--reason", "original")
+    assert json.loads(disputed.output)["status"] == "disputed"
+    run("claims", "act", claim["claim_id"], "uphold", "--reason", "same drawing")
+    listed = [json.loads(line) for line in run("claims", "list").output.splitlines()]
+    assert [c["status"] for c in listed] == ["upheld"]
+    labels = tmp_path / "labels.jsonl"
+    assert json.loads(run("claims", "labels", "--out", str(labels)).output)["labels"] >= 1
+    row = json.loads(labels.read_text().splitlines()[0])
+    assert row["label"] is True and row["work_id"] == "alice/w0.png"

@@ -1,0 +1,171 @@
+"""Stored claims and their moves. Every move (and the filing) is one transaction with its
+audit entry; a move is taken only from the status the caller saw, so two reviewers cannot
+both decide one claim."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from indexer import audit
+from indexer.errors import CatalogError
+from indexer.schema import ClaimEventRow, ClaimRow
+
+
+class ClaimNotFound(CatalogError, LookupError):
+    """No claim has this id (or it is not visible to the caller)."""
+
+
+class ClaimConflict(CatalogError):
+    """The claim is not in a status that allows this move."""
+
+
+@dataclass(frozen=True)
+class ClaimEvent:
+    at: datetime
+    actor: str
+    from_status: str
+    to_status: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim as the rest of the program sees it, with its history."""
+
+    claim_id: str
+    kind: str
+    status: str
+    creator_id: str
+    claimant: str
+    query_sha256: str
+    created_at: datetime
+    dispute_until: datetime
+    matched: list[dict[str, Any]]
+    result: dict[str, Any]
+    packet_sha256: str
+    events: list[ClaimEvent]
+
+    @classmethod
+    def from_row(cls, row: ClaimRow, events: list[ClaimEventRow]) -> Claim:
+        return cls(
+            row.claim_id,
+            row.kind,
+            row.status,
+            row.creator_id,
+            row.claimant,
+            row.query_sha256,
+            row.created_at,
+            row.dispute_until,
+            list(row.matched),
+            dict(row.result),
+            row.packet_sha256,
+            [ClaimEvent(e.at, e.actor, e.from_status, e.to_status, e.reason) for e in events],
+        )
+
+
+def now() -> datetime:
+    """Naive UTC, as stored."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class ClaimStore:
+    """Claims in the catalog database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, claim: Claim) -> Claim:
+        """File a claim (status open), audited."""
+        with Session(self.engine) as s, s.begin():
+            s.add(
+                ClaimRow(
+                    claim_id=claim.claim_id,
+                    kind=claim.kind,
+                    status=claim.status,
+                    creator_id=claim.creator_id,
+                    claimant=claim.claimant,
+                    query_sha256=claim.query_sha256,
+                    created_at=claim.created_at,
+                    dispute_until=claim.dispute_until,
+                    matched=claim.matched,
+                    result=claim.result,
+                    packet_sha256=claim.packet_sha256,
+                )
+            )
+            s.flush()  # the claim row before the event that refers to it
+            event = ClaimEventRow(
+                claim_id=claim.claim_id,
+                at=claim.created_at,
+                actor=claim.claimant,
+                from_status="",
+                to_status=claim.status,
+                reason="filed",
+            )
+            s.add(event)
+            audit.append(
+                s,
+                claim.claimant,
+                "claim.file",
+                claim.claim_id,
+                {"kind": claim.kind, "creator_id": claim.creator_id, "matched": claim.matched},
+            )
+        return self.get(claim.claim_id)
+
+    def get(self, claim_id: str) -> Claim:
+        with Session(self.engine) as s:
+            row = s.get(ClaimRow, claim_id)
+            if row is None:
+                raise ClaimNotFound(f"no claim with id {claim_id[:40]!r}")
+            return Claim.from_row(row, self._events(s, claim_id))
+
+    def find(
+        self, creator_id: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[Claim]:
+        """Newest first, optionally one creator's or one status."""
+        query = select(ClaimRow)
+        if creator_id is not None:
+            query = query.where(ClaimRow.creator_id == creator_id)
+        if status is not None:
+            query = query.where(ClaimRow.status == status)
+        query = query.order_by(ClaimRow.created_at.desc()).limit(limit)
+        with Session(self.engine) as s:
+            rows = s.scalars(query).all()
+            return [Claim.from_row(r, self._events(s, r.claim_id)) for r in rows]
+
+    def move(self, claim_id: str, seen: str, to: str, actor: str, reason: str) -> Claim:
+        """Move a claim from status `seen` to `to`, audited; ClaimConflict if it moved."""
+        with Session(self.engine) as s, s.begin():
+            moved = s.execute(  # compare-and-set: of two racing moves, one wins
+                update(ClaimRow)
+                .where(ClaimRow.claim_id == claim_id, ClaimRow.status == seen)
+                .values(status=to)
+            )
+            if moved.rowcount == 0:  # type: ignore[attr-defined]
+                row = s.get(ClaimRow, claim_id)
+                if row is None:
+                    raise ClaimNotFound(f"no claim with id {claim_id[:40]!r}")
+                raise ClaimConflict(f"claim {claim_id} is {row.status} now, not {seen}")
+            s.add(
+                ClaimEventRow(
+                    claim_id=claim_id,
+                    at=now(),
+                    actor=actor,
+                    from_status=seen,
+                    to_status=to,
+                    reason=reason,
+                )
+            )
+            audit.append(
+                s, actor, f"claim.{to}", claim_id, {"from": seen, "to": to, "reason": reason}
+            )
+        return self.get(claim_id)
+
+    @staticmethod
+    def _events(s: Session, claim_id: str) -> list[ClaimEventRow]:
+        query = select(ClaimEventRow).where(ClaimEventRow.claim_id == claim_id)
+        return list(s.scalars(query.order_by(ClaimEventRow.id)))

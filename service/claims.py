@@ -1,0 +1,178 @@
+"""Claims from a match: a creator (or an admin on their behalf) files a rev-share or
+takedown claim for an image that matches their works; the other party may dispute it within
+the dispute window; a reviewer upholds or rejects it; the claimant may withdraw it. Every
+claim carries an evidence packet, and decided claims are labelled data for recalibration."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from indexer.blobs import atomic_write
+from indexer.claims import Claim, ClaimConflict, ClaimStore, now
+from models.images import LoadedImage
+from service.evidence import Packet, build_packet
+from service.runtime import Runtime
+from service.schemas import MatchResult
+from service.scoping import restrict
+
+Kind = Literal["revshare", "takedown"]
+Action = Literal["dispute", "withdraw", "uphold", "reject"]
+
+
+class NotClaimable(ValueError):
+    """The image does not match the creator's works closely enough to claim."""
+
+
+class MoveForbidden(PermissionError):
+    """This role may not take this action on a claim."""
+
+
+@dataclass(frozen=True)
+class Move:
+    """An action on a claim: from which statuses, to which, by which roles."""
+
+    sources: frozenset[str]
+    target: str
+    roles: frozenset[str]
+
+
+MOVES: dict[str, Move] = {
+    "dispute": Move(frozenset({"open"}), "disputed", frozenset({"platform", "admin"})),
+    "withdraw": Move(frozenset({"open", "disputed"}), "withdrawn", frozenset({"creator", "admin"})),
+    "uphold": Move(frozenset({"open", "disputed"}), "upheld", frozenset({"reviewer", "admin"})),
+    "reject": Move(frozenset({"open", "disputed"}), "rejected", frozenset({"reviewer", "admin"})),
+}
+
+
+def matched_entries(result: MatchResult, creator_id: str) -> list[dict[str, Any]]:
+    """What of `creator_id`'s the image matched: copied works (content) and the creator's
+    style, each with its verdict, calibrated rate and attribution share."""
+    out: list[dict[str, Any]] = [
+        {
+            "via": "content",
+            "creator_id": m.creator_id,
+            "work_id": m.work_id,
+            "verdict": m.verdict,
+            "calibrated": m.calibrated,
+            "share": 1.0,
+        }
+        for m in result.content.matches
+        if m.creator_id == creator_id and m.verdict != "none"
+    ]
+    out += [
+        {
+            "via": "style",
+            "creator_id": c.creator_id,
+            "work_id": None,
+            "verdict": c.verdict,
+            "calibrated": c.calibrated,
+            "share": c.share,
+        }
+        for c in result.style.creators
+        if c.creator_id == creator_id and c.verdict != "none"
+    ]
+    return out
+
+
+def file_claim(
+    runtime: Runtime,
+    query: LoadedImage,
+    query_bytes: bytes,
+    kind: Kind,
+    creator_id: str,
+    actor: str,
+) -> tuple[Claim, Packet]:
+    """Match the image, and file a claim for `creator_id` if it matches their works at
+    least `possible`ly; the evidence packet is written under DATA_DIR/evidence/."""
+    full = runtime.matcher.match([query], runtime.options())[0]
+    result = restrict(full, creator_id)  # the claim shows only the claimant's matches
+    matched = matched_entries(result, creator_id)
+    if not matched:
+        raise NotClaimable(
+            f"this image does not match creator {creator_id!r}'s works (content verdict "
+            f"{result.content.verdict}, style verdict {result.style.verdict}); a claim needs "
+            "at least a 'possible' match"
+        )
+    claim_id = f"c_{secrets.token_hex(8)}"
+    created = now()
+    window = timedelta(days=runtime.settings.dispute_window_days)
+    context = {
+        "claim_id": claim_id,
+        "kind": kind,
+        "creator_id": creator_id,
+        "claimant": actor,
+        "dispute_until": (created + window).isoformat(timespec="seconds") + "Z",
+    }
+    packet = build_packet(runtime.library, runtime.signer, query, query_bytes, result, context)
+    atomic_write(evidence_path(runtime, claim_id), packet.data)
+    claim = Claim(
+        claim_id=claim_id,
+        kind=kind,
+        status="open",
+        creator_id=creator_id,
+        claimant=actor,
+        query_sha256=query.sha256,
+        created_at=created,
+        dispute_until=created + window,
+        matched=matched,
+        result=result.model_dump(mode="json"),
+        packet_sha256=packet.sha256,
+        events=[],
+    )
+    return runtime.library.claims.add(claim), packet
+
+
+def evidence_path(runtime: Runtime, claim_id: str) -> Path:
+    return runtime.settings.data_dir / "evidence" / f"{claim_id}.zip"
+
+
+def move_claim(
+    store: ClaimStore, claim: Claim, action: str, role: str, actor: str, reason: str
+) -> Claim:
+    """Apply an action if the role may and the claim's status and window allow it."""
+    move = MOVES[action]
+    if role not in move.roles:
+        raise MoveForbidden(
+            f"a {role} key cannot {action} a claim; it needs role {' or '.join(sorted(move.roles))}"
+        )
+    if claim.status not in move.sources:
+        raise ClaimConflict(f"a {claim.status} claim cannot be {move.target}")
+    open_window = now() <= claim.dispute_until
+    if action == "dispute" and not open_window:
+        raise ClaimConflict(f"the dispute window closed at {claim.dispute_until.isoformat()}Z")
+    if move.target in ("upheld", "rejected") and claim.status == "open" and open_window:
+        raise ClaimConflict(
+            "the dispute window is still open until "
+            f"{claim.dispute_until.isoformat()}Z; decide after it closes or once disputed"
+        )
+    return store.move(claim.claim_id, claim.status, move.target, actor, reason)
+
+
+def labelled(claims: list[Claim]) -> list[dict[str, Any]]:
+    """Decided claims as labelled pairs for recalibration: one row per matched work or style,
+    with the score evidence and the reviewer's decision (upheld = a true match)."""
+    rows = []
+    for c in claims:
+        if c.status not in ("upheld", "rejected"):
+            continue
+        decision = next(e for e in reversed(c.events) if e.to_status == c.status)
+        for m in c.matched:
+            rows.append(
+                {
+                    "claim_id": c.claim_id,
+                    "query_sha256": c.query_sha256,
+                    "via": m["via"],
+                    "creator_id": m["creator_id"],
+                    "work_id": m["work_id"],
+                    "calibrated": m["calibrated"],
+                    "models": c.result.get("models", {}),
+                    "label": c.status == "upheld",
+                    "decided_by": decision.actor,
+                    "reason": decision.reason,
+                }
+            )
+    return rows

@@ -1,0 +1,196 @@
+"""Evidence packets: a zip anyone can check offline. It holds the query's bytes and a
+thumbnail, a side-by-side image of the query and its top matches, the match result (scores,
+calibrated false-match rates, verdicts, thresholds, consent terms in force), and a
+`manifest.json` signed with the service's Ed25519 key that lists every file's sha256 with the
+model ids (each naming its weights' hash), index snapshot, calibration, audit log head and
+times. `styletrace verify PACKET.zip` checks it; `--rematch` re-runs the match."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from indexer import audit
+from indexer.errors import WorkNotFound
+from indexer.library import NO_LIMITS, Library
+from models.images import LoadedImage, load_image_file
+from service.schemas import MatchResult, WorkMatch
+from service.signing import Signer, canonical, check
+
+VERSION = 1
+THUMB = 256
+TILE = 200  # side-by-side tile size
+SIDE_BY_SIDE_WORKS = 4  # top content matches and top style works shown next to the query
+MANIFEST = "manifest.json"
+QUERY = "query.bin"
+
+
+@dataclass(frozen=True)
+class Packet:
+    """A built packet: its bytes and the sha256 of those bytes."""
+
+    data: bytes
+    sha256: str
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _thumb(image: Image.Image, side: int) -> Image.Image:
+    small = image.convert("RGB")
+    small.thumbnail((side, side))
+    return small
+
+
+def _work_image(library: Library, work_id: str) -> Image.Image | None:
+    """A matched work's registered original, if it is still registered."""
+    try:
+        work = library.catalog.get(work_id)
+        return load_image_file(library.blobs.path(work.sha256), NO_LIMITS).image
+    except (WorkNotFound, OSError):
+        return None
+
+
+def side_by_side(library: Library, query: Image.Image, result: MatchResult) -> Image.Image:
+    """The query, then its top content matches, then its top style works, labelled."""
+    tiles: list[tuple[str, Image.Image | None]] = [("query", query)]
+    shown: list[tuple[str, WorkMatch]] = [
+        ("content", m) for m in result.content.matches[:SIDE_BY_SIDE_WORKS]
+    ] + [("style", m) for m in result.style.matches[:SIDE_BY_SIDE_WORKS]]
+    for role, m in shown:
+        label = f"{role} {m.verdict}: {m.work_id[:28]}"
+        tiles.append((label, _work_image(library, m.work_id)))
+    canvas = Image.new("RGB", (TILE * len(tiles), TILE + 24), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i, (label, image) in enumerate(tiles):
+        if image is not None:
+            small = _thumb(image, TILE - 8)
+            canvas.paste(small, (i * TILE + (TILE - small.width) // 2, 4))
+        else:
+            draw.text((i * TILE + 8, TILE // 2), "(no longer registered)", fill="grey")
+        draw.text((i * TILE + 4, TILE + 6), label, fill="black")
+    return canvas
+
+
+def build_packet(
+    library: Library,
+    signer: Signer,
+    query: LoadedImage,
+    query_bytes: bytes,
+    result: MatchResult,
+    context: dict[str, Any] | None = None,
+) -> Packet:
+    """Zip the evidence for one match; `context` (e.g. the claim) goes into the manifest."""
+    files = {
+        QUERY: query_bytes,
+        "query_thumbnail.png": _png(_thumb(query.image, THUMB)),
+        "side_by_side.png": _png(side_by_side(library, query.image, result)),
+        "result.json": result.model_dump_json(indent=2).encode(),
+    }
+    body = {
+        "packet_version": VERSION,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "query": {
+            "sha256": query.sha256,
+            "width": query.width,
+            "height": query.height,
+            "bytes": len(query_bytes),
+        },
+        "verdicts": {
+            "content": {"verdict": result.content.verdict, "calibrated": result.content.calibrated},
+            "style": {"verdict": result.style.verdict, "calibrated": result.style.calibrated},
+        },
+        "thresholds": result.thresholds.model_dump(),
+        "models": result.models.model_dump(),
+        "policy": result.policy.model_dump() if result.policy else None,
+        "provenance": {},  # what the query carries (metadata, C2PA), once it is read
+        "audit_head": audit.head(library.catalog.engine),
+        "context": context or {},
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+        zf.writestr(MANIFEST, json.dumps(signer.signed(body), indent=1))
+    data = buf.getvalue()
+    return Packet(data, hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class PacketCheck:
+    """What verifying a packet found: the signed manifest body (when readable), the query
+    bytes and result, and the problems (none: it holds)."""
+
+    problems: list[str]
+    body: dict[str, Any]
+    query: bytes
+    result: dict[str, Any]
+
+
+def verify_packet(data: bytes, trusted_pem: str | None = None) -> PacketCheck:
+    """Check the signature over the manifest, every listed file's sha256, that nothing is
+    missing or added, and that the query's hash is the one the manifest and result name."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        names = set(zf.namelist())
+        signed = json.loads(zf.read(MANIFEST))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        return PacketCheck([f"not an evidence packet: {exc}"], {}, b"", {})
+    body, signature = signed.get("body"), signed.get("signature")
+    if not isinstance(body, dict) or not isinstance(signature, dict):
+        return PacketCheck(["manifest.json is not a signed manifest"], {}, b"", {})
+    problems = []
+    if problem := check(canonical(body), signature, trusted_pem):
+        problems.append(f"manifest: {problem}")
+    listed: dict[str, str] = body.get("files", {})
+    for name in sorted(names - set(listed) - {MANIFEST}):
+        problems.append(f"{name}: not listed in the signed manifest")
+    contents = {}
+    for name, digest in sorted(listed.items()):
+        if name not in names:
+            problems.append(f"{name}: listed but missing")
+            continue
+        contents[name] = zf.read(name)
+        if hashlib.sha256(contents[name]).hexdigest() != digest:
+            problems.append(f"{name}: its sha256 is not the signed one (altered)")
+    query = contents.get(QUERY, b"")
+    if hashlib.sha256(query).hexdigest() != body.get("query", {}).get("sha256"):
+        problems.append("query.bin: not the query the manifest names")
+    try:
+        result = json.loads(contents.get("result.json", b"{}"))
+    except ValueError:
+        result = {}
+        problems.append("result.json: not JSON")
+    if result.get("query", {}).get("sha256") != body.get("query", {}).get("sha256"):
+        problems.append("result.json: about another query than the manifest")
+    return PacketCheck(problems, body, query, result)
+
+
+def rematch_problems(packet: PacketCheck, rerun: MatchResult, tolerance: float = 1e-4) -> list[str]:
+    """Differences between the packet's scores and a re-run: every content and style match
+    still registered must score the same; the snapshot id says whether the index changed."""
+    problems = []
+    if rerun.models.content != packet.result.get("models", {}).get("content"):
+        problems.append("the content model differs from the one in the packet")
+    if rerun.models.style != packet.result.get("models", {}).get("style"):
+        problems.append("the style model differs from the one in the packet")
+    for role in ("content", "style"):
+        now = {m.work_id: m.score for m in getattr(rerun, role).matches}
+        for m in packet.result.get(role, {}).get("matches", []):
+            if m["work_id"] in now and abs(now[m["work_id"]] - m["score"]) > tolerance:
+                problems.append(
+                    f"{role} score of {m['work_id']}: {now[m['work_id']]:.6f} now, "
+                    f"{m['score']:.6f} in the packet"
+                )
+    return problems

@@ -1,0 +1,211 @@
+"""Claims end to end over HTTP: filing from a match, the lifecycle with its roles and dispute
+window, evidence packets that verify offline (and fail when tampered with), re-running a
+packet's match, and decided claims exported as labelled data."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from models.images import load_image_bytes
+from service.api.app import create_app
+from service.claims import labelled
+from service.evidence import rematch_problems, verify_packet
+from service.runtime import Runtime
+from service.schemas import MatchResult
+from service.settings import Settings
+from tests.service.test_api import AUTH, art, checked_client
+from tests.service.test_roles import _h, _key, _register
+
+Keys = dict[str, dict[str, str]]
+
+
+@pytest.fixture
+def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
+    with checked_client(create_app(settings, runtime)) as client:
+        yield client
+
+
+@pytest.fixture
+def keys(client: TestClient) -> Keys:
+    made = {
+        "alice": _key(client, "creator", "alice"),
+        "bob": _key(client, "creator", "bob"),
+        "platform": _key(client, "platform"),
+        "reviewer": _key(client, "reviewer"),
+    }
+    for creator, seeds in (("alice", (1, 2)), ("bob", (101,))):
+        for seed in seeds:
+            assert _register(client, made[creator], creator, seed).status_code == 201
+    return made
+
+
+def _file(client: TestClient, key: dict[str, str], data: bytes, **form: str) -> Any:
+    return client.post(
+        "/v1/claims",
+        headers=_h(key),
+        data={"kind": "revshare"} | form,
+        files={"image": ("q.png", data, "image/png")},
+    )
+
+
+def _act(client: TestClient, key: dict[str, str], claim_id: str, action: str) -> Any:
+    return client.post(
+        f"/v1/claims/{claim_id}/{action}", headers=_h(key), json={"reason": f"{action} test"}
+    )
+
+
+def test_a_claim_is_filed_from_a_match_with_a_packet(client: TestClient, keys: Keys) -> None:
+    r = _file(client, keys["alice"], art("alice", 1))
+    assert r.status_code == 201, r.text
+    claim = r.json()
+    assert claim["status"] == "open" and claim["creator_id"] == "alice"
+    assert {"via": "content", "work_id": "alice/w1.png"}.items() <= claim["matched"][0].items()
+    assert {m["creator_id"] for m in claim["matched"]} == {"alice"}
+    assert [e["to_status"] for e in claim["events"]] == ["open"]
+    packet = client.get(f"/v1/claims/{claim['claim_id']}/evidence", headers=_h(keys["alice"]))
+    assert packet.headers["content-type"] == "application/zip"
+    checked = verify_packet(packet.content)
+    assert checked.problems == []
+    assert checked.body["context"]["claim_id"] == claim["claim_id"]
+    assert checked.body["models"]["index"] and checked.body["policy"] is not None
+    names = set(zipfile.ZipFile(io.BytesIO(packet.content)).namelist())
+    assert names == {
+        "manifest.json",
+        "query.bin",
+        "query_thumbnail.png",
+        "side_by_side.png",
+        "result.json",
+    }
+
+
+def test_claims_need_a_match_and_the_right_key(client: TestClient, keys: Keys) -> None:
+    refused = _file(client, keys["alice"], art("bob", 101))
+    assert (
+        refused.status_code == 422
+        and "does not match creator 'alice'" in (refused.json()["error"]["message"])
+    )
+    assert _file(client, keys["alice"], art("bob", 101), creator_id="bob").status_code == 403
+    for role in ("platform", "reviewer"):
+        assert _file(client, keys[role], art("alice", 1), creator_id="alice").status_code == 403
+    on_behalf = _file(client, {"Authorization": AUTH["Authorization"]}, art("bob", 101))
+    assert on_behalf.status_code == 422  # an admin must name the creator
+    admin = _file(
+        client, {"Authorization": AUTH["Authorization"]}, art("bob", 101), creator_id="bob"
+    )
+    assert admin.status_code == 201
+
+
+def test_the_lifecycle_and_who_may_move_it(client: TestClient, keys: Keys) -> None:
+    claim_id = _file(client, keys["alice"], art("alice", 1)).json()["claim_id"]
+    assert client.get(f"/v1/claims/{claim_id}", headers=_h(keys["bob"])).status_code == 404
+    assert client.get("/v1/claims", headers=_h(keys["bob"])).json()["claims"] == []
+    assert _act(client, keys["bob"], claim_id, "withdraw").status_code == 404
+    early = _act(client, keys["reviewer"], claim_id, "uphold")
+    assert early.status_code == 409 and "dispute window is still open" in early.text
+    assert _act(client, keys["alice"], claim_id, "dispute").status_code == 403
+    assert _act(client, keys["platform"], claim_id, "withdraw").status_code == 403
+    disputed = _act(client, keys["platform"], claim_id, "dispute")
+    assert disputed.status_code == 200 and disputed.json()["status"] == "disputed"
+    assert _act(client, keys["platform"], claim_id, "reject").status_code == 403
+    upheld = _act(client, keys["reviewer"], claim_id, "uphold").json()
+    assert upheld["status"] == "upheld"
+    assert [(e["to_status"], e["actor"]) for e in upheld["events"]][1:] == [
+        ("disputed", f"key:{keys['platform']['id']}"),
+        ("upheld", f"key:{keys['reviewer']['id']}"),
+    ]
+    assert upheld["events"][-1]["reason"] == "uphold test"
+    assert _act(client, keys["platform"], claim_id, "dispute").status_code == 409
+    assert _act(client, keys["alice"], claim_id, "withdraw").status_code == 409
+    log = client.get(f"/v1/audit?subject={claim_id}", headers=AUTH).json()["entries"]
+    assert [e["action"] for e in log] == ["claim.file", "claim.disputed", "claim.upheld"]
+    assert client.get("/v1/audit/verify", headers=AUTH).json()["ok"]
+
+
+def test_the_claimant_withdraws(client: TestClient, keys: Keys) -> None:
+    claim_id = _file(client, keys["alice"], art("alice", 2)).json()["claim_id"]
+    done = _act(client, keys["alice"], claim_id, "withdraw").json()
+    assert done["status"] == "withdrawn"
+    listed = client.get("/v1/claims?status=withdrawn", headers=_h(keys["platform"])).json()
+    assert [c["claim_id"] for c in listed["claims"]] == [claim_id]
+
+
+def test_after_the_window_no_dispute_and_reviewers_decide(
+    client: TestClient, keys: Keys, settings: Settings, runtime: Runtime
+) -> None:
+    settings.dispute_window_days = 0
+    claim_id = _file(client, keys["alice"], art("alice", 1)).json()["claim_id"]
+    late = _act(client, keys["platform"], claim_id, "dispute")
+    assert late.status_code == 409 and "window closed" in late.text
+    assert _act(client, keys["reviewer"], claim_id, "reject").json()["status"] == "rejected"
+    rows = labelled(runtime.library.claims.find())
+    assert rows and all(r["label"] is False and r["claim_id"] == claim_id for r in rows)
+    assert rows[0]["decided_by"] == f"key:{keys['reviewer']['id']}"
+
+
+def _rewrite(packet: bytes, name: str, data: bytes | None) -> bytes:
+    """The packet with one member replaced (or added, or dropped when data is None)."""
+    source = zipfile.ZipFile(io.BytesIO(packet))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for member in source.namelist():
+            if member != name:
+                zf.writestr(member, source.read(member))
+        if data is not None:
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def test_tampered_packets_fail_verification(
+    client: TestClient, keys: Keys, runtime: Runtime, tmp_path: Any
+) -> None:
+    r = client.post(
+        "/v1/evidence", headers=AUTH, files={"image": ("q.png", art("alice", 1), "image/png")}
+    )
+    packet = r.content
+    assert verify_packet(packet, runtime.signer.public_key).problems == []
+    result = json.loads(zipfile.ZipFile(io.BytesIO(packet)).read("result.json"))
+    result["content"]["matches"][0]["score"] = 0.1
+    edited = _rewrite(packet, "result.json", json.dumps(result).encode())
+    assert verify_packet(edited).problems == [
+        "result.json: its sha256 is not the signed one (altered)"
+    ]
+    assert "extra.txt: not listed" in verify_packet(_rewrite(packet, "extra.txt", b"x")).problems[0]
+    assert (
+        verify_packet(_rewrite(packet, "query.bin", None))
+        .problems[0]
+        .startswith("query.bin: listed but missing")
+    )
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(packet)).read("manifest.json"))
+    manifest["body"]["verdicts"]["content"]["verdict"] = "none"
+    forged = _rewrite(packet, "manifest.json", json.dumps(manifest).encode())
+    assert verify_packet(forged).problems == [
+        "manifest: the signature does not match the signed content"
+    ]
+    from service.signing import Signer
+
+    other = Signer.load_or_create(tmp_path / "other.pem").public_key
+    assert "another key" in verify_packet(packet, other).problems[0]
+    assert verify_packet(b"not a zip").problems[0].startswith("not an evidence packet")
+
+
+def test_a_packet_rematches_on_the_same_snapshot(
+    client: TestClient, keys: Keys, runtime: Runtime
+) -> None:
+    r = client.post(
+        "/v1/evidence", headers=AUTH, files={"image": ("q.png", art("alice", 1), "image/png")}
+    )
+    checked = verify_packet(r.content)
+    query = load_image_bytes(checked.query)
+    rerun = runtime.matcher.match([query], runtime.options())[0]
+    assert rerun.models.index == checked.body["models"]["index"]
+    assert rematch_problems(checked, rerun) == []
+    shifted = MatchResult.model_validate(rerun.model_dump())
+    shifted.content.matches[0].score += 0.01
+    assert "content score of alice/w1.png" in rematch_problems(checked, shifted)[0]
