@@ -28,3 +28,19 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def runtime(settings: Settings, fake_cal: Calibration) -> Iterator[Runtime]:
     yield build_runtime(settings, PixelEmbedder(), HistogramEmbedder(), fake_cal)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL server for the session, or a skip saying why there is none."""
+    from tests.postgres import postgres_server
+
+    try:
+        server = postgres_server()
+        url = server.__enter__()
+    except RuntimeError as exc:
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)
