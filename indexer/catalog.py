@@ -174,7 +174,12 @@ class Catalog:
                 actor,
                 "work.register",
                 new.work_id,
-                {"creator_id": new.creator_id, "sha256": new.sha256, "pk": row.id},
+                {
+                    "creator_id": new.creator_id,
+                    "sha256": new.sha256,
+                    "pk": row.id,
+                    "warnings": new.meta.get("warnings", []),
+                },
             )
             return Work.from_row(row), True
 

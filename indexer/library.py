@@ -26,14 +26,15 @@ from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
 from models import local
 from models.embedder import Embedder
 from models.images import ImageLimits, load_image_file
+from models.pdq import MATCH_DISTANCE, PDQ_BITS, PDQ_BYTES, hash_batch
 from models.pdq import MODEL_ID as PDQ_ID
-from models.pdq import PDQ_BITS, PDQ_BYTES, hash_batch
 from models.views import CROP_SIDE, VIEWS, Views, embed_each
 
 log = logging.getLogger(__name__)
 NO_LIMITS = ImageLimits(max_bytes=1 << 40, max_pixels=1 << 40)  # stored works were checked once
 REEMBED_BATCH = 16  # works per forward pass when a model change re-embeds stored originals
 WORK_CROPS = "content_crops"  # the space of works' extra content views, several vectors per work
+OWNERSHIP_CANDIDATES = 8  # nearest PDQ hashes checked for another owner at registration
 LOCAL = "local"  # stored keypoints of each work for geometric verification (no index)
 
 
@@ -167,8 +168,9 @@ class Library:
             vectors[(LOCAL, local.MODEL_ID)] = keypoints[i]
             with self._lock:  # with the blob: an opt-out may be deleting the same bytes
                 self.blobs.put(item.sha256, item.data)
+                new = self._new_work(item, self._owned_elsewhere(item, hashes[i]))
                 try:
-                    work, created = self.catalog.add(self._new_work(item), vectors, actor)
+                    work, created = self.catalog.add(new, vectors, actor)
                 except CatalogError as exc:
                     out.append(exc)
                     continue
@@ -264,17 +266,35 @@ class Library:
                 self.data_dir / "index", self.snapshot_id, self.model_ids, self.indexes
             )
 
-    def _new_work(self, item: Submission) -> NewWork:
+    def _owned_elsewhere(self, item: Submission, code: NDArray[np.uint8]) -> list[str]:
+        """Warnings when another creator already registered these bytes or a near copy (PDQ
+        within its match distance): both are kept, and the conflict is on record."""
+        found: dict[int, str] = {}
+        if self._works:
+            distances, ids = self.indexes["pdq"].search(code[None], OWNERSHIP_CANDIDATES)
+            for d, pk in zip(distances[0], ids[0], strict=True):
+                other = self._works.get(int(pk))
+                if (
+                    other is not None
+                    and other.creator_id != item.creator_id
+                    and d <= MATCH_DISTANCE
+                ):
+                    same = other.sha256 == item.sha256
+                    what = "the same bytes" if same else f"a near copy (PDQ distance {int(d)})"
+                    found[other.pk] = (
+                        f"ownership conflict: {what} already registered by creator "
+                        f"{other.creator_id!r} as {other.work_id!r}"
+                    )
+        return list(found.values())
+
+    def _new_work(self, item: Submission, warnings: list[str]) -> NewWork:
         w, h = item.image.size
+        meta = dict(item.meta or {})
+        warnings = [*meta.get("warnings", []), *warnings]
+        if warnings:
+            meta["warnings"] = warnings
         return NewWork(
-            item.work_id,
-            item.creator_id,
-            item.sha256,
-            len(item.data),
-            w,
-            h,
-            item.source,
-            dict(item.meta or {}),
+            item.work_id, item.creator_id, item.sha256, len(item.data), w, h, item.source, meta
         )
 
     def _index_one(

@@ -18,10 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
+from models import provenance
 from models.errors import ImageError, ImageTooLarge, UnsupportedImage
 
 # Restricting Image.open to these plugins is what keeps EPS (ghostscript), PSD, ICO and the
@@ -72,6 +74,7 @@ class LoadedImage:
     width: int  # of the returned (oriented) image
     height: int
     format: str  # Pillow format name, e.g. "PNG" ("MPO" for multi-picture JPEGs)
+    provenance: dict[str, Any] | None = None  # what the file says about itself (provenance.py)
 
 
 def load_image_file(path: str | Path, limits: ImageLimits = ImageLimits()) -> LoadedImage:
@@ -103,8 +106,9 @@ def load_image_bytes(data: bytes, limits: ImageLimits = ImageLimits()) -> Loaded
         opened.load()
         image = _to_rgb(ImageOps.exif_transpose(opened))
         image_format = str(opened.format)
+        facts = provenance.read(data, opened)
     digest = hashlib.sha256(data).hexdigest()
-    return LoadedImage(image, digest, image.width, image.height, image_format)
+    return LoadedImage(image, digest, image.width, image.height, image_format, facts)
 
 
 @contextmanager

@@ -113,7 +113,7 @@ def build_packet(
         "thresholds": result.thresholds.model_dump(),
         "models": result.models.model_dump(),
         "policy": result.policy.model_dump() if result.policy else None,
-        "provenance": {},  # what the query carries (metadata, C2PA), once it is read
+        "provenance": result.provenance or {},  # what the query file says about itself
         "audit_head": audit.head(library.catalog.engine),
         "context": context or {},
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,6 +48,13 @@ class MatchOptions:
     possible_rate: float = 0.01
 
 
+def provenance_of(query: LoadedImage) -> dict[str, Any] | None:
+    """The query's own provenance facts, with the watermarks found (none are read yet)."""
+    if query.provenance is None:
+        return None
+    return {"watermarks": [], **query.provenance}
+
+
 class Matcher:
     """Scores queries against a library with a calibration for its models."""
 
@@ -82,6 +90,7 @@ class Matcher:
                     content=content,
                     models=self._models(),
                     thresholds=Thresholds(match=opts.match_rate, possible=opts.possible_rate),
+                    provenance=provenance_of(q),
                 )
             )
         return self._with_policies(out)

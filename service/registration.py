@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,12 +69,27 @@ def submission(
     work_id: str,
     source: str,
     limits: ImageLimits,
-    meta: dict[str, str] | None = None,
+    meta: Mapping[str, object] | None = None,
 ) -> Submission:
-    """Validate ids and decode the bytes with the safe loader."""
+    """Validate ids, decode the bytes with the safe loader, and keep what the file says
+    about itself, with a warning when its metadata names someone else as the creator."""
     check_creator_id(creator_id)
     check_work_id(work_id)
     loaded = load_image_bytes(data, limits)
+    facts = loaded.provenance or {}
+    extra: dict[str, object] = {"provenance": facts} if facts else {}
+    named = facts.get("metadata", {}).get("creator", "")
+    if named and not same_person(named, creator_id):
+        extra["warnings"] = [
+            f"the file's metadata names {named[:80]!r} as its creator, not {creator_id!r}"
+        ]
     return Submission(
-        creator_id, work_id, loaded.image, data, loaded.sha256, source, dict(meta or {})
+        creator_id, work_id, loaded.image, data, loaded.sha256, source, dict(meta or {}) | extra
     )
+
+
+def same_person(named: str, creator_id: str) -> bool:
+    """Does a free-text creator name plausibly denote this creator id? Letters and digits
+    only, case-folded, one containing the other ('Jean-Victor Balin' ~ 'jean-victor-balin')."""
+    a, b = (re.sub(r"[^0-9a-z]", "", x.casefold()) for x in (named, creator_id))
+    return bool(a and b) and (a in b or b in a)

@@ -4,7 +4,7 @@ database rows in indexer/schema.py. Lists are best first; extra keys may be adde
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -110,6 +110,11 @@ class MatchResult(BaseModel):
     policy: PolicyResolution | None = Field(
         None, description="consent policies of the matched creators, and which one applies"
     )
+    provenance: dict[str, Any] | None = Field(
+        None,
+        description="what the query file says about itself: watermarks, metadata (creator, "
+        "rights, software), C2PA manifest, and whether it declares AI generation",
+    )
 
 
 class WorkOut(BaseModel):
@@ -121,6 +126,13 @@ class WorkOut(BaseModel):
     height: int
     registered_at: datetime
     created: bool | None = None
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="e.g. an ownership conflict, or metadata naming another creator",
+    )
+    provenance: dict[str, Any] | None = Field(
+        None, description="what the file said about itself at registration"
+    )
 
 
 class ErrorBody(BaseModel):

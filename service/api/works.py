@@ -62,6 +62,8 @@ def work_out(work: Work, created: bool | None = None) -> WorkOut:
         height=work.height,
         registered_at=work.registered_at.replace(tzinfo=UTC),
         created=created,
+        warnings=list(work.meta.get("warnings", [])),
+        provenance=work.meta.get("provenance"),
     )
 
 
