@@ -93,14 +93,28 @@ def match(image: Path, top_k: int | None) -> None:
 @click.argument("source")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--top-k", type=click.IntRange(min=1), default=None)
-def scan(source: str, out: Path, top_k: int | None) -> None:
+@click.option(
+    "--csv",
+    "csv_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the results as CSV (one row per image).",
+)
+def scan(source: str, out: Path, top_k: int | None, csv_out: Path | None) -> None:
     """Match every image in SOURCE (folder, CSV manifest with a path column, or - for a list
-    on stdin) into OUT as JSON lines; run again to resume."""
+    on stdin) into OUT as JSON lines; run again to resume. Writes OUT.summary.json (counts
+    per verdict, top creators, errors with reasons) over the whole output."""
     from service.scan import run_scan, scan_inputs
+    from service.scan_report import summarise, to_csv
 
     runtime = _runtime()
-    summary = run_scan(runtime, scan_inputs(source), out, top_k, progress=sys.stderr.isatty())
-    click.echo(json.dumps(summary.__dict__))
+    run = run_scan(runtime, scan_inputs(source), out, top_k, progress=sys.stderr.isatty())
+    report = summarise(out) if out.exists() else {}
+    summary_path = out.with_name(out.name + ".summary.json")
+    summary_path.write_text(json.dumps({"run": run.__dict__, **report}, indent=1))
+    if csv_out is not None:
+        to_csv(out, csv_out)
+    click.echo(json.dumps(run.__dict__ | {"summary": str(summary_path)}))
 
 
 @cli.group()

@@ -129,7 +129,7 @@ def test_scan_writes_one_line_per_image_and_resumes(
     (suspects / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     out = tmp_path / "r.jsonl"
     first = json.loads(run("scan", str(suspects), "--out", str(out)).output)
-    assert first == {"scanned": 6, "skipped": 0, "errors": 1}
+    assert first == {"scanned": 6, "skipped": 0, "errors": 1, "summary": f"{out}.summary.json"}
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == 6 and all("path" in line for line in lines)
     broken = next(line for line in lines if line["path"].endswith("broken.png"))
@@ -139,10 +139,21 @@ def test_scan_writes_one_line_per_image_and_resumes(
         fh.write('{"path": "half')
     keep = out.read_text().splitlines()[:3]
     out.write_text("\n".join(keep) + '\n{"path": "cut')
-    second = json.loads(run("scan", str(suspects), "--out", str(out)).output)
-    assert second == {"scanned": 3, "skipped": 3, "errors": 0}  # broken.png was kept
+    table = tmp_path / "r.csv"
+    second = json.loads(run("scan", str(suspects), "--out", str(out), "--csv", str(table)).output)
+    assert {k: second[k] for k in ("scanned", "skipped", "errors")} == {
+        "scanned": 3,
+        "skipped": 3,
+        "errors": 0,
+    }  # broken.png was kept
     paths = [json.loads(line)["path"] for line in out.read_text().splitlines()]
     assert len(paths) == len(set(paths)) == 6
+    report = json.loads(Path(second["summary"]).read_text())
+    assert report["images"] == 6 and sum(report["content_verdicts"].values()) == 5
+    assert report["errors"]["unreadable_image"]["count"] == 1
+    assert "broken.png" in report["errors"]["unreadable_image"]["examples"][0]
+    rows = table.read_text().splitlines()
+    assert len(rows) == 7 and rows[0].startswith("path,content_verdict")
 
 
 def test_scan_reads_a_list_on_stdin(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,101 @@
+"""What a scan found, read back from its JSON lines (so a resumed scan reports the whole
+output, not only the last run): counts per verdict, the creators matched most, errors by
+reason; and the same lines flattened into a CSV for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+TOP_CREATORS = 20
+ERROR_EXAMPLES = 5
+CSV_COLUMNS = (
+    "path",
+    "content_verdict",
+    "content_calibrated",
+    "content_work_id",
+    "content_creator_id",
+    "style_verdict",
+    "style_calibrated",
+    "style_creator_id",
+    "policy",
+    "ai_declared",
+    "error",
+)
+
+
+def _lines(out: Path) -> Iterator[dict[str, Any]]:
+    with out.open() as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def summarise(out: Path) -> dict[str, Any]:
+    """Counts per content and style verdict, top creators by match verdicts, errors."""
+    content: Counter[str] = Counter()
+    style: Counter[str] = Counter()
+    creators: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+    examples: dict[str, list[str]] = {}
+    images = 0
+    for line in _lines(out):
+        images += 1
+        if "error" in line:
+            reason = line["error"].get("code", "error")
+            errors[reason] += 1
+            examples.setdefault(reason, [])
+            if len(examples[reason]) < ERROR_EXAMPLES:
+                examples[reason].append(f"{line['path']}: {line['error'].get('message', '')}")
+            continue
+        content[line["content"]["verdict"]] += 1
+        style[line["style"]["verdict"]] += 1
+        found = {m["creator_id"] for m in line["content"]["matches"] if m["verdict"] == "match"}
+        found |= {c["creator_id"] for c in line["style"]["creators"] if c["verdict"] == "match"}
+        creators.update(found)
+    return {
+        "images": images,
+        "content_verdicts": dict(content),
+        "style_verdicts": dict(style),
+        "top_creators": [
+            {"creator_id": c, "images": n} for c, n in creators.most_common(TOP_CREATORS)
+        ],
+        "errors": {r: {"count": n, "examples": examples[r]} for r, n in errors.items()},
+    }
+
+
+def _row(line: dict[str, Any]) -> dict[str, Any]:
+    if "error" in line:
+        return {"path": line["path"], "error": line["error"].get("message", "")}
+    best = line["content"]["matches"][0] if line["content"]["matches"] else {}
+    creator = line["style"]["creators"][0] if line["style"]["creators"] else {}
+    return {
+        "path": line["path"],
+        "content_verdict": line["content"]["verdict"],
+        "content_calibrated": line["content"]["calibrated"],
+        "content_work_id": best.get("work_id", ""),
+        "content_creator_id": best.get("creator_id", ""),
+        "style_verdict": line["style"]["verdict"],
+        "style_calibrated": line["style"]["calibrated"],
+        "style_creator_id": creator.get("creator_id", ""),
+        "policy": (line.get("policy") or {}).get("resolved", ""),
+        "ai_declared": ((line.get("provenance") or {}).get("ai_generated") or {}).get(
+            "declared", ""
+        ),
+    }
+
+
+def to_csv(out: Path, target: Path) -> int:
+    """Write one CSV row per JSON line; returns the number of rows."""
+    rows = 0
+    with target.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, CSV_COLUMNS)
+        writer.writeheader()
+        for line in _lines(out):
+            writer.writerow(_row(line))
+            rows += 1
+    return rows
