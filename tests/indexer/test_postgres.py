@@ -69,7 +69,7 @@ def test_claim_moves_are_compare_and_set_on_postgres(pg: str) -> None:
 
 
 def test_the_api_runs_on_postgres(pg: str, tmp_path: object, fake_cal: Calibration) -> None:
-    from tests.service.test_api import AUTH, art
+    from tests.service.http import AUTH, art
 
     settings = Settings(  # type: ignore[call-arg]
         data_dir=tmp_path, database_url=pg, admin_key=AUTH["Authorization"][7:], _env_file=None

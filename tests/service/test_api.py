@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.api import app as app_module
@@ -22,37 +18,9 @@ from service.api.app import create_app
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.conftest import ADMIN_KEY
-from tests.fakes import PALETTES, drawing
+from tests.service.http import AUTH, Answer, art, checked_client
 
-AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 CREATORS = ("alice", "bob", "carol")
-Answer = Any  # httpx2.Response (or httpx.Response): whichever TestClient is built on
-
-
-def png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def art(creator: str, seed: int) -> bytes:
-    return png(drawing(seed, PALETTES[creator]))
-
-
-@contextmanager
-def checked_client(app: FastAPI) -> Iterator[TestClient]:
-    """A client over the app's lifespan that fails the test if any answer was a 5xx."""
-    answers: list[Answer] = []
-    with TestClient(app) as client:
-        client.event_hooks = {"request": [], "response": [answers.append]}
-        yield client
-    assert [r.status_code for r in answers if r.status_code >= 500] == []
-
-
-@pytest.fixture
-def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
-    with checked_client(create_app(settings, runtime)) as client:
-        yield client
 
 
 @pytest.fixture

@@ -7,49 +7,23 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from models.images import load_image_bytes
-from service.api.app import create_app
 from service.claims import labelled
 from service.evidence import rematch_problems, verify_packet
 from service.runtime import Runtime
 from service.schemas import MatchResult
 from service.settings import Settings
-from tests.service.test_api import AUTH, art, checked_client
-from tests.service.test_roles import _h, _key, _register
-
-Keys = dict[str, dict[str, str]]
-
-
-@pytest.fixture
-def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
-    with checked_client(create_app(settings, runtime)) as client:
-        yield client
-
-
-@pytest.fixture
-def keys(client: TestClient) -> Keys:
-    made = {
-        "alice": _key(client, "creator", "alice"),
-        "bob": _key(client, "creator", "bob"),
-        "platform": _key(client, "platform"),
-        "reviewer": _key(client, "reviewer"),
-    }
-    for creator, seeds in (("alice", (1, 2)), ("bob", (101,))):
-        for seed in seeds:
-            assert _register(client, made[creator], creator, seed).status_code == 201
-    return made
+from tests.service.http import AUTH, Keys, art, bearer
 
 
 def _file(client: TestClient, key: dict[str, str], data: bytes, **form: str) -> Any:
     return client.post(
         "/v1/claims",
-        headers=_h(key),
+        headers=bearer(key),
         data={"kind": "revshare"} | form,
         files={"image": ("q.png", data, "image/png")},
     )
@@ -57,7 +31,7 @@ def _file(client: TestClient, key: dict[str, str], data: bytes, **form: str) -> 
 
 def _act(client: TestClient, key: dict[str, str], claim_id: str, action: str) -> Any:
     return client.post(
-        f"/v1/claims/{claim_id}/{action}", headers=_h(key), json={"reason": f"{action} test"}
+        f"/v1/claims/{claim_id}/{action}", headers=bearer(key), json={"reason": f"{action} test"}
     )
 
 
@@ -69,7 +43,7 @@ def test_a_claim_is_filed_from_a_match_with_a_packet(client: TestClient, keys: K
     assert {"via": "content", "work_id": "alice/w1.png"}.items() <= claim["matched"][0].items()
     assert {m["creator_id"] for m in claim["matched"]} == {"alice"}
     assert [e["to_status"] for e in claim["events"]] == ["open"]
-    packet = client.get(f"/v1/claims/{claim['claim_id']}/evidence", headers=_h(keys["alice"]))
+    packet = client.get(f"/v1/claims/{claim['claim_id']}/evidence", headers=bearer(keys["alice"]))
     assert packet.headers["content-type"] == "application/zip"
     checked = verify_packet(packet.content)
     assert checked.problems == []
@@ -104,8 +78,8 @@ def test_claims_need_a_match_and_the_right_key(client: TestClient, keys: Keys) -
 
 def test_the_lifecycle_and_who_may_move_it(client: TestClient, keys: Keys) -> None:
     claim_id = _file(client, keys["alice"], art("alice", 1)).json()["claim_id"]
-    assert client.get(f"/v1/claims/{claim_id}", headers=_h(keys["bob"])).status_code == 404
-    assert client.get("/v1/claims", headers=_h(keys["bob"])).json()["claims"] == []
+    assert client.get(f"/v1/claims/{claim_id}", headers=bearer(keys["bob"])).status_code == 404
+    assert client.get("/v1/claims", headers=bearer(keys["bob"])).json()["claims"] == []
     assert _act(client, keys["bob"], claim_id, "withdraw").status_code == 404
     early = _act(client, keys["reviewer"], claim_id, "uphold")
     assert early.status_code == 409 and "dispute window is still open" in early.text
@@ -132,7 +106,7 @@ def test_the_claimant_withdraws(client: TestClient, keys: Keys) -> None:
     claim_id = _file(client, keys["alice"], art("alice", 2)).json()["claim_id"]
     done = _act(client, keys["alice"], claim_id, "withdraw").json()
     assert done["status"] == "withdrawn"
-    listed = client.get("/v1/claims?status=withdrawn", headers=_h(keys["platform"])).json()
+    listed = client.get("/v1/claims?status=withdrawn", headers=bearer(keys["platform"])).json()
     assert [c["claim_id"] for c in listed["claims"]] == [claim_id]
 
 

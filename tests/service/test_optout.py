@@ -5,10 +5,8 @@ a tampered one does not."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
@@ -17,14 +15,7 @@ from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from service.verify import verify_receipt
 from tests.fakes import HistogramEmbedder, PixelEmbedder
-from tests.service.test_api import AUTH, art, checked_client
-from tests.service.test_roles import _h, _key, _register
-
-
-@pytest.fixture
-def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
-    with checked_client(create_app(settings, runtime)) as client:
-        yield client
+from tests.service.http import AUTH, art, bearer, checked_client, new_key, register_as
 
 
 def _creators_seen(result: dict[str, Any]) -> set[str]:
@@ -45,18 +36,18 @@ def test_opt_out_removes_everything_with_a_signed_receipt(
     settings: Settings,
     fake_cal: Calibration,
 ) -> None:
-    alice, bob = _key(client, "creator", "alice"), _key(client, "creator", "bob")
+    alice, bob = new_key(client, "creator", "alice"), new_key(client, "creator", "bob")
     seeds = {"alice": (1, 2, 3), "bob": (101, 102)}
     for creator, numbers in seeds.items():
         for seed in numbers:
             key = alice if creator == "alice" else bob
-            assert _register(client, key, creator, seed).status_code == 201
+            assert register_as(client, key, creator, seed).status_code == 201
     originals = {w.sha256 for w in runtime.library.catalog.works("alice")}
     assert all(runtime.library.blobs.path(sha).exists() for sha in originals)
     assert "alice" in _creators_seen(_match(client, art("alice", 1)))
 
-    assert client.delete("/v1/creators/alice/works", headers=_h(bob)).status_code == 404
-    r = client.delete("/v1/creators/alice/works", headers=_h(alice))
+    assert client.delete("/v1/creators/alice/works", headers=bearer(bob)).status_code == 404
+    r = client.delete("/v1/creators/alice/works", headers=bearer(alice))
     assert r.status_code == 200 and r.json()["removed"] == 3
     receipt = r.json()["receipt"]
     assert [w["work_id"] for w in receipt["body"]["removed"]] == [
@@ -71,11 +62,11 @@ def test_opt_out_removes_everything_with_a_signed_receipt(
     for seed in seeds["alice"]:  # no removed work matches, by content or by style
         assert "alice" not in _creators_seen(_match(client, art("alice", seed)))
     assert not any(runtime.library.blobs.path(sha).exists() for sha in originals)
-    fetched = client.get(f"/v1/receipts/{receipt['body']['receipt_id']}", headers=_h(alice))
+    fetched = client.get(f"/v1/receipts/{receipt['body']['receipt_id']}", headers=bearer(alice))
     assert fetched.json() == receipt
-    hidden = client.get(f"/v1/receipts/{receipt['body']['receipt_id']}", headers=_h(bob))
+    hidden = client.get(f"/v1/receipts/{receipt['body']['receipt_id']}", headers=bearer(bob))
     assert hidden.status_code == 404
-    assert client.get("/v1/works", headers=_h(alice)).json()["works"] == []
+    assert client.get("/v1/works", headers=bearer(alice)).json()["works"] == []
 
     runtime.library.save()
     restarted = build_runtime(settings, PixelEmbedder(), HistogramEmbedder(), fake_cal)
@@ -86,9 +77,9 @@ def test_opt_out_removes_everything_with_a_signed_receipt(
 
 
 def test_removing_one_work_gives_its_receipt(client: TestClient, runtime: Runtime) -> None:
-    alice = _key(client, "creator", "alice")
-    _register(client, alice, "alice", 1)
-    r = client.delete("/v1/works/alice/w1.png", headers=_h(alice))
+    alice = new_key(client, "creator", "alice")
+    register_as(client, alice, "alice", 1)
+    r = client.delete("/v1/works/alice/w1.png", headers=bearer(alice))
     body = r.json()["receipt"]["body"]
     assert body["removed"][0]["work_id"] == "alice/w1.png" and body["kind"] == "removal"
     assert body["audit_head"] == client.get("/v1/audit/verify", headers=AUTH).json()["head"]

@@ -5,25 +5,14 @@ accepting both; a match shows the query's own provenance, AI declarations includ
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from service.api.app import create_app
-from service.runtime import Runtime
-from service.settings import Settings
 from tests.c2pa_signing import with_manifest
 from tests.fakes import PALETTES, drawing
-from tests.service.test_api import AUTH, checked_client
-
-
-@pytest.fixture
-def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
-    with checked_client(create_app(settings, runtime)) as client:
-        yield client
+from tests.service.http import AUTH
 
 
 def _jpeg(seed: int, artist: str | None = None, quality: int = 95) -> bytes:
@@ -35,7 +24,7 @@ def _jpeg(seed: int, artist: str | None = None, quality: int = 95) -> bytes:
     return buf.getvalue()
 
 
-def _register(client: TestClient, data: bytes, creator: str, work_id: str) -> Any:
+def _register_file(client: TestClient, data: bytes, creator: str, work_id: str) -> Any:
     r = client.post(
         "/v1/works",
         headers=AUTH,
@@ -47,9 +36,9 @@ def _register(client: TestClient, data: bytes, creator: str, work_id: str) -> An
 
 
 def test_metadata_naming_someone_else_is_a_warning(client: TestClient) -> None:
-    own = _register(client, _jpeg(1, "Alice"), "alice", "alice/a.jpg")
+    own = _register_file(client, _jpeg(1, "Alice"), "alice", "alice/a.jpg")
     assert own["warnings"] == [] and own["provenance"]["metadata"]["creator"] == "Alice"
-    other = _register(client, _jpeg(2, "Bob Builder"), "alice", "alice/b.jpg")
+    other = _register_file(client, _jpeg(2, "Bob Builder"), "alice", "alice/b.jpg")
     assert other["warnings"] == [
         "the file's metadata names 'Bob Builder' as its creator, not 'alice'"
     ]
@@ -59,19 +48,19 @@ def test_metadata_naming_someone_else_is_a_warning(client: TestClient) -> None:
 
 def test_ownership_conflicts_are_warned_and_audited(client: TestClient) -> None:
     original = _jpeg(3)
-    _register(client, original, "alice", "alice/c.jpg")
-    same = _register(client, original, "bob", "bob/c.jpg")
+    _register_file(client, original, "alice", "alice/c.jpg")
+    same = _register_file(client, original, "bob", "bob/c.jpg")
     assert same["warnings"] == [
         "ownership conflict: the same bytes already registered by creator 'alice' as 'alice/c.jpg'"
     ]
-    near = _register(client, _jpeg(3, quality=60), "carol", "carol/c.jpg")
+    near = _register_file(client, _jpeg(3, quality=60), "carol", "carol/c.jpg")
     assert len(near["warnings"]) == 2 and "near copy (PDQ distance" in near["warnings"][0]
     log = client.get("/v1/audit?subject=carol/c.jpg", headers=AUTH).json()["entries"]
     assert log[0]["details"]["warnings"] == near["warnings"]
 
 
 def test_a_match_shows_what_the_query_declares(client: TestClient) -> None:
-    _register(client, _jpeg(4), "alice", "alice/d.jpg")
+    _register_file(client, _jpeg(4), "alice", "alice/d.jpg")
     generated = with_manifest(_jpeg(5))
     r = client.post("/v1/match", headers=AUTH, files={"image": ("g.jpg", generated, "image/jpeg")})
     provenance = r.json()["provenance"]

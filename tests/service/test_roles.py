@@ -4,68 +4,22 @@ may do works. Policies of matched creators show in match results."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from service.api.app import create_app
-from service.runtime import Runtime
-from service.settings import Settings
-from tests.service.test_api import AUTH, art, checked_client
-
-Keys = dict[str, dict[str, str]]
-
-
-@pytest.fixture
-def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
-    with checked_client(create_app(settings, runtime)) as client:
-        yield client
-
-
-def _key(client: TestClient, role: str, creator: str | None = None) -> dict[str, str]:
-    r = client.post("/v1/keys", headers=AUTH, json={"role": role, "creator_id": creator})
-    assert r.status_code == 201, r.text
-    return {"Authorization": f"Bearer {r.json()['key']}", "id": r.json()["key_id"]}
-
-
-def _h(key: dict[str, str]) -> dict[str, str]:
-    return {"Authorization": key["Authorization"]}
-
-
-def _register(client: TestClient, key: dict[str, str], creator: str, seed: int) -> Any:
-    return client.post(
-        "/v1/works",
-        headers=_h(key),
-        data={"creator_id": creator, "work_id": f"{creator}/w{seed}.png"},
-        files={"image": ("w.png", art(creator, seed), "image/png")},
-    )
-
-
-@pytest.fixture
-def keys(client: TestClient) -> Keys:
-    made = {
-        "alice": _key(client, "creator", "alice"),
-        "bob": _key(client, "creator", "bob"),
-        "platform": _key(client, "platform"),
-        "reviewer": _key(client, "reviewer"),
-    }
-    for creator, seeds in (("alice", (1, 2)), ("bob", (101, 102))):
-        for seed in seeds:
-            assert _register(client, made[creator], creator, seed).status_code == 201
-    return made
+from tests.service.http import AUTH, Keys, art, bearer, register_as
 
 
 def test_creators_register_only_as_themselves(client: TestClient, keys: Keys) -> None:
-    r = _register(client, keys["alice"], "bob", 3)
+    r = register_as(client, keys["alice"], "bob", 3)
     assert r.status_code == 403 and "creator 'alice' only" in r.json()["error"]["message"]
     for role in ("platform", "reviewer"):
-        assert _register(client, keys[role], "bob", 4).status_code == 403
+        assert register_as(client, keys[role], "bob", 4).status_code == 403
 
 
 def test_a_creator_never_sees_another_creators_works(client: TestClient, keys: Keys) -> None:
-    alice = _h(keys["alice"])
+    alice = bearer(keys["alice"])
     listed = client.get("/v1/works", headers=alice).json()["works"]
     assert {w["creator_id"] for w in listed} == {"alice"}
     assert client.get("/v1/works?creator_id=bob", headers=alice).status_code == 403
@@ -82,20 +36,22 @@ def test_platforms_screen_and_reviewers_read_but_neither_changes_works(
     client: TestClient, keys: Keys
 ) -> None:
     for role in ("platform", "reviewer"):
-        assert client.delete("/v1/works/bob/w101.png", headers=_h(keys[role])).status_code == 403
+        assert (
+            client.delete("/v1/works/bob/w101.png", headers=bearer(keys[role])).status_code == 403
+        )
         assert (
             client.put(
-                "/v1/terms/creators/bob", headers=_h(keys[role]), json={"policy": "takedown"}
+                "/v1/terms/creators/bob", headers=bearer(keys[role]), json={"policy": "takedown"}
             ).status_code
             == 403
         )
-    assert client.get("/v1/works", headers=_h(keys["platform"])).status_code == 403
-    assert len(client.get("/v1/works", headers=_h(keys["reviewer"])).json()["works"]) == 4
-    assert client.get("/v1/terms/creators/bob", headers=_h(keys["platform"])).status_code == 200
+    assert client.get("/v1/works", headers=bearer(keys["platform"])).status_code == 403
+    assert len(client.get("/v1/works", headers=bearer(keys["reviewer"])).json()["works"]) == 4
+    assert client.get("/v1/terms/creators/bob", headers=bearer(keys["platform"])).status_code == 200
 
 
 def test_terms_belong_to_their_creator(client: TestClient, keys: Keys) -> None:
-    alice = _h(keys["alice"])
+    alice = bearer(keys["alice"])
     ok = client.put(
         "/v1/terms/creators/alice",
         headers=alice,
@@ -122,31 +78,31 @@ def test_terms_belong_to_their_creator(client: TestClient, keys: Keys) -> None:
 
 
 def test_keys_admin_creates_creators_see_their_own(client: TestClient, keys: Keys) -> None:
-    alice, bob = _h(keys["alice"]), _h(keys["bob"])
+    alice, bob = bearer(keys["alice"]), bearer(keys["bob"])
     for role in ("alice", "platform", "reviewer"):
-        r = client.post("/v1/keys", headers=_h(keys[role]), json={"role": "admin"})
+        r = client.post("/v1/keys", headers=bearer(keys[role]), json={"role": "admin"})
         assert r.status_code == 403
     listed = client.get("/v1/keys", headers=alice).json()["keys"]
     assert [k["key_id"] for k in listed] == [keys["alice"]["id"]]
     assert "key" not in listed[0]
     assert client.delete(f"/v1/keys/{keys['bob']['id']}", headers=alice).status_code == 404
     assert client.get("/v1/works", headers=bob).status_code == 200  # bob's key still works
-    platform = client.get("/v1/keys", headers=_h(keys["platform"])).json()["keys"]
+    platform = client.get("/v1/keys", headers=bearer(keys["platform"])).json()["keys"]
     assert [k["key_id"] for k in platform] == [keys["platform"]["id"]]
     assert len(client.get("/v1/keys", headers=AUTH).json()["keys"]) == 4
 
 
 def test_a_revoked_key_stops_at_once(client: TestClient, keys: Keys) -> None:
-    r = client.delete(f"/v1/keys/{keys['bob']['id']}", headers=_h(keys["bob"]))
+    r = client.delete(f"/v1/keys/{keys['bob']['id']}", headers=bearer(keys["bob"]))
     assert r.status_code == 200 and r.json()["revoked_at"]
-    assert client.get("/v1/works", headers=_h(keys["bob"])).status_code == 401
+    assert client.get("/v1/works", headers=bearer(keys["bob"])).status_code == 401
 
 
 def test_audit_is_for_admins_and_reviewers(client: TestClient, keys: Keys) -> None:
     for role in ("alice", "platform"):
-        assert client.get("/v1/audit", headers=_h(keys[role])).status_code == 403
-        assert client.get("/v1/audit/verify", headers=_h(keys[role])).status_code == 403
-    entries = client.get("/v1/audit?limit=1000", headers=_h(keys["reviewer"])).json()["entries"]
+        assert client.get("/v1/audit", headers=bearer(keys[role])).status_code == 403
+        assert client.get("/v1/audit/verify", headers=bearer(keys[role])).status_code == 403
+    entries = client.get("/v1/audit?limit=1000", headers=bearer(keys["reviewer"])).json()["entries"]
     registered = [e for e in entries if e["action"] == "work.register"]
     assert {e["actor"] for e in registered} == {
         f"key:{keys['alice']['id']}",
@@ -156,7 +112,7 @@ def test_audit_is_for_admins_and_reviewers(client: TestClient, keys: Keys) -> No
 
 
 def _match(client: TestClient, key: dict[str, str], data: bytes) -> dict[str, Any]:
-    r = client.post("/v1/match", headers=_h(key), files={"image": ("q.png", data, "image/png")})
+    r = client.post("/v1/match", headers=bearer(key), files={"image": ("q.png", data, "image/png")})
     assert r.status_code == 200, r.text
     result: dict[str, Any] = r.json()
     return result

@@ -7,17 +7,13 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.app import create_app
-from service.runtime import Runtime
-from service.settings import Settings
-from tests.service.test_api import AUTH, art, checked_client
-from tests.service.test_roles import _h, _key, _register
+from tests.service.http import AUTH, art, bearer, new_key, register_as
 
 Attempt = Callable[[TestClient, dict[str, str], dict[str, str]], Any]
 
@@ -80,12 +76,6 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
 }
 
 
-@pytest.fixture
-def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
-    with checked_client(create_app(settings, runtime)) as client:
-        yield client
-
-
 def test_the_table_covers_every_route(client: TestClient) -> None:
     served = {
         (method, path)
@@ -97,23 +87,23 @@ def test_the_table_covers_every_route(client: TestClient) -> None:
 
 
 def _alice_world(client: TestClient) -> dict[str, str]:
-    alice = _key(client, "creator", "alice")
+    alice = new_key(client, "creator", "alice")
     for seed in (1, 2, 3):
-        assert _register(client, alice, "alice", seed).status_code == 201
+        assert register_as(client, alice, "alice", seed).status_code == 201
     claim = client.post(
-        "/v1/claims", headers=_h(alice), data={"kind": "revshare"}, files=_img(1)
+        "/v1/claims", headers=bearer(alice), data={"kind": "revshare"}, files=_img(1)
     ).json()["claim_id"]
-    receipt = client.delete("/v1/works/alice/w3.png", headers=_h(alice)).json()["receipt"]
+    receipt = client.delete("/v1/works/alice/w3.png", headers=bearer(alice)).json()["receipt"]
     return {"alice_key": alice["id"], "claim": claim, "receipt": receipt["body"]["receipt_id"]}
 
 
 @pytest.mark.parametrize("route", sorted(ATTEMPTS), ids=" ".join)
 def test_bob_never_reaches_alices_things(client: TestClient, route: tuple[str, str]) -> None:
     ids = _alice_world(client)
-    bob = _key(client, "creator", "bob")
-    assert _register(client, bob, "bob", 101).status_code == 201
+    bob = new_key(client, "creator", "bob")
+    assert register_as(client, bob, "bob", 101).status_code == 201
     before = client.get("/v1/audit?limit=1000", headers=AUTH).json()["entries"]
-    answer = ATTEMPTS[route](client, _h(bob), ids)
+    answer = ATTEMPTS[route](client, bearer(bob), ids)
     if answer.status_code >= 400:
         assert answer.status_code in (403, 404), (route, answer.status_code, answer.text)
     else:  # allowed routes answer with bob's own view: nothing of alice's in it
