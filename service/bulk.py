@@ -19,12 +19,18 @@ from service.settings import Settings
 
 
 def register_sources(
-    library: Library, settings: Settings, sources: Iterable[WorkSource], progress: bool = False
+    library: Library,
+    settings: Settings,
+    sources: Iterable[WorkSource],
+    progress: bool = False,
+    actor: str = "system",
 ) -> dict[str, object]:
-    """Register works batch by batch; unreadable files are counted and reported, not fatal."""
+    """Register works batch by batch; unreadable files are counted and reported, not fatal,
+    and registration warnings (ownership conflicts, metadata naming another creator) listed."""
     items = list(sources)
     counts: dict[str, int] = {"registered": 0, "unchanged": 0, "failed": 0}
     errors: list[dict[str, str]] = []
+    warnings: list[dict[str, str]] = []
 
     def load(src: WorkSource) -> Submission:
         return submission(
@@ -43,14 +49,19 @@ def register_sources(
                 if not isinstance(sub, Submission):
                     counts["failed"] += 1
                     errors.append({"path": str(src.path), "error": str(sub)})
-            for sub, outcome in zip(good, library.register(good), strict=True):
+            for sub, outcome in zip(good, library.register(good, actor), strict=True):
                 if isinstance(outcome, Registered):
                     counts["registered" if outcome.created else "unchanged"] += 1
+                    warnings += [
+                        {"work_id": outcome.work.work_id, "warning": w}
+                        for w in outcome.work.meta.get("warnings", [])
+                        if outcome.created
+                    ]
                 else:
                     counts["failed"] += 1
                     errors.append({"path": sub.source, "error": str(outcome)})
             bar.update(len(batch))
-    return {**counts, "errors": errors[:100]}
+    return {**counts, "errors": errors[:100], "warnings": warnings[:100]}
 
 
 def calibrate_from(settings: Settings, sources: Iterable[WorkSource], out: Path | None) -> Path:

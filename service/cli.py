@@ -71,7 +71,9 @@ def register(directory: Path | None, manifest: Path | None) -> None:
 
     settings = Settings()
     library = _library(settings)
-    summary = register_sources(library, settings, sources, progress=sys.stderr.isatty())
+    summary = register_sources(
+        library, settings, sources, progress=sys.stderr.isatty(), actor=CLI_ACTOR
+    )
     library.save()
     click.echo(json.dumps(summary))
 

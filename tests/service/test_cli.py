@@ -285,3 +285,24 @@ def test_claim_evidence_verify_and_labels(run, gallery: Path, tmp_path: Path) ->
     assert json.loads(run("claims", "labels", "--out", str(labels)).output)["labels"] >= 1
     row = json.loads(labels.read_text().splitlines()[0])
     assert row["label"] is True and row["work_id"] == "alice/w0.png"
+
+
+def test_register_reports_ownership_conflicts(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("register", str(gallery))
+    manifest = tmp_path / "works.csv"
+    manifest.write_text(
+        f"creator_id,work_id,path\ncarol,carol/mine.png,{gallery / 'bob' / 'w1.png'}\n"
+    )
+    summary = json.loads(run("register", "--manifest", str(manifest)).output)
+    assert summary["registered"] == 1
+    assert summary["warnings"] == [
+        {
+            "work_id": "carol/mine.png",
+            "warning": "ownership conflict: the same bytes already registered by creator 'bob' "
+            "as 'bob/w1.png'",
+        }
+    ]
+    entries = [
+        json.loads(line) for line in run("audit", "list", "--limit", "100").output.splitlines()
+    ]
+    assert {e["actor"] for e in entries if e["action"] == "work.register"} == {"cli"}
