@@ -1,6 +1,6 @@
 """The `VectorIndex` seam: add, remove, search, save, load over int64 ids. FAISS implementations
-(inner product for unit vectors, Hamming for packed binary hashes) and a brute-force numpy
-reference that tests compare them against."""
+(exact inner product for unit vectors, Hamming for packed binary hashes, and an IVF for large
+catalogs) and a brute-force numpy reference that tests compare them against."""
 
 from __future__ import annotations
 
@@ -161,3 +161,65 @@ class BruteForceIndex(VectorIndex):
 
 def _ids(ids: Ids) -> Ids:
     return np.ascontiguousarray(ids, dtype=np.int64)
+
+
+class FaissIvfIndex(VectorIndex):
+    """Approximate inner-product search for large catalogs: an inverted file (IVF-Flat) whose
+    coarse centroids are trained on the vectors at hand; `nprobe` lists are scanned per
+    query. Ids are the IVF's own, so removal is exact and immediate."""
+
+    def __init__(self, dim: int, index: Any) -> None:
+        super().__init__(dim)
+        self._index = index
+
+    @classmethod
+    def trained(cls, sample: NDArray[np.float32], nlist: int, nprobe: int) -> FaissIvfIndex:
+        """An empty index with `nlist` centroids trained on `sample` [m, dim]."""
+        import faiss
+
+        dim = sample.shape[1]
+        index = faiss.index_factory(dim, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
+        index.train(np.ascontiguousarray(sample, np.float32))
+        faiss.ParameterSpace().set_index_parameter(index, "nprobe", nprobe)
+        return cls(dim, index)
+
+    @classmethod
+    def load(cls, path: Path) -> FaissIvfIndex:
+        import faiss
+
+        index = faiss.read_index(str(path))
+        return cls(index.d, index)
+
+    def add(self, ids: Ids, vectors: NDArray[Any]) -> None:
+        self.remove(ids)
+        self._index.add_with_ids(np.ascontiguousarray(vectors, np.float32), _ids(ids))
+
+    def remove(self, ids: Ids) -> None:
+        import faiss
+
+        if len(ids):
+            self._index.remove_ids(faiss.IDSelectorBatch(_ids(ids)))
+
+    def search(self, queries: NDArray[Any], k: int) -> SearchResult:
+        k = max(1, min(k, self._index.ntotal or 1))
+        scores, ids = self._index.search(np.ascontiguousarray(queries, np.float32), k)
+        return scores.astype(np.float32), ids.astype(np.int64)
+
+    def ids(self) -> Ids:
+        import faiss
+
+        lists = self._index.invlists
+        parts = [
+            faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+            for i in range(self._index.nlist)
+            if lists.list_size(i)
+        ]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self._index, str(path))
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)

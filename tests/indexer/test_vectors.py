@@ -62,3 +62,33 @@ def test_save_and_load_round_trip(tmp_path: Path, binary: bool) -> None:
     loaded = (FaissBinaryIndex if binary else FaissIndex).load(tmp_path / "x.faiss")
     assert sorted(loaded.ids()) == list(range(100, 120))
     assert loaded.search(data[:3], 1)[1][:, 0].tolist() == [100, 101, 102]
+
+
+def _clustered(n: int, d: int, seed: int) -> np.ndarray:
+    """Unit vectors around 200 centres: the structure real embeddings have."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(200, d)).astype(np.float32)
+    x = centres[rng.integers(0, 200, n)] + 0.7 * rng.normal(size=(n, d)).astype(np.float32)
+    return l2_normalise(x)
+
+
+def test_ivf_recall_against_exact_search_and_exact_removal(tmp_path: Path) -> None:
+    from indexer.vectors import FaissIvfIndex
+
+    x, d = _clustered(20_000, 64, 0), 64
+    ids = np.arange(len(x), dtype=np.int64)
+    ivf = FaissIvfIndex.trained(x[::4], nlist=128, nprobe=16)
+    ivf.add(ids, x)
+    exact = BruteForceIndex(d)
+    exact.add(ids, x)
+    queries = l2_normalise(x[:200] + 0.2 * _float_data(200, d, 1))
+    truth, got = exact.search(queries, 10)[1], ivf.search(queries, 10)[1]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, got, strict=True)])
+    assert recall >= 0.95
+    gone = ids[:50]
+    ivf.remove(gone)
+    assert len(ivf) == len(x) - 50 and not np.isin(gone, ivf.ids()).any()
+    assert not np.isin(ivf.search(x[:50], 5)[1], gone).any()  # removal is exact at once
+    ivf.save(tmp_path / "ivf.faiss")
+    loaded = FaissIvfIndex.load(tmp_path / "ivf.faiss")
+    assert np.array_equal(loaded.search(queries, 10)[1], ivf.search(queries, 10)[1])
