@@ -37,7 +37,7 @@ DEV_DATA_PACKAGES := openclipart-svg openclipart-png librsvg2-bin \
     tuxpaint-stamps-default gnome-backgrounds mate-backgrounds gcompris-qt-data \
     $(FONT_PACKAGES)
 
-.PHONY: install demo test lint typecheck unit bench bench-accuracy bench-speed calibrate train-style train-content dev-data dev-data-packages clean
+.PHONY: install demo test lint typecheck unit bench bench-accuracy bench-speed bench-perf calibrate train-style train-content dev-data dev-data-packages clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -86,7 +86,11 @@ bench-accuracy: install
 bench-speed: install
 	$(PY) -m benchmarks.speed --cache $(DATA)
 
-bench: bench-accuracy bench-speed
+# Issue 6: performance at scale -> benchmarks/PERF.md (so far: the vector index).
+bench-perf: install
+	$(PY) -m benchmarks.index_scale --sizes 10000 100000 1000000
+
+bench: bench-accuracy bench-speed bench-perf
 
 clean:
 	rm -rf $(VENV) data

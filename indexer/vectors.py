@@ -221,5 +221,14 @@ class FaissIvfIndex(VectorIndex):
 
         faiss.write_index(self._index, str(path))
 
+    @property
+    def nlist(self) -> int:
+        return int(self._index.nlist)
+
+    @property
+    def faiss_index(self) -> Any:
+        """The FAISS index itself, for parameter tuning."""
+        return self._index
+
     def __len__(self) -> int:
         return int(self._index.ntotal)
