@@ -21,6 +21,7 @@ from indexer.catalog import Catalog, NewWork, Work
 from indexer.claims import ClaimStore
 from indexer.errors import CatalogError
 from indexer.keys import KeyStore
+from indexer.sizing import fit_to_size
 from indexer.snapshots import load_current, save_snapshot
 from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
 from models import local
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 NO_LIMITS = ImageLimits(max_bytes=1 << 40, max_pixels=1 << 40)  # stored works were checked once
 REEMBED_BATCH = 16  # works per forward pass when a model change re-embeds stored originals
 WORK_CROPS = "content_crops"  # the space of works' extra content views, several vectors per work
+IVF_FROM = 200_000  # vectors in a space from which it is searched through an IVF
 OWNERSHIP_CANDIDATES = 8  # nearest PDQ hashes checked for another owner at registration
 LOCAL = "local"  # stored keypoints of each work for geometric verification (no index)
 
@@ -100,8 +102,10 @@ class Library:
         content: Embedder,
         style: Embedder,
         content_views: str = "global",
+        ivf_from: int = IVF_FROM,
     ) -> None:
         self.data_dir = data_dir
+        self.ivf_from = ivf_from
         self.catalog = catalog
         self.keys = KeyStore(catalog.engine)
         self.claims = ClaimStore(catalog.engine)
@@ -141,6 +145,7 @@ class Library:
             else:
                 self.indexes = self._empty_indexes()
             self._reconcile()
+            self._fit_to_size()
 
     def register_one(self, item: Submission, actor: str = "system") -> Registered:
         """Register one work; a conflict raises (WorkConflict)."""
@@ -260,8 +265,9 @@ class Library:
         return len(self._works)
 
     def save(self) -> Path:
-        """Write the indexes as a versioned snapshot."""
+        """Write the indexes as a versioned snapshot, each of the kind its size calls for."""
         with self._lock:
+            self._fit_to_size()
             return save_snapshot(
                 self.data_dir / "index", self.snapshot_id, self.model_ids, self.indexes
             )
@@ -310,6 +316,11 @@ class Library:
             self._works[work.pk] = work
             self._per_creator[work.creator_id] += 1
             self.generation = self.catalog.generation()
+
+    def _fit_to_size(self) -> None:
+        """Exact search for small spaces, IVF from `ivf_from` vectors (indexer/sizing.py)."""
+        for space in self.spaces:
+            self.indexes[space] = fit_to_size(self.indexes[space], self.ivf_from)
 
     def _empty_indexes(self) -> dict[str, VectorIndex]:
         out: dict[str, VectorIndex] = {

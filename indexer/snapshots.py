@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.blobs import atomic_write
-from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
+from indexer.vectors import FaissBinaryIndex, VectorIndex, load_float_index
 
 log = logging.getLogger(__name__)
 KEEP = 3
@@ -59,7 +59,7 @@ def load_current(root: Path) -> Snapshot | None:
         for space in manifest["counts"]:
             path = folder / f"{space}.faiss"
             indexes[space] = (
-                FaissBinaryIndex.load(path) if space == "pdq" else FaissIndex.load(path)
+                FaissBinaryIndex.load(path) if space == "pdq" else load_float_index(path)
             )
         return Snapshot(snapshot_id, dict(manifest["models"]), indexes)
     except FileNotFoundError:

@@ -96,6 +96,13 @@ class FaissIndex(_FaissIdMap):
         index = faiss.read_index(str(path))
         return cls(index.d, index)
 
+    def items(self) -> tuple[Ids, NDArray[np.float32]]:
+        """Every (id, vector) stored, as two arrays."""
+        import faiss
+
+        vectors = self._index.index.reconstruct_n(0, self._index.ntotal)
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64), vectors
+
 
 class FaissBinaryIndex(_FaissIdMap):
     """Exact Hamming search over packed binary codes (PDQ: 256 bits = 32 bytes); the score
@@ -157,6 +164,16 @@ class BruteForceIndex(VectorIndex):
     def save(self, path: Path) -> None:
         keys = self.ids()
         np.savez(path, ids=keys, vectors=np.stack([self._vectors[int(i)] for i in keys]))
+
+
+def load_float_index(path: Path) -> VectorIndex:
+    """A saved float index of either kind."""
+    import faiss
+
+    index = faiss.read_index(str(path))
+    if faiss.try_extract_index_ivf(index) is not None:
+        return FaissIvfIndex(index.d, index)
+    return FaissIndex(index.d, index)
 
 
 def _ids(ids: Ids) -> Ids:
@@ -226,9 +243,31 @@ class FaissIvfIndex(VectorIndex):
         return int(self._index.nlist)
 
     @property
-    def faiss_index(self) -> Any:
-        """The FAISS index itself, for parameter tuning."""
-        return self._index
+    def nprobe(self) -> int:
+        import faiss
+
+        return int(faiss.extract_index_ivf(self._index).nprobe)
+
+    def set_nprobe(self, nprobe: int) -> None:
+        """How many lists each query scans (saved with the index)."""
+        import faiss
+
+        faiss.ParameterSpace().set_index_parameter(self._index, "nprobe", nprobe)
+
+    def items(self) -> tuple[Ids, NDArray[np.float32]]:
+        """Every (id, vector) stored, read from the inverted lists."""
+        import faiss
+
+        lists, ids, vectors = self._index.invlists, [], []
+        for i in range(self.nlist):
+            size = lists.list_size(i)
+            if size:
+                ids.append(faiss.rev_swig_ptr(lists.get_ids(i), size).copy())
+                codes = faiss.rev_swig_ptr(lists.get_codes(i), size * self.dim * 4).copy()
+                vectors.append(codes.view(np.float32).reshape(size, self.dim))
+        if not ids:
+            return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
+        return np.concatenate(ids).astype(np.int64), np.concatenate(vectors)
 
     def __len__(self) -> int:
         return int(self._index.ntotal)

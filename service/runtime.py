@@ -92,6 +92,7 @@ def _unopened_library(
         content or profile.embedder("content"),
         style or profile.embedder("style"),
         profile.content_views,
+        settings.ivf_from_vectors,
     )
 
 

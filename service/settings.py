@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     inference_workers: int = Field(2, ge=1)  # concurrent model calls in the API
     batch_size: int = Field(16, ge=1)  # images per forward pass in register and scan
     decode_workers: int = Field(2, ge=1)  # threads decoding images ahead of the models
+    ivf_from_vectors: int = Field(200_000, ge=1)  # per space: exact search below, IVF above
     dispute_window_days: float = Field(14.0, ge=0)  # how long a claim can be disputed
     torch_threads: int = Field(0, ge=0)  # 0: torch's default
 

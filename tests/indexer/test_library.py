@@ -4,10 +4,11 @@ a missing, stale or corrupt snapshot with the catalog."""
 import io
 import shutil
 
+import numpy as np
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from indexer.library import LOCAL, Library, Submission
+from indexer.library import LOCAL, WORK_CROPS, Library, Submission
 from indexer.schema import VectorRow
 from models import local
 from service.calibration import Calibration
@@ -116,3 +117,37 @@ def test_keypoints_are_stored_and_extracted_again_when_missing(runtime: Runtime)
     assert set(lib.catalog.vectors_of([w.pk for w in works], *key)) == {w.pk for w in works}
     for w in works:
         assert again[w.pk].to_bytes() == first[w.pk].to_bytes()
+
+
+def test_a_large_space_is_searched_through_an_ivf(
+    settings: Settings, fake_cal: Calibration
+) -> None:
+    """Past `ivf_from` vectors a space becomes an IVF on save; registrations and removals
+    stay visible at once, and the IVF comes back from the snapshot."""
+    from indexer.vectors import FaissIndex, FaissIvfIndex
+
+    settings.ivf_from_vectors = 100
+    lib = _reopen(settings, fake_cal)
+    lib.register([_submission("alice", i) for i in range(40)])
+    lib.save()
+    assert isinstance(lib.indexes[WORK_CROPS], FaissIvfIndex)  # 40 works x 5 crops
+    assert isinstance(lib.indexes["content"], FaissIndex)  # 40 vectors: still exact
+
+    def crop_of(image: Image.Image) -> np.ndarray:  # a stored crop vector of the work
+        views = lib.spaces[WORK_CROPS].views
+        assert views is not None
+        return lib.embedders["content"].embed(views(image)[:1])
+
+    query = crop_of(drawing(7, PALETTES["alice"]))
+    assert lib.search(WORK_CROPS, query, 1)[0][0].work.work_id == "alice/7.png"
+    new = lib.register([_submission("bob", 500)])[0].work
+    q_new = crop_of(drawing(500, PALETTES["bob"]))
+    assert lib.search(WORK_CROPS, q_new, 1)[0][0].work == new
+    lib.remove("alice/7.png")
+    assert "alice/7.png" not in [h.work.work_id for h in lib.search(WORK_CROPS, query, 10)[0]]
+    lib.save()
+    again = _reopen(settings, fake_cal)
+    assert isinstance(again.indexes[WORK_CROPS], FaissIvfIndex)
+    assert again.search(WORK_CROPS, q_new, 1)[0][0].work.work_id == "bob/500.png"
+    active = sorted(w.pk for w in again.catalog.active().values())
+    assert _all_ids(again)[WORK_CROPS] == active
