@@ -15,6 +15,7 @@ from indexer.vectors import FaissIndex, FaissIvfIndex, VectorIndex
 log = logging.getLogger(__name__)
 RECALL = 0.95
 TUNING_QUERIES = 200
+TUNING_NOISE = 0.7  # norm of the noise added to a stored unit vector: harder than an edited copy
 SAMPLE_PER_LIST = 64  # training vectors per centroid
 
 
@@ -45,7 +46,9 @@ def build_ivf(
     ivf = FaissIvfIndex.trained(sample, nlist, 1)
     ivf.add(ids, vectors)
     picked = vectors[rng.integers(0, len(vectors), TUNING_QUERIES)]
-    queries = picked + 0.1 * rng.normal(size=picked.shape).astype(np.float32)
+    noise = rng.normal(size=picked.shape).astype(np.float32)
+    noise *= TUNING_NOISE / np.linalg.norm(noise, axis=1, keepdims=True)
+    queries = picked + noise
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     ivf.set_nprobe(tuned_nprobe(ivf, exact.search(queries, 10)[1], queries))
     return ivf
