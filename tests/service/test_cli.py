@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from indexer.library import Library
-from service import cli
+from service import cli, cli_common
 from service.calibration import Calibration
 from service.runtime import Runtime, build_runtime, open_library
 from service.settings import Settings
@@ -38,8 +38,8 @@ def run(tmp_path: Path, fake_cal: Calibration, monkeypatch: pytest.MonkeyPatch) 
     def fake_library(settings: Settings | None = None) -> Library:
         return open_library(settings or Settings(), PixelEmbedder(), HistogramEmbedder())
 
-    monkeypatch.setattr(cli, "_runtime", fake_runtime)
-    monkeypatch.setattr(cli, "_library", fake_library)
+    monkeypatch.setattr(cli_common, "runtime", fake_runtime)
+    monkeypatch.setattr(cli_common, "library", fake_library)
 
     def invoke(*args: str, stdin: str | None = None) -> Result:
         return CliRunner().invoke(cli.cli, list(args), input=stdin, catch_exceptions=False)

@@ -1,0 +1,292 @@
+"""The CLI's record-keeping commands: keys, consent terms, the audit log, claims, evidence
+packets and the offline `verify` of packets and receipts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from indexer import audit
+from indexer.ids import check_creator_id
+from indexer.keys import ROLES, KeyStore
+from service import cli_common as common
+from service.consent import Terms, effective
+
+
+@click.command("verify")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The service's public key (PEM) to trust; default: the one the file carries.",
+)
+@click.option(
+    "--rematch", is_flag=True, help="Evidence packets: re-run the match here and compare scores."
+)
+def verify_cmd(path: Path, public_key: Path | None, rematch: bool) -> None:
+    """Check an evidence packet (.zip) or a removal receipt (JSON) offline: signature and
+    hashes. Exit status 1 when it does not hold."""
+    trusted = public_key.read_text() if public_key else None
+    data = path.read_bytes()
+    if data[:2] == b"PK":
+        report = _verify_packet(data, trusted, rematch)
+    else:
+        from service.verify import verify_receipt
+
+        try:
+            signed = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path} is neither an evidence packet nor a receipt") from exc
+        signed = signed.get("receipt", signed)  # the CLI's removal output wraps it
+        problems = verify_receipt(signed, trusted)
+        key = signed.get("signature", {}).get("key_id")
+        report = {"ok": not problems, "kind": "receipt", "key_id": key, "problems": problems}
+    click.echo(json.dumps(report, indent=1))
+    if not report["ok"]:
+        sys.exit(1)
+
+
+def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str, object]:
+    from models.images import load_image_bytes
+    from service.evidence import rematch_problems, verify_packet
+
+    checked = verify_packet(data, trusted)
+    report: dict[str, object] = {
+        "kind": "evidence packet",
+        "query_sha256": checked.body.get("query", {}).get("sha256"),
+        "models": checked.body.get("models"),
+        "problems": checked.problems,
+    }
+    if rematch and not checked.problems:
+        runtime = common.runtime()
+        query = load_image_bytes(checked.query, runtime.settings.limits)
+        rerun = runtime.matcher.match([query], runtime.options())[0]
+        report["rematch"] = {
+            "same_snapshot": rerun.models.index == checked.body.get("models", {}).get("index"),
+            "problems": rematch_problems(checked, rerun),
+        }
+        checked.problems.extend(rematch_problems(checked, rerun))
+    report["ok"] = not checked.problems
+    return report
+
+
+@click.command("evidence")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def evidence_cmd(image: Path, out: Path) -> None:
+    """Match IMAGE and write a signed evidence packet of the result to OUT (.zip)."""
+    from models.images import load_image_bytes
+    from service.evidence import build_packet
+
+    runtime = common.runtime()
+    data = image.read_bytes()
+    query = load_image_bytes(data, runtime.settings.limits)
+    result = runtime.matcher.match([query], runtime.options())[0]
+    context = {"requested_by": common.CLI_ACTOR}
+    packet = build_packet(runtime.library, runtime.signer, query, data, result, context)
+    out.write_bytes(packet.data)
+    click.echo(json.dumps({"packet": str(out), "sha256": packet.sha256}))
+
+
+@click.command("claim")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", required=True, type=click.Choice(["revshare", "takedown"]))
+@click.option("--creator", required=True, help="The creator whose works it copies or imitates.")
+def claim_cmd(image: Path, kind: str, creator: str) -> None:
+    """File a claim for CREATOR from IMAGE (it must match their works); prints the claim."""
+    from models.images import load_image_bytes
+    from service.claims import file_claim
+
+    check_creator_id(creator)
+    runtime = common.runtime()
+    data = image.read_bytes()
+    query = load_image_bytes(data, runtime.settings.limits)
+    claim, packet = file_claim(runtime, query, data, kind, creator, common.CLI_ACTOR)  # type: ignore[arg-type]
+    click.echo(json.dumps(_claim_json(claim) | {"packet_sha256": packet.sha256}))
+
+
+def _claim_json(claim: Any) -> dict[str, object]:
+    return {
+        "claim_id": claim.claim_id,
+        "kind": claim.kind,
+        "status": claim.status,
+        "creator_id": claim.creator_id,
+        "claimant": claim.claimant,
+        "dispute_until": claim.dispute_until.isoformat() + "Z",
+        "matched": claim.matched,
+        "events": [{**e.__dict__, "at": e.at.isoformat() + "Z"} for e in claim.events],
+    }
+
+
+@click.group()
+def claims() -> None:
+    """List claims, act on them, export decisions as labelled data."""
+
+
+@claims.command("list")
+@click.option(
+    "--status", type=click.Choice(["open", "disputed", "upheld", "rejected", "withdrawn"])
+)
+@click.option("--creator", default=None)
+def claims_list(status: str | None, creator: str | None) -> None:
+    """One JSON line per claim, newest first."""
+    from indexer.claims import ClaimStore
+
+    for claim in ClaimStore(common.catalog().engine).find(creator, status, limit=10_000):
+        click.echo(json.dumps(_claim_json(claim)))
+
+
+@claims.command("act")
+@click.argument("claim_id")
+@click.argument("action", type=click.Choice(["dispute", "withdraw", "uphold", "reject"]))
+@click.option("--reason", required=True)
+def claims_act(claim_id: str, action: str, reason: str) -> None:
+    """Move a claim, as an admin on the server's machine (the audit log names `cli`)."""
+    from indexer.claims import ClaimStore
+    from service.claims import move_claim
+
+    store = ClaimStore(common.catalog().engine)
+    moved = move_claim(store, store.get(claim_id), action, "admin", common.CLI_ACTOR, reason)
+    click.echo(json.dumps(_claim_json(moved)))
+
+
+@claims.command("labels")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def claims_labels(out: Path) -> None:
+    """Write upheld and rejected claims as labelled JSON lines for recalibration."""
+    from indexer.claims import ClaimStore
+    from service.claims import labelled
+
+    rows = labelled(ClaimStore(common.catalog().engine).find(limit=1_000_000))
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    click.echo(json.dumps({"labels": len(rows), "out": str(out)}))
+
+
+@click.group()
+def keys() -> None:
+    """Create, list and revoke API keys (roles: admin, reviewer, platform, creator)."""
+
+
+@keys.command("create")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--creator", default=None, help="The creator a creator key belongs to.")
+@click.option("--label", default="", help="What the key is for.")
+def keys_create(role: str, creator: str | None, label: str) -> None:
+    """Create a key; the secret is printed once and never stored."""
+    key, secret = KeyStore(common.catalog().engine).create(role, creator, label, common.CLI_ACTOR)
+    click.echo(json.dumps({"key_id": key.key_id, "role": key.role, "key": secret}))
+
+
+@keys.command("list")
+@click.option("--creator", default=None)
+def keys_list(creator: str | None) -> None:
+    """One JSON line per key (never the secret)."""
+    for k in KeyStore(common.catalog().engine).list(creator):
+        revoked = k.revoked_at.isoformat() if k.revoked_at else None
+        click.echo(
+            json.dumps(
+                {
+                    "key_id": k.key_id,
+                    "role": k.role,
+                    "creator_id": k.creator_id,
+                    "label": k.label,
+                    "created_at": k.created_at.isoformat(),
+                    "revoked_at": revoked,
+                }
+            )
+        )
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke KEY_ID; it stops working at once."""
+    key = KeyStore(common.catalog().engine).revoke(key_id, common.CLI_ACTOR)
+    click.echo(json.dumps({"revoked": key.key_id}))
+
+
+@click.group()
+def terms() -> None:
+    """Show or set a creator's consent terms."""
+
+
+@terms.command("show")
+@click.argument("creator_id")
+def terms_show(creator_id: str) -> None:
+    """The terms in force for CREATOR_ID (defaults where none were set)."""
+    stored, _ = common.catalog().terms_for([creator_id], [])
+    click.echo(effective(stored[creator_id]).model_dump_json())
+
+
+@terms.command("set")
+@click.argument("creator_id")
+@click.option("--policy", type=click.Choice(["track", "revshare", "takedown"]), default=None)
+@click.option("--rate", type=float, default=None, help="Revenue share for --policy revshare.")
+@click.option("--training/--no-training", default=None, help="Allow AI training (opt-in).")
+@click.option("--licence", default=None)
+@click.option("--licence-url", default=None)
+@click.option("--credit", default=None)
+def terms_set(
+    creator_id: str,
+    policy: str | None,
+    rate: float | None,
+    training: bool | None,
+    licence: str | None,
+    licence_url: str | None,
+    credit: str | None,
+) -> None:
+    """Change some of CREATOR_ID's terms; the others keep their values."""
+    check_creator_id(creator_id)
+    catalog = common.catalog()
+    current = effective(catalog.terms_for([creator_id], [])[0][creator_id]).model_dump()
+    given: dict[str, object] = {
+        "training_allowed": training,
+        "licence": licence,
+        "licence_url": licence_url,
+        "credit": credit,
+        "policy": policy,
+        "revshare_rate": rate,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    if policy is not None and policy != "revshare":
+        changes["revshare_rate"] = None
+    try:
+        new = Terms.model_validate(current | changes)
+    except ValidationError as exc:
+        common.fail(f"invalid terms: {exc.errors()[0]['msg']}")
+        return
+    catalog.set_creator_terms(creator_id, new.model_dump(), common.CLI_ACTOR)
+    click.echo(new.model_dump_json())
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Read and verify the hash-chained audit log."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Recompute the chain; exit status 1 names the first edited or deleted entry."""
+    check = audit.verify(common.catalog().engine)
+    click.echo(json.dumps(check.__dict__))
+    if not check.ok:
+        sys.exit(1)
+
+
+@audit_group.command("list")
+@click.option("--after", type=click.IntRange(0), default=0)
+@click.option("--limit", type=click.IntRange(1), default=100)
+@click.option("--subject", default=None)
+def audit_list(after: int, limit: int, subject: str | None) -> None:
+    """One JSON line per entry, in order."""
+    for e in audit.entries(common.catalog().engine, subject, limit, after):
+        click.echo(json.dumps({**e.__dict__, "at": e.at.isoformat()}))
+
+
+COMMANDS = (verify_cmd, evidence_cmd, claim_cmd, claims, keys, terms, audit_group)
