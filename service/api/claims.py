@@ -177,6 +177,10 @@ def claim_evidence(claim_id: str, runtime: RuntimeDep, caller: Caller) -> Respon
     """The claim's signed evidence packet, as filed."""
     claim = visible_claim(runtime, caller, claim_id)
     path = evidence_path(runtime, claim.claim_id)
+    if not path.is_file():
+        raise ApiError(
+            404, "evidence_missing", f"the evidence packet of {claim.claim_id} is not on disk"
+        )
     return Response(
         path.read_bytes(),
         media_type="application/zip",

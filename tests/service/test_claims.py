@@ -183,3 +183,14 @@ def test_a_packet_rematches_on_the_same_snapshot(
     shifted = MatchResult.model_validate(rerun.model_dump())
     shifted.content.matches[0].score += 0.01
     assert "content score of alice/w1.png" in rematch_problems(checked, shifted)[0]
+
+
+def test_a_missing_packet_is_a_404_not_a_crash(
+    client: TestClient, keys: Keys, runtime: Runtime
+) -> None:
+    from service.claims import evidence_path
+
+    claim_id = _file(client, keys["alice"], art("alice", 1)).json()["claim_id"]
+    evidence_path(runtime, claim_id).unlink()
+    r = client.get(f"/v1/claims/{claim_id}/evidence", headers=bearer(keys["alice"]))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "evidence_missing"
