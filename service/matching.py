@@ -139,8 +139,8 @@ class Matcher:
                 any_of(cal.pdq.rate(pdq[pk][0]) if pk in pdq else 1.0, n),
             ]
             if local_null is not None:
-                rate = local_null.rate(verified[pk][1]) if pk in verified else 1.0
-                tests.append(any_of(rate, local.CANDIDATES))
+                local_rate = local_null.rate(verified[pk][1]) if pk in verified else 1.0
+                tests.append(any_of(local_rate, local.CANDIDATES))
             rows.append(
                 WorkMatch(
                     creator_id=work.creator_id,

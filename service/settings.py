@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     match_rate: float = Field(0.001, gt=0, lt=1)  # false-match rate for verdict "match"
     possible_rate: float = Field(0.01, gt=0, lt=1)  # ... and for "possible"
     inference_workers: int = Field(2, ge=1)  # concurrent model calls in the API
+    max_queued_requests: int = Field(64, ge=0)  # waiting for a worker; more get 503
     batch_size: int = Field(16, ge=1)  # images per forward pass in register and scan
     decode_workers: int = Field(2, ge=1)  # threads decoding images ahead of the models
     ivf_from_vectors: int = Field(200_000, ge=1)  # per space: exact search below, IVF above

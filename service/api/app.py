@@ -56,7 +56,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     metrics = ops.Metrics.create()
     app.state.settings = settings
     app.state.runtime = runtime
-    app.state.limiter = anyio.CapacityLimiter(settings.inference_workers)
+    app.state.limiter = limiter = anyio.CapacityLimiter(settings.inference_workers)
+    metrics.queued.set_function(lambda: limiter.statistics().tasks_waiting)
     app.state.metrics = metrics
     errors.install(app)
     app.add_middleware(BodyCap, settings=settings)

@@ -43,12 +43,25 @@ def get_runtime(request: Request) -> Runtime:
 
 @dataclass(frozen=True)
 class Inference:
-    """Runs decoding and model calls in worker threads, at most `limiter` at a time."""
+    """Runs decoding and model calls in worker threads, at most `limiter` at a time, with at
+    most `max_queued` requests waiting: past that the answer is 503 with Retry-After, at
+    once, instead of a request that waits until its client gives up."""
 
     limiter: anyio.CapacityLimiter
     seconds: Histogram
+    max_queued: int
 
     async def run(self, operation: str, fn: Callable[[], T]) -> T:
+        waiting = self.limiter.statistics().tasks_waiting
+        if self.limiter.available_tokens < 1 and waiting >= self.max_queued:
+            raise ApiError(
+                503,
+                "busy",
+                f"the server is busy ({waiting} requests already waiting, the limit is "
+                f"STYLETRACE_MAX_QUEUED_REQUESTS={self.max_queued}); retry shortly",
+                {"Retry-After": "1"},
+            )
+
         def timed() -> T:
             with self.seconds.labels(operation).time():
                 return fn()
@@ -58,7 +71,7 @@ class Inference:
 
 def get_inference(request: Request) -> Inference:
     state = request.app.state
-    return Inference(state.limiter, state.metrics.inference)
+    return Inference(state.limiter, state.metrics.inference, state.settings.max_queued_requests)
 
 
 def upload_too_large(max_bytes: int) -> ApiError:

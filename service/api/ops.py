@@ -35,6 +35,7 @@ class Metrics:
     latency: Histogram
     inference: Histogram
     works: Gauge
+    queued: Gauge
 
     @classmethod
     def create(cls) -> Metrics:
@@ -60,6 +61,11 @@ class Metrics:
                 registry=reg,
             ),
             works=Gauge("styletrace_works", "Active registered works", registry=reg),
+            queued=Gauge(
+                "styletrace_inference_queued",
+                "Requests waiting for an inference worker",
+                registry=reg,
+            ),
         )
 
 

@@ -351,3 +351,19 @@ def test_unexpected_error_is_a_generic_500_and_logged(
         code, message = error_of(match(client, art("alice", 1)), 500)
     assert code == "internal_error" and "secret" not in message
     assert "secret internals" in caplog.text
+
+
+def test_a_full_queue_answers_503_with_retry_after(settings: Settings, runtime: Runtime) -> None:
+    """With every worker busy and the backlog at its limit, a request is refused at once."""
+    settings.inference_workers, settings.max_queued_requests = 1, 0
+    app = create_app(settings, runtime)
+    with TestClient(app) as client:  # a 503 is the point here, so not the checked client
+        limiter, holder = app.state.limiter, object()
+        client.portal.call(limiter.acquire_on_behalf_of, holder)  # type: ignore[union-attr]
+        files = {"image": ("q.png", art("alice", 1), "image/png")}
+        busy = client.post("/v1/match", headers=AUTH, files=files)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+        assert "STYLETRACE_MAX_QUEUED_REQUESTS=0" in busy.json()["error"]["message"]
+        assert "styletrace_inference_queued 0.0" in client.get("/metrics").text
+        client.portal.call(limiter.release_on_behalf_of, holder)  # type: ignore[union-attr]
+        assert client.post("/v1/match", headers=AUTH, files=files).status_code == 200
