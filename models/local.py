@@ -21,8 +21,24 @@ SCALE_RANGE = (0.2, 5.0)  # placements outside this scale are degenerate, not co
 HYPOTHESES = 512  # RANSAC samples per pair
 SEED = 0
 CANDIDATES = 10  # a query is verified against this many of its closest works (by content)
+
+
+def _opencv_version() -> str:
+    """The installed OpenCV's version, without importing it: SIFT may change between releases,
+    and a calibration measured with one must not pass for another."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in ("opencv-python-headless", "opencv-python", "opencv-contrib-python"):
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            continue
+    return "unknown"
+
+
 MODEL_ID = (
     f"sift-root-{LONG_SIDE}-n{MAX_KEYPOINTS}+ransac-sim-r{RATIO:g}-px{INLIER_PX:g}-h{HYPOTHESES}"
+    f"+share@opencv-{_opencv_version()}"
 )
 _POINT_BYTES = 2 * 4
 _DESC_BYTES = 128
