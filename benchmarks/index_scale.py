@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.report import machine, table, write_section
-from indexer.sizing import RECALL, build_ivf
+from indexer.sizing import RECALL, build_ivf, recall_at_10
 from indexer.vectors import FaissIndex, VectorIndex
 
 PERF = Path(__file__).parent / "PERF.md"
@@ -38,10 +38,6 @@ def clustered(n: int, seed: int) -> NDArray[np.float32]:
         x += 0.7 * rng.normal(size=x.shape).astype(np.float32)
         out[start:stop] = x / np.linalg.norm(x, axis=1, keepdims=True)
     return out
-
-
-def recall_at_10(truth: NDArray[np.int64], got: NDArray[np.int64]) -> float:
-    return float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, got, strict=True)]))
 
 
 def latency(index: VectorIndex, queries: NDArray[np.float32]) -> tuple[float, float, Any]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from indexer.schema import AuditRow, StateRow
+from indexer.schema import AuditRow, StateRow, now
 
 GENESIS = "0" * 64  # the `prev` of the first entry
 COUNT_KEY = "audit_entries"  # state row counting entries: a deleted last entry shows
@@ -71,7 +71,7 @@ def append(s: Session, actor: str, action: str, subject: str, details: dict[str,
     head fails on the unique `prev` and its transaction is retried by the caller."""
     head = s.scalar(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1))
     seq, prev = (head.seq + 1, head.digest) if head else (1, GENESIS)
-    at = datetime.now(UTC).replace(tzinfo=None)
+    at = now()
     clean = json.loads(json.dumps(details, default=str))  # stored exactly as hashed
     row = AuditRow(
         seq=seq,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from indexer import audit
 from indexer.errors import WorkConflict, WorkNotFound
-from indexer.schema import CreatorRow, ReceiptRow, StateRow, VectorRow, WorkRow
+from indexer.schema import CreatorRow, ReceiptRow, StateRow, VectorRow, WorkRow, now
 
 _ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
 
@@ -71,10 +71,6 @@ class NewWork:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def open_engine(url: str) -> Engine:
     """Engine for `url`, migrated to the newest schema. SQLite gets WAL and a busy timeout."""
     is_sqlite = url.startswith("sqlite")
@@ -106,11 +102,7 @@ class Catalog:
     def get(self, work_id: str) -> Work:
         """The active work with this id, or WorkNotFound."""
         with Session(self.engine) as s:
-            row = s.scalar(
-                select(WorkRow).where(WorkRow.work_id == work_id, WorkRow.removed_at.is_(None))
-            )
-            if row is None:
-                raise WorkNotFound(f"no registered work with id {work_id!r}")
+            row = self._active(s, work_id)
             return Work.from_row(row)
 
     def add(
@@ -149,7 +141,7 @@ class Catalog:
                 existing.work_id = f"{existing.work_id}#removed-{existing.id}"
                 s.flush()
             if s.get(CreatorRow, new.creator_id) is None:
-                s.add(CreatorRow(creator_id=new.creator_id, created_at=_now(), terms={}))
+                s.add(CreatorRow(creator_id=new.creator_id, created_at=now(), terms={}))
             row = WorkRow(
                 work_id=new.work_id,
                 creator_id=new.creator_id,
@@ -158,7 +150,7 @@ class Catalog:
                 width=new.width,
                 height=new.height,
                 source=new.source,
-                registered_at=_now(),
+                registered_at=now(),
                 meta=new.meta,
                 terms={},
             )
@@ -186,11 +178,7 @@ class Catalog:
     def remove(self, work_id: str, actor: str = "system") -> Work:
         """Tombstone an active work and delete its vectors, audited."""
         with Session(self.engine) as s, s.begin():
-            row = s.scalar(
-                select(WorkRow).where(WorkRow.work_id == work_id, WorkRow.removed_at.is_(None))
-            )
-            if row is None:
-                raise WorkNotFound(f"no registered work with id {work_id!r}")
+            row = self._active(s, work_id)
             return self._tombstone(s, row, actor)
 
     def remove_all(self, creator_id: str, actor: str = "system") -> list[Work]:
@@ -203,8 +191,18 @@ class Catalog:
             ).all()
             return [self._tombstone(s, row, actor) for row in rows]
 
+    @staticmethod
+    def _active(s: Session, work_id: str) -> WorkRow:
+        """The active work's row, or WorkNotFound."""
+        row = s.scalar(
+            select(WorkRow).where(WorkRow.work_id == work_id, WorkRow.removed_at.is_(None))
+        )
+        if row is None:
+            raise WorkNotFound(f"no registered work with id {work_id!r}")
+        return row
+
     def _tombstone(self, s: Session, row: WorkRow, actor: str) -> Work:
-        row.removed_at = _now()
+        row.removed_at = now()
         s.query(VectorRow).filter(VectorRow.work_pk == row.id).delete()
         self._bump(s)
         audit.append(
@@ -230,7 +228,7 @@ class Catalog:
             s.add(
                 ReceiptRow(
                     receipt_id=receipt_id,
-                    created_at=_now(),
+                    created_at=now(),
                     kind=kind,
                     creator_id=creator_id,
                     signed=signed,
@@ -248,7 +246,7 @@ class Catalog:
         with Session(self.engine) as s, s.begin():
             row = s.get(CreatorRow, creator_id)
             if row is None:
-                row = CreatorRow(creator_id=creator_id, created_at=_now(), terms={})
+                row = CreatorRow(creator_id=creator_id, created_at=now(), terms={})
                 s.add(row)
             before = dict(row.terms or {})
             row.terms = dict(terms)
@@ -257,11 +255,7 @@ class Catalog:
     def set_work_terms(self, work_id: str, terms: dict[str, Any], actor: str) -> Work:
         """Replace an active work's overrides of its creator's terms, audited."""
         with Session(self.engine) as s, s.begin():
-            row = s.scalar(
-                select(WorkRow).where(WorkRow.work_id == work_id, WorkRow.removed_at.is_(None))
-            )
-            if row is None:
-                raise WorkNotFound(f"no registered work with id {work_id!r}")
+            row = self._active(s, work_id)
             before = dict(row.terms or {})
             row.terms = dict(terms)
             audit.append(s, actor, "terms.work", work_id, {"before": before, "after": terms})

@@ -5,7 +5,7 @@ both decide one claim."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from indexer import audit
 from indexer.errors import CatalogError
-from indexer.schema import ClaimEventRow, ClaimRow
+from indexer.schema import ClaimEventRow, ClaimRow, now
 
 
 class ClaimNotFound(CatalogError, LookupError):
@@ -66,11 +66,6 @@ class Claim:
             row.packet_sha256,
             [ClaimEvent(e.at, e.actor, e.from_status, e.to_status, e.reason) for e in events],
         )
-
-
-def now() -> datetime:
-    """Naive UTC, as stored."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class ClaimStore:

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal, get_args
 
 from sqlalchemy import Engine, select
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from indexer import audit
 from indexer.errors import CatalogError, InvalidId
 from indexer.ids import check_creator_id
-from indexer.schema import ApiKeyRow
+from indexer.schema import ApiKeyRow, now
 
 Role = Literal["admin", "reviewer", "platform", "creator"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -59,10 +59,6 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 class KeyStore:
     """Creates, checks, lists and revokes API keys in the catalog database."""
 
@@ -90,7 +86,7 @@ class KeyStore:
                 role=role,
                 creator_id=creator_id,
                 label=label,
-                created_at=_now(),
+                created_at=now(),
                 created_by=actor,
             )
             s.add(row)
@@ -137,6 +133,6 @@ class KeyStore:
             if row is None:
                 raise KeyNotFound(f"no API key with id {key_id[:40]!r}")
             if row.revoked_at is None:
-                row.revoked_at = _now()
+                row.revoked_at = now()
                 audit.append(s, actor, "key.revoke", f"key:{key_id}", {"role": row.role})
             return ApiKey.from_row(row)

@@ -54,13 +54,17 @@ def build_ivf(
     return ivf
 
 
+def recall_at_10(truth: NDArray[np.int64], got: NDArray[np.int64]) -> float:
+    """Mean share of each exact top 10 that an approximate top 10 found."""
+    return float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, got, strict=True)]))
+
+
 def tuned_nprobe(ivf: FaissIvfIndex, truth: NDArray[np.int64], queries: NDArray[np.float32]) -> int:
     """The fewest lists, doubling from 4, whose top 10 recall RECALL of the exact top 10."""
     nprobe = 4
     while nprobe < ivf.nlist:
         ivf.set_nprobe(nprobe)
-        got = ivf.search(queries, 10)[1]
-        if np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, got, strict=True)]) >= RECALL:
+        if recall_at_10(truth, ivf.search(queries, 10)[1]) >= RECALL:
             return nprobe
         nprobe *= 2
     return ivf.nlist

@@ -43,7 +43,8 @@ class VectorIndex(ABC):
 
 
 class _FaissIdMap(VectorIndex):
-    """Shared parts of the FAISS indexes: an IDMap2 around an exact index, removable ids."""
+    """Shared parts of the FAISS indexes that take explicit, removable ids (an IDMap2 around an
+    exact index unless a subclass says otherwise)."""
 
     dtype: type[np.generic] = np.float32
     binary = False
@@ -180,14 +181,10 @@ def _ids(ids: Ids) -> Ids:
     return np.ascontiguousarray(ids, dtype=np.int64)
 
 
-class FaissIvfIndex(VectorIndex):
+class FaissIvfIndex(_FaissIdMap):
     """Approximate inner-product search for large catalogs: an inverted file (IVF-Flat) whose
     coarse centroids are trained on the vectors at hand; `nprobe` lists are scanned per
     query. Ids are the IVF's own, so removal is exact and immediate."""
-
-    def __init__(self, dim: int, index: Any) -> None:
-        super().__init__(dim)
-        self._index = index
 
     @classmethod
     def trained(cls, sample: NDArray[np.float32], nlist: int, nprobe: int) -> FaissIvfIndex:
@@ -197,8 +194,9 @@ class FaissIvfIndex(VectorIndex):
         dim = sample.shape[1]
         index = faiss.index_factory(dim, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
         index.train(np.ascontiguousarray(sample, np.float32))
-        faiss.ParameterSpace().set_index_parameter(index, "nprobe", nprobe)
-        return cls(dim, index)
+        ivf = cls(dim, index)
+        ivf.set_nprobe(nprobe)
+        return ivf
 
     @classmethod
     def load(cls, path: Path) -> FaissIvfIndex:
@@ -206,21 +204,6 @@ class FaissIvfIndex(VectorIndex):
 
         index = faiss.read_index(str(path))
         return cls(index.d, index)
-
-    def add(self, ids: Ids, vectors: NDArray[Any]) -> None:
-        self.remove(ids)
-        self._index.add_with_ids(np.ascontiguousarray(vectors, np.float32), _ids(ids))
-
-    def remove(self, ids: Ids) -> None:
-        import faiss
-
-        if len(ids):
-            self._index.remove_ids(faiss.IDSelectorBatch(_ids(ids)))
-
-    def search(self, queries: NDArray[Any], k: int) -> SearchResult:
-        k = max(1, min(k, self._index.ntotal or 1))
-        scores, ids = self._index.search(np.ascontiguousarray(queries, np.float32), k)
-        return scores.astype(np.float32), ids.astype(np.int64)
 
     def ids(self) -> Ids:
         import faiss
@@ -232,11 +215,6 @@ class FaissIvfIndex(VectorIndex):
             if lists.list_size(i)
         ]
         return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
-
-    def save(self, path: Path) -> None:
-        import faiss
-
-        faiss.write_index(self._index, str(path))
 
     @property
     def nlist(self) -> int:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from indexer.blobs import atomic_write
-from indexer.claims import Claim, ClaimConflict, ClaimStore, now
+from indexer.claims import Claim, ClaimConflict, ClaimStore
+from indexer.schema import now
 from models.images import LoadedImage
 from service.evidence import Packet, build_packet
 from service.runtime import Runtime

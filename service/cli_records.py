@@ -67,11 +67,12 @@ def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str,
         runtime = common.runtime()
         query = load_image_bytes(checked.query, runtime.settings.limits)
         rerun = runtime.matcher.match([query], runtime.options())[0]
+        differences = rematch_problems(checked, rerun)
         report["rematch"] = {
             "same_snapshot": rerun.models.index == checked.body.get("models", {}).get("index"),
-            "problems": rematch_problems(checked, rerun),
+            "problems": differences,
         }
-        checked.problems.extend(rematch_problems(checked, rerun))
+        checked.problems.extend(differences)
     report["ok"] = not checked.problems
     return report
 

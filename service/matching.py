@@ -96,10 +96,19 @@ class Matcher:
         return self._with_policies(out)
 
     def _with_policies(self, results: list[MatchResult]) -> list[MatchResult]:
-        """Attach the consent policy of every matched creator and work (one catalog read)."""
-        creators = {m.creator_id for r in results for m in r.content.matches + r.style.creators}
-        works = {m.work_id for r in results for m in r.content.matches}
-        creator_terms, work_terms = self.library.catalog.terms_for(creators, works)
+        """Attach the consent policy of every creator and work with a match or possible
+        verdict (those are the ones policies apply to): one catalog read, none when nothing
+        matched."""
+        works = {m.work_id for r in results for m in r.content.matches if m.verdict != "none"}
+        creators = {
+            m.creator_id
+            for r in results
+            for m in r.content.matches + r.style.creators
+            if m.verdict != "none"
+        }
+        creator_terms, work_terms = (
+            self.library.catalog.terms_for(creators, works) if creators else ({}, {})
+        )
         return [attach_policies(r, creator_terms, work_terms) for r in results]
 
     def _models(self) -> ModelsInfo:

@@ -63,6 +63,7 @@ def set_creator_terms(
 def _work_terms(
     runtime: Runtime, work_id: str, creator_id: str, overrides: dict[str, Any]
 ) -> WorkTerms:
+    """The overrides with the terms they put in force; ValueError when those are invalid."""
     creators, _ = runtime.library.catalog.terms_for([creator_id], [])
     return WorkTerms(
         work_id=work_id,
@@ -87,10 +88,9 @@ def set_work_terms(
     allow(caller, "admin", "creator")
     work = visible_work(runtime, caller, work_id)
     stored = overrides.model_dump(exclude_none=True)
-    creators, _ = runtime.library.catalog.terms_for([work.creator_id], [])
     try:
-        effective(creators[work.creator_id], stored)
+        answer = _work_terms(runtime, work.work_id, work.creator_id, stored)
     except ValueError as exc:
         raise ApiError(422, "invalid_terms", f"these overrides are not valid terms: {exc}") from exc
     runtime.library.catalog.set_work_terms(work.work_id, stored, caller.actor)
-    return _work_terms(runtime, work.work_id, work.creator_id, stored)
+    return answer
