@@ -12,6 +12,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from models.stages import stage
+
 Vectors = NDArray[np.float32]
 
 
@@ -76,7 +78,8 @@ class Embedder(ABC):
         if not images:
             return np.zeros((0, self.raw_dim), dtype=np.float32)
         self.load()
-        return l2_normalise(self._embed(images))
+        with stage(f"model:{self.name}"):
+            return l2_normalise(self._embed(images))
 
     @property
     def raw_dim(self) -> int:

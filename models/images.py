@@ -25,6 +25,7 @@ from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
 from models import provenance
 from models.errors import ImageError, ImageTooLarge, UnsupportedImage
+from models.stages import stage
 
 # Restricting Image.open to these plugins is what keeps EPS (ghostscript), PSD, ICO and the
 # rest of Pillow's readers away from untrusted bytes.
@@ -100,13 +101,18 @@ def load_image_bytes(data: bytes, limits: ImageLimits = ImageLimits()) -> Loaded
         raise ImageTooLarge(_too_many_bytes(len(data), limits))
     if not data:
         raise UnsupportedImage("the file is empty")
-    with _decode_errors(data, limits), Image.open(io.BytesIO(data), formats=_FORMATS) as opened:
+    with (
+        stage("decode"),
+        _decode_errors(data, limits),
+        Image.open(io.BytesIO(data), formats=_FORMATS) as opened,
+    ):
         _check_size(opened, limits)
         _check_frames(opened, limits)
         opened.load()
         image = _to_rgb(ImageOps.exif_transpose(opened))
         image_format = str(opened.format)
-        facts = provenance.read(data, opened)
+        with stage("provenance"):
+            facts = provenance.read(data, opened)
     digest = hashlib.sha256(data).hexdigest()
     return LoadedImage(image, digest, image.width, image.height, image_format, facts)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +84,15 @@ class NullDistribution:
             tail,
         )
 
+    @cached_property
+    def _oriented(self) -> NDArray[np.float64]:
+        """The null scores, negated when lower is closer: higher is always closer here."""
+        return np.asarray(self.scores, np.float64) * (1 if self.higher_is_closer else -1)
+
     def rate(self, score: float) -> float:
         """Estimated false-match rate of a score: the share of non-matches at least as close.
         Beyond the closest null seen, the fitted tail extrapolates below 1/(n+1)."""
-        s = np.asarray(self.scores) * (1 if self.higher_is_closer else -1)
+        s = self._oriented
         q = score if self.higher_is_closer else -score
         pos = int(np.searchsorted(-s, -q, side="right"))  # how many null scores are >= q
         if pos == 0:

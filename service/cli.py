@@ -80,9 +80,10 @@ def match(image: Path, top_k: int | None) -> None:
     help="Also write the results as CSV (one row per image).",
 )
 def scan(source: str, out: Path, top_k: int | None, csv_out: Path | None) -> None:
-    """Match every image in SOURCE (folder, CSV manifest with a path column, or - for a list
-    on stdin) into OUT as JSON lines; run again to resume. Writes OUT.summary.json (counts
-    per verdict, top creators, errors with reasons) over the whole output."""
+    """Match every image in SOURCE (folder, CSV manifest with a path column, JSONL manifest of
+    {"path": ...} lines, or - for a list on stdin) into OUT as JSON lines; run again to
+    resume. Writes OUT.summary.json (counts per verdict, top creators, errors with reasons,
+    and this run's rate and seconds per stage) over the whole output."""
     from service.scan import run_scan, scan_inputs
     from service.scan_report import summarise, to_csv
 
@@ -93,7 +94,8 @@ def scan(source: str, out: Path, top_k: int | None, csv_out: Path | None) -> Non
     summary_path.write_text(json.dumps({"run": run.__dict__, **report}, indent=1))
     if csv_out is not None:
         to_csv(out, csv_out)
-    click.echo(json.dumps(run.__dict__ | {"summary": str(summary_path)}))
+    brief = {k: v for k, v in run.__dict__.items() if k != "stage_seconds"}
+    click.echo(json.dumps(brief | {"summary": str(summary_path)}))
 
 
 @cli.group()

@@ -15,10 +15,11 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from indexer.catalog import Work
-from indexer.library import WORK_CROPS, Library
+from indexer.library import WORK_CROPS, Hit, Library
 from models import local
 from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE, pdq_dihedral
+from models.stages import stage
 from models.views import VIEWS
 from service.calibration import Calibration, any_of, combine_rates
 from service.consent import attach_policies
@@ -35,6 +36,7 @@ from service.schemas import (
 from service.verdicts import shares, verdict
 
 PDQ_CANDIDATES = 32
+DIHEDRAL = 8  # PDQ hashes per query: every flip and quarter turn
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ class MatchOptions:
     works_per_creator: int = 3
     match_rate: float = 0.001
     possible_rate: float = 0.01
+
+
+def _dihedral_codes(image: Image.Image) -> NDArray[np.uint8]:
+    """[8, 32] packed PDQ hashes of the image under every flip and quarter turn."""
+    return np.stack([np.frombuffer(h.bits, np.uint8) for h in pdq_dihedral(image)])
 
 
 def provenance_of(query: LoadedImage) -> dict[str, Any] | None:
@@ -70,19 +77,25 @@ class Matcher:
         )
 
     def match(self, queries: Sequence[LoadedImage], opts: MatchOptions) -> list[MatchResult]:
-        """Match a batch: one forward pass per model for the whole batch."""
+        """Match a batch: one forward pass per model and one search per space for the whole
+        batch, then per query verification and scoring."""
         images = [q.image for q in queries]
-        views = [VIEWS[self.views].query(img) for img in images]
+        with stage("views"):
+            views = [VIEWS[self.views].query(img) for img in images]
         content_vecs = self.library.embedders["content"].embed([v for vs in views for v in vs])
         style_vecs = self.library.embedders["style"].embed(images)
+        with stage("pdq"):
+            codes = [_dihedral_codes(img) for img in images]
         self.library.refresh()
+        content_hits = self._content_hits(content_vecs, [len(vs) for vs in views], opts)
+        pdq_hits = self._pdq_hits(codes)
+        with stage("search"):
+            style_hits = self.library.search("style", style_vecs, opts.style_neighbours)
         out = []
-        start = 0
         for i, q in enumerate(queries):
-            vecs = content_vecs[start : start + len(views[i])]
-            start += len(views[i])
-            content = self._content(vecs, q.image, opts)
-            style = self._style(style_vecs[i : i + 1], opts)
+            content = self._content(content_hits[i], pdq_hits[i], q.image, opts)
+            with stage("scoring"):
+                style = self._style(style_hits[i], opts)
             out.append(
                 MatchResult(
                     query=QueryInfo(sha256=q.sha256, width=q.width, height=q.height),
@@ -93,7 +106,8 @@ class Matcher:
                     provenance=provenance_of(q),
                 )
             )
-        return self._with_policies(out)
+        with stage("policies"):
+            return self._with_policies(out)
 
     def _with_policies(self, results: list[MatchResult]) -> list[MatchResult]:
         """Attach the consent policy of every creator and work with a match or possible
@@ -122,47 +136,68 @@ class Matcher:
             verification=local.MODEL_ID if self.verifies else None,
         )
 
-    def _content(
-        self, vecs: NDArray[np.float32], image: Image.Image, opts: MatchOptions
-    ) -> ContentResult:
-        """Content matches of one query from its views' vectors [v, d] and its PDQ hashes."""
-        sims: dict[int, float] = {}
-        works: dict[int, Work] = {}
+    def _content_hits(
+        self, vecs: NDArray[np.float32], counts: list[int], opts: MatchOptions
+    ) -> list[tuple[dict[int, float], dict[int, Work]]]:
+        """Per query: each work's content score (its best pair of views: every query view
+        against whole works, and the whole query against works' crops) and the works."""
         k = max(opts.top_k, 10)
-        searches = self.library.search("content", vecs, k)  # every view against whole works
-        if VIEWS[self.views].indexes_work_views:  # the whole query against works' crops
-            searches += self.library.search(WORK_CROPS, vecs[:1], k * self.library.views_per_work)
-        for view_hits in searches:
-            for h in view_hits:  # a work's score: its best pair of views
-                works[h.work.pk] = h.work
-                sims[h.work.pk] = max(h.score, sims.get(h.work.pk, -1.0))
-        pdq = self._pdq_hits(image)
-        works |= {pk: w for pk, (_, w) in pdq.items()}
+        starts = np.cumsum([0, *counts])[:-1]
+        with stage("search"):
+            searches = self.library.search("content", vecs, k)
+            crops = (
+                self.library.search(WORK_CROPS, vecs[starts], k * self.library.views_per_work)
+                if VIEWS[self.views].indexes_work_views
+                else [[] for _ in counts]
+            )
+        out = []
+        for q, (start, count) in enumerate(zip(starts, counts, strict=True)):
+            sims: dict[int, float] = {}
+            works: dict[int, Work] = {}
+            for view_hits in [*searches[start : start + count], crops[q]]:
+                for h in view_hits:
+                    works[h.work.pk] = h.work
+                    sims[h.work.pk] = max(h.score, sims.get(h.work.pk, -1.0))
+            out.append((sims, works))
+        return out
+
+    def _content(
+        self,
+        hits: tuple[dict[int, float], dict[int, Work]],
+        pdq: dict[int, tuple[int, Work]],
+        image: Image.Image,
+        opts: MatchOptions,
+    ) -> ContentResult:
+        """Content matches of one query from its content scores, PDQ distances and the
+        geometric verification of its closest works."""
+        sims, works = hits
+        works = works | {pk: w for pk, (_, w) in pdq.items()}
         verified = self._verify(image, sims, works) if self.verifies else {}
         cal, n = self.calibration, len(self.library)
         local_null = cal.local if self.verifies else None
         rows = []
-        for pk, work in works.items():
-            tests = [  # per-query rates of each test, then "any of them fired"
-                any_of(cal.content.rate(sims[pk]) if pk in sims else 1.0, n),
-                any_of(cal.pdq.rate(pdq[pk][0]) if pk in pdq else 1.0, n),
-            ]
-            if local_null is not None:
-                local_rate = local_null.rate(verified[pk][1]) if pk in verified else 1.0
-                tests.append(any_of(local_rate, local.CANDIDATES))
-            rows.append(
-                WorkMatch(
-                    creator_id=work.creator_id,
-                    work_id=work.work_id,
-                    score=round(sims.get(pk, 0.0), 6),
-                    calibrated=(rate := combine_rates(tests)),
-                    verdict=verdict(rate, opts.match_rate, opts.possible_rate),
-                    pdq_distance=pdq[pk][0] if pk in pdq else None,
-                    inliers=verified[pk][0] if pk in verified else None,
+        with stage("scoring"):
+            for pk, work in works.items():
+                tests = [  # per-query rates of each test, then "any of them fired"
+                    any_of(cal.content.rate(sims[pk]) if pk in sims else 1.0, n),
+                    any_of(cal.pdq.rate(pdq[pk][0]) if pk in pdq else 1.0, n),
+                ]
+                if local_null is not None:
+                    local_rate = local_null.rate(verified[pk][1]) if pk in verified else 1.0
+                    tests.append(any_of(local_rate, local.CANDIDATES))
+                rows.append(
+                    WorkMatch(
+                        creator_id=work.creator_id,
+                        work_id=work.work_id,
+                        score=round(sims.get(pk, 0.0), 6),
+                        calibrated=(rate := combine_rates(tests)),
+                        verdict=verdict(rate, opts.match_rate, opts.possible_rate),
+                        pdq_distance=pdq[pk][0] if pk in pdq else None,
+                        inliers=verified[pk][0] if pk in verified else None,
+                    )
                 )
-            )
-        rows.sort(key=lambda m: (m.calibrated, -m.score))
-        return self._content_result(rows[: opts.top_k], opts)
+            rows.sort(key=lambda m: (m.calibrated, -m.score))
+            return self._content_result(rows[: opts.top_k], opts)
 
     def _verify(
         self, image: Image.Image, sims: dict[int, float], works: dict[int, Work]
@@ -172,12 +207,15 @@ class Matcher:
         closest = sorted(sims, key=lambda pk: -sims[pk])[: local.CANDIDATES]
         if not closest:
             return {}
-        query = local.extract(image)
-        stored = self.library.keypoints([works[pk] for pk in closest])
+        with stage("keypoints"):
+            query = local.extract(image)
+        with stage("keypoint_load"):
+            stored = self.library.keypoints([works[pk] for pk in closest])
         out = {}
-        for pk, feats in stored.items():
-            count = local.inliers(query, feats)
-            out[pk] = (count, local.strength(count, query, feats))
+        with stage("verify"):
+            for pk, feats in stored.items():
+                count = local.inliers(query, feats)
+                out[pk] = (count, local.strength(count, query, feats))
         return out
 
     def _content_result(self, rows: list[WorkMatch], opts: MatchOptions) -> ContentResult:
@@ -191,22 +229,26 @@ class Matcher:
             matches=rows,
         )
 
-    def _pdq_hits(self, image: Image.Image) -> dict[int, tuple[int, Work]]:
-        """Smallest PDQ distance per work over the query's eight dihedral variants, for works
-        within PDQ's match distance: farther, a small distance says more about simple shapes
-        and blank space than about copying (measured in benchmarks/RESULTS.md)."""
-        codes = np.stack([np.frombuffer(h.bits, np.uint8) for h in pdq_dihedral(image)])
-        best: dict[int, tuple[int, Work]] = {}
-        for hits in self.library.search("pdq", codes, PDQ_CANDIDATES):
-            for h in hits:
-                if h.score > MATCH_DISTANCE:
-                    continue
-                if h.work.pk not in best or h.score < best[h.work.pk][0]:
-                    best[h.work.pk] = (int(h.score), h.work)
-        return best
+    def _pdq_hits(self, codes: list[NDArray[np.uint8]]) -> list[dict[int, tuple[int, Work]]]:
+        """Per query: the smallest PDQ distance per work over its eight dihedral variants,
+        for works within PDQ's match distance: farther, a small distance says more about
+        simple shapes and blank space than about copying (measured in
+        benchmarks/RESULTS.md)."""
+        with stage("search"):
+            hits = self.library.search("pdq", np.concatenate(codes), PDQ_CANDIDATES)
+        out = []
+        for q in range(len(codes)):
+            best: dict[int, tuple[int, Work]] = {}
+            for variant in hits[q * DIHEDRAL : (q + 1) * DIHEDRAL]:
+                for h in variant:
+                    if h.score > MATCH_DISTANCE:
+                        continue
+                    if h.work.pk not in best or h.score < best[h.work.pk][0]:
+                        best[h.work.pk] = (int(h.score), h.work)
+            out.append(best)
+        return out
 
-    def _style(self, vec: NDArray[np.float32], opts: MatchOptions) -> StyleResult:
-        hits = self.library.search("style", vec, opts.style_neighbours)[0]
+    def _style(self, hits: list[Hit], opts: MatchOptions) -> StyleResult:
         cal = self.calibration
         per_creator: dict[str, list[float]] = defaultdict(list)
         for h in hits:

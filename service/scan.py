@@ -7,8 +7,9 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -16,6 +17,7 @@ from tqdm import tqdm
 
 from models.errors import ImageError
 from models.images import LoadedImage, load_image_file
+from models.stages import StageTotals, recording, stage
 from service.pipeline import decoded_batches
 from service.registration import IMAGE_SUFFIXES
 from service.runtime import Runtime
@@ -23,15 +25,21 @@ from service.runtime import Runtime
 
 @dataclass
 class ScanSummary:
-    """Counts of one scan run."""
+    """Counts of one scan run, its rate and where its time went (seconds per stage, summed
+    over threads: decoding runs beside the models)."""
 
     scanned: int = 0
     skipped: int = 0
     errors: int = 0
+    seconds: float = 0.0
+    images_per_second: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def scan_inputs(source: str, stdin: TextIO | None = None) -> Iterator[Path]:
-    """Image paths from a folder (recursive), a CSV with a `path` column, or '-' (stdin list)."""
+    """Image paths from a folder (recursive), a CSV with a `path` column, a JSONL manifest
+    of {"path": ...} objects, or '-' (a list on stdin). Relative manifest paths are read
+    from the manifest's folder."""
     if source == "-":
         yield from (Path(line.strip()) for line in stdin or sys.stdin if line.strip())
         return
@@ -48,8 +56,23 @@ def scan_inputs(source: str, stdin: TextIO | None = None) -> Iterator[Path]:
             for row in reader:
                 path = Path(row["path"] or "")
                 yield path if path.is_absolute() else root.parent / path
+    elif root.suffix.lower() == ".jsonl":
+        yield from (p if p.is_absolute() else root.parent / p for p in _jsonl_paths(root))
     else:
-        raise ValueError(f"{source}: not a folder, a .csv manifest or '-'")
+        raise ValueError(f"{source}: not a folder, a .csv or .jsonl manifest, or '-'")
+
+
+def _jsonl_paths(manifest: Path) -> Iterator[Path]:
+    with manifest.open() as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield Path(json.loads(line)["path"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(
+                    f"{manifest}:{number}: each line must be a JSON object with a 'path'"
+                ) from exc
 
 
 def done_paths(out: Path) -> set[str]:
@@ -85,22 +108,35 @@ def run_scan(
     opts = runtime.options(top_k)
     limits = runtime.settings.limits
     s = runtime.settings
-    with out.open("a") as fh, tqdm(total=len(todo), unit="img", disable=not progress) as bar:
-        for batch in decoded_batches(
-            todo, lambda p: load_image_file(p, limits), s.batch_size, s.decode_workers
-        ):
+    totals = StageTotals()
+
+    def decode(path: Path) -> LoadedImage:
+        with recording(totals):  # worker threads do not inherit the scan's context
+            return load_image_file(path, limits)
+
+    started = time.perf_counter()
+    with (
+        out.open("a") as fh,
+        tqdm(total=len(todo), unit="img", disable=not progress) as bar,
+        recording(totals),
+    ):
+        for batch in decoded_batches(todo, decode, s.batch_size, s.decode_workers):
             good = [(p, img) for p, img in batch if isinstance(img, LoadedImage)]
             results = runtime.matcher.match([img for _, img in good], opts)
             by_path = {
                 str(p): r.model_dump(mode="json") for (p, _), r in zip(good, results, strict=True)
             }
-            for path, img in batch:
-                line = by_path.get(str(path)) or _error(img)
-                fh.write(json.dumps({"path": str(path), **line}) + "\n")
-                summary.errors += int(str(path) not in by_path)
-            fh.flush()
+            with stage("write"):
+                for path, img in batch:
+                    line = by_path.get(str(path)) or _error(img)
+                    fh.write(json.dumps({"path": str(path), **line}) + "\n")
+                    summary.errors += int(str(path) not in by_path)
+                fh.flush()
             summary.scanned += len(batch)
             bar.update(len(batch))
+    summary.seconds = round(time.perf_counter() - started, 3)
+    summary.images_per_second = round(summary.scanned / max(summary.seconds, 1e-9), 3)
+    summary.stage_seconds = {k: round(v, 3) for k, v in sorted(totals.seconds.items())}
     return summary
 
 

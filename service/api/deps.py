@@ -15,6 +15,7 @@ from prometheus_client import Histogram
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from models.stages import recording
 from service.api.errors import ApiError, error_response
 from service.runtime import Runtime
 from service.settings import Settings
@@ -49,6 +50,7 @@ class Inference:
 
     limiter: anyio.CapacityLimiter
     seconds: Histogram
+    stages: Histogram
     max_queued: int
 
     async def run(self, operation: str, fn: Callable[[], T]) -> T:
@@ -63,15 +65,21 @@ class Inference:
             )
 
         def timed() -> T:
-            with self.seconds.labels(operation).time():
+            with self.seconds.labels(operation).time(), recording(self._observe):
                 return fn()
 
         return await anyio.to_thread.run_sync(timed, limiter=self.limiter)
 
+    def _observe(self, stage: str, seconds: float) -> None:
+        self.stages.labels(stage).observe(seconds)
+
 
 def get_inference(request: Request) -> Inference:
     state = request.app.state
-    return Inference(state.limiter, state.metrics.inference, state.settings.max_queued_requests)
+    metrics = state.metrics
+    return Inference(
+        state.limiter, metrics.inference, metrics.stages, state.settings.max_queued_requests
+    )
 
 
 def upload_too_large(max_bytes: int) -> ApiError:

@@ -34,6 +34,7 @@ class Metrics:
     requests: Counter
     latency: Histogram
     inference: Histogram
+    stages: Histogram
     works: Gauge
     queued: Gauge
 
@@ -58,6 +59,14 @@ class Metrics:
                 "styletrace_inference_seconds",
                 "Decoding and model time per request",
                 ["operation"],
+                registry=reg,
+            ),
+            stages=Histogram(
+                "styletrace_stage_seconds",
+                "Time per stage of one request's work (decode, preprocess, model:NAME, search, "
+                "keypoints, verify, scoring, ...), nested stages excluded",
+                ["stage"],
+                buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
                 registry=reg,
             ),
             works=Gauge("styletrace_works", "Active registered works", registry=reg),

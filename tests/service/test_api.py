@@ -324,6 +324,13 @@ def test_metrics_count_requests_by_route(client: TestClient, gallery: dict[str, 
     assert count("<unmatched>", "GET", "404") == 1
     assert seen[("styletrace_inference_seconds_count", frozenset({("operation", "match")}))] == 1
     assert seen[("styletrace_works", frozenset())] == 9
+    timed = {
+        dict(labels)["stage"]
+        for name, labels in seen
+        if name == "styletrace_stage_seconds_count" and seen[(name, labels)] > 0
+    }  # model time and search time, apart
+    assert {"decode", "search", "scoring"} <= timed
+    assert any(stage.startswith("model:") for stage in timed)
 
 
 def test_apps_in_one_process_keep_separate_metrics(settings: Settings, runtime: Runtime) -> None:

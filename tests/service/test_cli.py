@@ -129,7 +129,16 @@ def test_scan_writes_one_line_per_image_and_resumes(
     (suspects / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     out = tmp_path / "r.jsonl"
     first = json.loads(run("scan", str(suspects), "--out", str(out)).output)
-    assert first == {"scanned": 6, "skipped": 0, "errors": 1, "summary": f"{out}.summary.json"}
+    assert {k: first[k] for k in ("scanned", "skipped", "errors", "summary")} == {
+        "scanned": 6,
+        "skipped": 0,
+        "errors": 1,
+        "summary": f"{out}.summary.json",
+    }
+    assert first["images_per_second"] > 0
+    stages = json.loads(Path(first["summary"]).read_text())["run"]["stage_seconds"]
+    assert {"decode", "search", "scoring", "write"} <= set(stages)  # where the time went
+    assert any(name.startswith("model:") for name in stages)
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == 6 and all("path" in line for line in lines)
     broken = next(line for line in lines if line["path"].endswith("broken.png"))
@@ -161,6 +170,20 @@ def test_scan_reads_a_list_on_stdin(run, gallery: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.jsonl"
     listing = f"{gallery / 'alice' / 'w0.png'}\n{gallery / 'bob' / 'w2.png'}\n"
     assert json.loads(run("scan", "-", "--out", str(out), stdin=listing).output)["scanned"] == 2
+
+
+def test_scan_reads_a_jsonl_manifest_relative_to_its_folder(
+    run, gallery: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    run("register", str(gallery))
+    manifest = gallery / "batch.jsonl"
+    manifest.write_text('{"path": "alice/w0.png"}\n\n{"path": "%s"}\n' % (gallery / "bob/w1.png"))
+    out = tmp_path / "r.jsonl"
+    assert json.loads(run("scan", str(manifest), "--out", str(out)).output)["errors"] == 0
+    assert [json.loads(line)["path"] for line in out.read_text().splitlines()] == [
+        str(gallery / "alice/w0.png"),
+        str(gallery / "bob/w1.png"),
+    ]
 
 
 def test_bad_invocations_fail_with_a_message(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -196,6 +219,7 @@ def test_demo_registers_the_gallery_and_prints_curl_lines(
         (["works", "remove", "nobody/nothing.png"], "no registered work"),
         (["match", "{img}", "--top-k", "5000"], "top_k must be between 1 and 100"),
         (["scan", "{csv}", "--out", "{out}"], "needs a 'path' column"),
+        (["scan", "{jsonl}", "--out", "{out}"], "bad.jsonl:2: each line must be a JSON object"),
         (["register", "--manifest", "{csv}"], "missing column"),
         (["keys", "create", "--role", "platform", "--creator", "al"], "only a creator key"),
         (["keys", "revoke", "nokey"], "no API key with id 'nokey'"),
@@ -213,9 +237,12 @@ def test_main_turns_domain_errors_into_one_line_and_exit_2(
 ) -> None:
     bad_csv = tmp_path / "bad.csv"
     bad_csv.write_text("file,creator\nx.png,alice\n")
+    bad_jsonl = tmp_path / "bad.jsonl"
+    bad_jsonl.write_text('{"path": "x.png"}\n["x.png"]\n')
     values = {
         "img": str(gallery / "alice" / "w0.png"),
         "csv": str(bad_csv),
+        "jsonl": str(bad_jsonl),
         "out": str(tmp_path / "o.jsonl"),
     }
     monkeypatch.setattr("sys.argv", ["styletrace", *(a.format(**values) for a in argv)])
