@@ -12,7 +12,18 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
-from service.api import audit, claims, creators, errors, keys, match, ops, terms, works
+from service.api import (
+    audit,
+    claims,
+    creators,
+    errors,
+    keys,
+    match,
+    ops,
+    terms,
+    thumbnails,
+    works,
+)
 from service.api.deps import BodyCap
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
@@ -69,8 +80,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         match.router,
         terms.router,
         keys.router,
+        keys.me_router,
         audit.router,
         claims.router,
+        thumbnails.router,
     ):
         app.include_router(router)  # every /v1 route takes its Caller (service/api/auth.py)
     return app
