@@ -22,6 +22,7 @@ from service.api import (
     ops,
     terms,
     thumbnails,
+    web,
     works,
 )
 from service.api.deps import BodyCap
@@ -86,4 +87,5 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         thumbnails.router,
     ):
         app.include_router(router)  # every /v1 route takes its Caller (service/api/auth.py)
+    web.install(app)
     return app

@@ -1,5 +1,6 @@
-"""What the web page needs from the API, over HTTP on the fakes: `GET /v1/me`, and work
-previews visible to the same keys as the works."""
+"""What the web page needs from the app, over HTTP on the fakes: the page and its files served
+without a key (and with a policy that keeps it to this server's own scripts), `GET /v1/me`,
+and work previews visible to the same keys as the works."""
 
 from __future__ import annotations
 
@@ -8,7 +9,19 @@ import io
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from service.api.web import WEB_DIR
 from tests.service.http import AUTH, Keys, bearer
+
+
+def test_the_page_and_its_files_are_served_without_a_key(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert '<script type="module" src="/web/app.js">' in page.text
+    for name in sorted(p.name for p in WEB_DIR.iterdir() if p.suffix in (".js", ".css")):
+        assert client.get(f"/web/{name}").status_code == 200, name
+    assert client.get("/web/missing.js").status_code == 404
+    assert client.post("/v1/nowhere", headers=AUTH).json()["error"]["code"] == "not_found"
 
 
 def test_me_names_the_key_s_role_and_creator(client: TestClient, keys: Keys) -> None:
