@@ -159,7 +159,8 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 def demo(host: str | None, port: int | None) -> None:
-    """Register the bundled sample gallery, print a curl example, and serve."""
+    """Register the bundled sample gallery, print curl examples and the web page's address
+    with the key to sign in with, and serve."""
     from service.bulk import register_sources
 
     settings = Settings()
@@ -175,6 +176,7 @@ def demo(host: str | None, port: int | None) -> None:
     for kind, path in _demo_queries(examples):
         click.echo(f"  curl -s {auth} -F image=@{path} http://{bind}:{p}/v1/match   # {kind}")
     click.echo(f"API docs: http://{bind}:{p}/docs")
+    click.echo(f"Web page: http://{bind}:{p}/  (sign in with the API key {settings.admin_key})")
     import uvicorn
 
     from service.api.app import create_app
