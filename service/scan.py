@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -76,8 +76,10 @@ def run_scan(
     out: Path,
     top_k: int | None = None,
     progress: bool = False,
+    on_batch: Callable[[int], None] | None = None,
 ) -> ScanSummary:
-    """Match every image not yet in `out`, appending results as JSON lines."""
+    """Match every image not yet in `out`, appending results as JSON lines; `on_batch` hears
+    how many images each written batch held."""
     done = done_paths(out)
     summary = ScanSummary()
     todo = [p for p in paths if str(p) not in done]
@@ -101,6 +103,8 @@ def run_scan(
             fh.flush()
             summary.scanned += len(batch)
             bar.update(len(batch))
+            if on_batch is not None:
+                on_batch(len(batch))
     return summary
 
 

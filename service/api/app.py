@@ -20,6 +20,7 @@ from service.api import (
     keys,
     match,
     ops,
+    scans,
     terms,
     thumbnails,
     web,
@@ -27,6 +28,7 @@ from service.api import (
 )
 from service.api.deps import BodyCap
 from service.runtime import Runtime, build_runtime
+from service.scan_jobs import ScanJobs
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("loading models and index from %s", settings.data_dir)
         app.state.runtime = await anyio.to_thread.run_sync(build_runtime, settings)
     runtime: Runtime = await anyio.to_thread.run_sync(_warm, app.state.runtime)
+    app.state.scans = ScanJobs(runtime)
     log.info("ready: %d works, index %s", len(runtime.library), runtime.library.snapshot_id)
     try:
         yield
@@ -68,6 +71,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     metrics = ops.Metrics.create()
     app.state.settings = settings
     app.state.runtime = runtime
+    app.state.scans = None  # built with the runtime, in the lifespan
     app.state.limiter = limiter = anyio.CapacityLimiter(settings.inference_workers)
     metrics.queued.set_function(lambda: limiter.statistics().tasks_waiting)
     app.state.metrics = metrics
@@ -85,6 +89,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         audit.router,
         claims.router,
         thumbnails.router,
+        scans.router,
     ):
         app.include_router(router)  # every /v1 route takes its Caller (service/api/auth.py)
     web.install(app)
