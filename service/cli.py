@@ -166,6 +166,8 @@ def demo(host: str | None, port: int | None) -> None:
     settings = Settings()
     if not settings.admin_key:
         settings.admin_key = "demo-key"
+    if settings.scan_root is None:  # the web page's scans may read the bundled examples
+        settings.scan_root = settings.examples_dir
     runtime = common.runtime(settings)
     examples = settings.examples_dir
     summary = register_sources(runtime.library, settings, from_directory(examples / "gallery"))

@@ -79,11 +79,11 @@ export class Previews {
   }
 }
 
-/** A figure whose image is the work's preview, fetched with the key; a note if not visible. */
-export function workFigure(workId, previews, ...caption) {
-  const img = h("img", { alt: `Preview of ${workId}`, class: "thumb", hidden: true });
+/** An image fetched with the key (an element with a note until it loads, or if it cannot). */
+export function keyedImage(path, query, alt, previews) {
+  const img = h("img", { alt, class: "thumb", hidden: true });
   const note = h("span", { class: "thumb placeholder", text: "loading preview…" });
-  call(`/v1/thumbnails/${workPath(workId)}`, { query: { size: 256 }, as: "blob" })
+  call(path, { query, as: "blob" })
     .then((blob) => {
       img.src = previews.url(blob);
       img.hidden = false;
@@ -93,5 +93,11 @@ export function workFigure(workId, previews, ...caption) {
       note.textContent = error.status === 403 ? "no preview for this key" : "no preview";
       note.title = explain(error);
     });
-  return h("figure", { class: "work" }, img, note, h("figcaption", {}, h("code", { text: workId }), ...caption));
+  return [img, note];
+}
+
+/** A figure whose image is the work's preview, fetched with the key; a note if not visible. */
+export function workFigure(workId, previews, ...caption) {
+  const image = keyedImage(`/v1/thumbnails/${workPath(workId)}`, { size: 256 }, `Preview of ${workId}`, previews);
+  return h("figure", { class: "work" }, image, h("figcaption", {}, h("code", { text: workId }), ...caption));
 }

@@ -106,11 +106,16 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Embedder, Em
 def live(
     seeded: tuple[Path, Embedder, Embedder], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Live]:
-    """The app on a copy of the seed library (each module changes its own), served live."""
+    """The app on a copy of the seed library (each module changes its own) with a scan root
+    of two images, served live."""
     seed, content, style = seeded
     data = tmp_path_factory.mktemp("web") / "data"
     shutil.copytree(seed, data)
-    settings = Settings(data_dir=data, admin_key=ADMIN_KEY, _env_file=None)  # type: ignore[call-arg]
+    inbox = data.parent / "inbox" / "batch"  # the scan root: a copy and an unrelated photo
+    inbox.mkdir(parents=True)
+    for name in ("suspect_07.png", "suspect_03.png"):
+        shutil.copy(EXAMPLES / "suspects" / name, inbox / name)
+    settings = Settings(data_dir=data, admin_key=ADMIN_KEY, scan_root=inbox.parent, _env_file=None)  # type: ignore[call-arg]
     runtime = build_runtime(settings, content, style)
     with serving(create_app(settings, runtime)) as url:
         yield Live(url, runtime)
