@@ -66,8 +66,9 @@ async function signIn(event) {
   event.preventDefault();
   const input = byId("signin-key");
   const key = input.value.trim();
-  if (!key) {
-    say(byId("signin-status"), "Enter your API key first.", "error");
+  if (!/^[\x21-\x7e]+$/.test(key)) {
+    const problem = key ? "That is not an API key: keys have no spaces or accented letters." : "Enter your API key first.";
+    say(byId("signin-status"), problem, "error");
     input.focus();
     return;
   }

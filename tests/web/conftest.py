@@ -38,10 +38,14 @@ SEED = {  # a small real library: three works of two bundled artists
     "juliane-krug": ("gold-envelope.png", "gold-house.png", "gold-pencil.png"),
 }
 WAIT_MS = 30_000  # a real match takes seconds on a busy CPU
-INSTALL = (
-    "install Debian's chromium (`apt-get install chromium`, or `make browser` as root) "
-    "and the dev extra (`pip install -e '.[dev]'`, which brings playwright); set CHROMIUM "
-    "to use another chromium executable. Never `playwright install`: no browser is downloaded"
+NO_CHROMIUM = (
+    "web tests skipped: no chromium executable found; install Debian's chromium "
+    "(`apt-get install chromium`, or `make browser` as root) or set CHROMIUM to one. "
+    "The tests never download a browser (no `playwright install`)"
+)
+NO_PLAYWRIGHT = (
+    "web tests skipped: the playwright package is missing; install the dev extra "
+    "(`pip install -e '.[dev]'`)"
 )
 
 
@@ -126,11 +130,11 @@ def browser() -> Iterator[Browser]:
     """Debian's chromium, headless, for the whole session."""
     executable = chromium_executable()
     if executable is None:
-        pytest.skip(f"web tests skipped: no chromium executable found; {INSTALL}")
+        pytest.skip(NO_CHROMIUM)
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
-        pytest.skip(f"web tests skipped: the playwright package is missing; {INSTALL}")
+        pytest.skip(NO_PLAYWRIGHT)
     expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable)
@@ -138,7 +142,9 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def _new_page(browser: Browser, width: int, height: int) -> Iterator[Page]:
+@contextmanager
+def fresh_page(browser: Browser, width: int, height: int) -> Iterator[Page]:
+    """A page with its own cookies and storage that fails the test on any script error."""
     context = browser.new_context(
         viewport={"width": width, "height": height}, accept_downloads=True
     )
@@ -146,21 +152,25 @@ def _new_page(browser: Browser, width: int, height: int) -> Iterator[Page]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
     assert errors == [], f"uncaught errors in the page: {errors}"
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh desktop-sized page (own cookies and storage) that fails on any script error."""
-    yield from _new_page(browser, 1280, 900)
+    """A fresh desktop-sized page."""
+    with fresh_page(browser, 1280, 900) as fresh:
+        yield fresh
 
 
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[Page]:
     """A fresh page at phone width (375 px)."""
-    yield from _new_page(browser, 375, 800)
+    with fresh_page(browser, 375, 800) as fresh:
+        yield fresh
 
 
 def sign_in(page: Page, live: Live, key: str) -> None:

@@ -43,6 +43,9 @@ def test_sign_in_explains_a_bad_key_and_keeps_the_key_out_of_urls(page: Page, li
     from playwright.sync_api import expect
 
     page.goto(live.url)
+    page.get_by_label("API key").fill("my key")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#signin-status")).to_contain_text("That is not an API key")
     page.get_by_label("API key").fill("not-a-key")
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#signin-status")).to_contain_text("Your key was not accepted")

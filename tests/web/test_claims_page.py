@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.web.conftest import EXAMPLES, WAIT_MS, Live, shot, sign_in
+from tests.web.conftest import EXAMPLES, WAIT_MS, Live, fresh_page, shot, sign_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -75,31 +75,31 @@ def test_dispute_uphold_and_withdraw(
         "open → disputed (licensed from the artist)"
     )
 
-    reviewer = browser.new_page(viewport={"width": 1000, "height": 900})
-    sign_in(reviewer, live, live.key("reviewer"))
-    reviewer.get_by_role("button", name="Claims").click()
-    expect(card(reviewer, second)).to_contain_text("A decision waits until the claim is disputed")
-    reviewer.get_by_label("Status").select_option("disputed")
-    reviewer.get_by_role("button", name="Show claims").click()
-    expect(reviewer.locator("#claims-status-line")).to_have_text("1 claim.")
-    act(reviewer, first, "Uphold", "the copy is plain")
-    expect(card(reviewer, first)).to_contain_text("Status: upheld")
-    expect(card(reviewer, first).locator(".status")).to_have_text(f"Claim {first} is now upheld.")
-    reviewer.close()
+    with fresh_page(browser, 1000, 900) as reviewer:
+        sign_in(reviewer, live, live.key("reviewer"))
+        reviewer.get_by_role("button", name="Claims").click()
+        waiting = "A decision waits until the claim is disputed"
+        expect(card(reviewer, second)).to_contain_text(waiting)
+        reviewer.get_by_label("Status").select_option("disputed")
+        reviewer.get_by_role("button", name="Show claims").click()
+        expect(reviewer.locator("#claims-status-line")).to_have_text("1 claim.")
+        act(reviewer, first, "Uphold", "the copy is plain")
+        expect(card(reviewer, first)).to_contain_text("Status: upheld")
+        upheld = f"Claim {first} is now upheld."
+        expect(card(reviewer, first).locator(".status")).to_have_text(upheld)
 
-    owner = browser.new_page(viewport={"width": 1000, "height": 900})
-    sign_in(owner, live, claimant)
-    owner.get_by_role("button", name="Claims").click()
-    expect(owner.locator("#claims-creator")).to_be_hidden()  # a creator sees their own only
-    expect(card(owner, first)).to_contain_text("Status: upheld")
-    expect(card(owner, first).get_by_role("button", name="Withdraw")).to_have_count(0)
-    act(owner, second, "Withdraw", "settled with the platform")
-    expect(card(owner, second)).to_contain_text("Status: withdrawn")
-    with owner.expect_download() as downloaded:
-        card(owner, first).get_by_role("button", name="Download evidence").click()
-    assert "manifest.json" in zipfile.ZipFile(Path(downloaded.value.path())).namelist()
-    shot(owner, "claims")
-    owner.close()
+    with fresh_page(browser, 1000, 900) as owner:
+        sign_in(owner, live, claimant)
+        owner.get_by_role("button", name="Claims").click()
+        expect(owner.locator("#claims-creator")).to_be_hidden()  # a creator sees their own only
+        expect(card(owner, first)).to_contain_text("Status: upheld")
+        expect(card(owner, first).get_by_role("button", name="Withdraw")).to_have_count(0)
+        act(owner, second, "Withdraw", "settled with the platform")
+        expect(card(owner, second)).to_contain_text("Status: withdrawn")
+        with owner.expect_download() as downloaded:
+            card(owner, first).get_by_role("button", name="Download evidence").click()
+        assert "manifest.json" in zipfile.ZipFile(Path(downloaded.value.path())).namelist()
+        shot(owner, "claims")
 
     # the platform's page still offers to dispute the claim that was withdrawn meanwhile
     act(page, second, "Dispute", "too late")
