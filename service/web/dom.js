@@ -79,11 +79,33 @@ export class Previews {
   }
 }
 
+// Previews share the server's few decoding workers with matches: a long portfolio fetches
+// them a few at a time instead of queueing hundreds of requests at once.
+const MAX_PREVIEW_FETCHES = 4;
+let fetching = 0;
+const waiting = [];
+
+function fewAtATime(task) {
+  return new Promise((resolve, reject) => {
+    const run = () => {
+      fetching += 1;
+      task()
+        .then(resolve, reject)
+        .finally(() => {
+          fetching -= 1;
+          waiting.shift()?.();
+        });
+    };
+    if (fetching < MAX_PREVIEW_FETCHES) run();
+    else waiting.push(run);
+  });
+}
+
 /** An image fetched with the key (an element with a note until it loads, or if it cannot). */
 export function keyedImage(path, query, alt, previews) {
   const img = h("img", { alt, class: "thumb", hidden: true });
   const note = h("span", { class: "thumb placeholder", text: "loading preview…" });
-  call(path, { query, as: "blob" })
+  fewAtATime(() => call(path, { query, as: "blob" }))
     .then((blob) => {
       img.src = previews.url(blob);
       img.hidden = false;
