@@ -37,7 +37,7 @@ DEV_DATA_PACKAGES := openclipart-svg openclipart-png librsvg2-bin \
     tuxpaint-stamps-default gnome-backgrounds mate-backgrounds gcompris-qt-data \
     $(FONT_PACKAGES)
 
-.PHONY: install demo test lint typecheck unit bench bench-accuracy bench-speed bench-perf calibrate train-style train-content dev-data dev-data-packages clean
+.PHONY: install demo test lint typecheck unit browser bench bench-accuracy bench-speed bench-perf calibrate train-style train-content dev-data dev-data-packages clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -57,7 +57,17 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-unit: install
+# Debian's chromium for the browser tests (tests/web drive it through Playwright; no browser is
+# ever downloaded). A no-op where one is installed; where none can be (not root, no apt-get)
+# the browser tests skip and say what to install.
+browser:
+	@if [ -n "$$CHROMIUM" ] || command -v chromium >/dev/null 2>&1 \
+	    || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update && apt-get install -y --no-install-recommends chromium; \
+	else echo "no chromium: the browser tests will skip (as root: apt-get install chromium)"; fi
+
+unit: install browser
 	$(PY) -m pytest -q
 
 test: lint typecheck unit

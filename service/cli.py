@@ -161,12 +161,15 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 def demo(host: str | None, port: int | None) -> None:
-    """Register the bundled sample gallery, print a curl example, and serve."""
+    """Register the bundled sample gallery, print curl examples and the web page's address
+    with the key to sign in with, and serve."""
     from service.bulk import register_sources
 
     settings = Settings()
     if not settings.admin_key:
         settings.admin_key = "demo-key"
+    if settings.scan_root is None:  # the web page's scans may read the bundled examples
+        settings.scan_root = settings.examples_dir
     runtime = common.runtime(settings)
     examples = settings.examples_dir
     summary = register_sources(runtime.library, settings, from_directory(examples / "gallery"))
@@ -177,6 +180,7 @@ def demo(host: str | None, port: int | None) -> None:
     for kind, path in _demo_queries(examples):
         click.echo(f"  curl -s {auth} -F image=@{path} http://{bind}:{p}/v1/match   # {kind}")
     click.echo(f"API docs: http://{bind}:{p}/docs")
+    click.echo(f"Web page: http://{bind}:{p}/  (sign in with the API key {settings.admin_key})")
     import uvicorn
 
     from service.api.app import create_app

@@ -18,11 +18,11 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from indexer import audit
-from indexer.errors import WorkNotFound
-from indexer.library import NO_LIMITS, Library
-from models.images import LoadedImage, load_image_file
+from indexer.library import Library
+from models.images import LoadedImage
 from service.schemas import MatchResult, WorkMatch
 from service.signing import Signer, canonical, check
+from service.thumbnails import png_bytes, thumbnail, work_image
 
 VERSION = 1
 THUMB = 256
@@ -40,27 +40,6 @@ class Packet:
     sha256: str
 
 
-def _png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _thumb(image: Image.Image, side: int) -> Image.Image:
-    small = image.convert("RGB")
-    small.thumbnail((side, side))
-    return small
-
-
-def _work_image(library: Library, work_id: str) -> Image.Image | None:
-    """A matched work's registered original, if it is still registered."""
-    try:
-        work = library.catalog.get(work_id)
-        return load_image_file(library.blobs.path(work.sha256), NO_LIMITS).image
-    except (WorkNotFound, OSError):
-        return None
-
-
 def side_by_side(library: Library, query: Image.Image, result: MatchResult) -> Image.Image:
     """The query, then its top content matches, then its top style works, labelled."""
     tiles: list[tuple[str, Image.Image | None]] = [("query", query)]
@@ -69,12 +48,12 @@ def side_by_side(library: Library, query: Image.Image, result: MatchResult) -> I
     ] + [("style", m) for m in result.style.matches[:SIDE_BY_SIDE_WORKS]]
     for role, m in shown:
         label = f"{role} {m.verdict}: {m.work_id[:28]}"
-        tiles.append((label, _work_image(library, m.work_id)))
+        tiles.append((label, work_image(library, m.work_id)))
     canvas = Image.new("RGB", (TILE * len(tiles), TILE + 24), "white")
     draw = ImageDraw.Draw(canvas)
     for i, (label, image) in enumerate(tiles):
         if image is not None:
-            small = _thumb(image, TILE - 8)
+            small = thumbnail(image, TILE - 8)
             canvas.paste(small, (i * TILE + (TILE - small.width) // 2, 4))
         else:
             draw.text((i * TILE + 8, TILE // 2), "(no longer registered)", fill="grey")
@@ -93,8 +72,8 @@ def build_packet(
     """Zip the evidence for one match; `context` (e.g. the claim) goes into the manifest."""
     files = {
         QUERY: query_bytes,
-        "query_thumbnail.png": _png(_thumb(query.image, THUMB)),
-        "side_by_side.png": _png(side_by_side(library, query.image, result)),
+        "query_thumbnail.png": png_bytes(thumbnail(query.image, THUMB)),
+        "side_by_side.png": png_bytes(side_by_side(library, query.image, result)),
         "result.json": result.model_dump_json(indent=2).encode(),
     }
     body = {

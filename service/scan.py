@@ -8,7 +8,7 @@ import csv
 import json
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -99,8 +99,10 @@ def run_scan(
     out: Path,
     top_k: int | None = None,
     progress: bool = False,
+    on_batch: Callable[[int], None] | None = None,
 ) -> ScanSummary:
-    """Match every image not yet in `out`, appending results as JSON lines."""
+    """Match every image not yet in `out`, appending results as JSON lines; `on_batch` hears
+    how many images each written batch held."""
     done = done_paths(out)
     summary = ScanSummary()
     todo = [p for p in paths if str(p) not in done]
@@ -134,6 +136,8 @@ def run_scan(
                 fh.flush()
             summary.scanned += len(batch)
             bar.update(len(batch))
+            if on_batch is not None:
+                on_batch(len(batch))
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.images_per_second = round(summary.scanned / max(summary.seconds, 1e-9), 3)
     summary.stage_seconds = {k: round(v, 3) for k, v in sorted(totals.seconds.items())}

@@ -29,8 +29,11 @@ CSV_COLUMNS = (
 
 
 def _lines(out: Path) -> Iterator[dict[str, Any]]:
+    """The output's complete lines (a scan still writing may have begun the next one)."""
     with out.open() as fh:
         for line in fh:
+            if not line.endswith("\n"):
+                break
             if line.strip():
                 yield json.loads(line)
 
@@ -68,7 +71,8 @@ def summarise(out: Path) -> dict[str, Any]:
     }
 
 
-def _row(line: dict[str, Any]) -> dict[str, Any]:
+def flat_row(line: dict[str, Any]) -> dict[str, Any]:
+    """One JSON line as a CSV row: the best content match and style creator, or the error."""
     if "error" in line:
         return {"path": line["path"], "error": line["error"].get("message", "")}
     best = line["content"]["matches"][0] if line["content"]["matches"] else {}
@@ -89,13 +93,18 @@ def _row(line: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def flat_rows(out: Path) -> Iterator[dict[str, Any]]:
+    """Every complete line of the output as a CSV row."""
+    return (flat_row(line) for line in _lines(out))
+
+
 def to_csv(out: Path, target: Path) -> int:
     """Write one CSV row per JSON line; returns the number of rows."""
     rows = 0
     with target.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, CSV_COLUMNS)
         writer.writeheader()
-        for line in _lines(out):
-            writer.writerow(_row(line))
+        for row in flat_rows(out):
+            writer.writerow(row)
             rows += 1
     return rows

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     admin_key: str = ""  # bootstrap key for /v1; empty disables /v1 (every request 401)
     signing_key: Path | None = None  # Ed25519 PEM; default: DATA_DIR/keys/signing-ed25519.pem
     examples_dir: Path = Path("./examples")  # the sample gallery `styletrace demo` registers
+    scan_root: Path | None = None  # the only folder HTTP scans may read; unset: no HTTP scans
 
     host: str = "127.0.0.1"
     port: int = 8000

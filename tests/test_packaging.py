@@ -1,5 +1,5 @@
 """The built wheel carries what a non-editable install (the Docker image) needs at run time:
-profiles, projections, calibration and the Alembic migrations."""
+profiles, projections, calibration, the Alembic migrations and the web page's files."""
 
 import shutil
 import subprocess
@@ -42,3 +42,5 @@ def test_wheel_contains_model_data_and_migrations(tmp_path: Path) -> None:
     assert "indexer/alembic.ini" in names
     assert "indexer/migrations/env.py" in names
     assert "indexer/migrations/versions/0001_initial.py" in names
+    for page_file in (ROOT / "service" / "web").iterdir():
+        assert f"service/web/{page_file.name}" in names

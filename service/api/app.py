@@ -12,9 +12,23 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
-from service.api import audit, claims, creators, errors, keys, match, ops, terms, works
+from service.api import (
+    audit,
+    claims,
+    creators,
+    errors,
+    keys,
+    match,
+    ops,
+    scans,
+    terms,
+    thumbnails,
+    web,
+    works,
+)
 from service.api.deps import BodyCap
 from service.runtime import Runtime, build_runtime
+from service.scan_jobs import ScanJobs
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +49,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("loading models and index from %s", settings.data_dir)
         app.state.runtime = await anyio.to_thread.run_sync(build_runtime, settings)
     runtime: Runtime = await anyio.to_thread.run_sync(_warm, app.state.runtime)
+    app.state.scans = ScanJobs(runtime)
     log.info("ready: %d works, index %s", len(runtime.library), runtime.library.snapshot_id)
     try:
         yield
@@ -56,6 +71,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     metrics = ops.Metrics.create()
     app.state.settings = settings
     app.state.runtime = runtime
+    app.state.scans = None  # built with the runtime, in the lifespan
     app.state.limiter = limiter = anyio.CapacityLimiter(settings.inference_workers)
     metrics.queued.set_function(lambda: limiter.statistics().tasks_waiting)
     app.state.metrics = metrics
@@ -69,8 +85,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         match.router,
         terms.router,
         keys.router,
+        keys.me_router,
         audit.router,
         claims.router,
+        thumbnails.router,
+        scans.router,
     ):
         app.include_router(router)  # every /v1 route takes its Caller (service/api/auth.py)
+    web.install(app)
     return app

@@ -20,6 +20,7 @@ from indexer.errors import InvalidId, WorkConflict, WorkNotFound
 from indexer.keys import KeyNotFound
 from models.errors import ImageError, ImageTooLarge, UnsupportedImage
 from service.claims import MoveForbidden, NotClaimable
+from service.scan_jobs import ScanNotFound, ScanPathError
 from service.schemas import ErrorBody, ErrorResponse
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (ClaimConflict, 409, "claim_conflict"),
     (NotClaimable, 422, "not_claimable"),
     (MoveForbidden, 403, "forbidden"),
+    (ScanPathError, 422, "invalid_path"),
+    (ScanNotFound, 404, "scan_not_found"),
 )
 STATUS_CODES = {
     400: "bad_request",

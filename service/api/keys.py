@@ -1,5 +1,6 @@
 """`/v1/keys`: admins create keys for any role; a creator key lists and revokes its own
-creator's keys; any key can see and revoke itself. The full key is shown once, at creation."""
+creator's keys; any key can see and revoke itself. The full key is shown once, at creation.
+`GET /v1/me` says who the presented key is (a page signing in learns its role from it)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from service.runtime import Runtime
 from service.schemas import ErrorResponse
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
+me_router = APIRouter(tags=["keys"])
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
@@ -41,6 +43,12 @@ class CreatedKey(KeyOut):
 
 class KeyList(BaseModel):
     keys: list[KeyOut]
+
+
+class Me(BaseModel):
+    key_id: str = Field(description="the key's id; 'admin-env' for STYLETRACE_ADMIN_KEY")
+    role: Role
+    creator_id: str | None
 
 
 def key_out(key: ApiKey) -> KeyOut:
@@ -84,3 +92,9 @@ def revoke_key(key_id: str, runtime: RuntimeDep, caller: Caller) -> KeyOut:
     if not _visible(caller, key):
         raise KeyNotFound(f"no API key with id {key_id[:40]!r}")
     return key_out(runtime.library.keys.revoke(key_id, caller.actor))
+
+
+@me_router.get("/v1/me")
+def whoami(caller: Caller) -> Me:
+    """The presented key's id, role and creator: what this key may see and do."""
+    return Me(key_id=caller.key_id, role=caller.role, creator_id=caller.creator_id)

@@ -210,6 +210,8 @@ def test_demo_registers_the_gallery_and_prints_curl_lines(
     assert '"registered": 30' in result.output
     curls = [line for line in result.output.splitlines() if line.strip().startswith("curl")]
     assert len(curls) == 8 and all("Authorization: Bearer" in c for c in curls)
+    key = curls[0].split("Authorization: Bearer ")[1].split("'")[0]
+    assert f"Web page: http://127.0.0.1:8123/  (sign in with the API key {key})" in result.output
     assert served == [{"host": "127.0.0.1", "port": 8123}]
 
 

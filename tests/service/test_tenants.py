@@ -73,6 +73,20 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
         f"/v1/claims/{ids['claim']}/evidence", headers=h
     ),
     ("post", "/v1/evidence"): lambda c, h, ids: c.post("/v1/evidence", headers=h, files=_img(1)),
+    ("get", "/v1/me"): lambda c, h, ids: c.get("/v1/me", headers=h),
+    ("get", "/v1/thumbnails/{work_id}"): lambda c, h, ids: c.get(
+        "/v1/thumbnails/alice/w1.png", headers=h
+    ),
+    ("post", "/v1/scans"): lambda c, h, ids: c.post("/v1/scans", headers=h, data={"folder": "."}),
+    ("get", "/v1/scans"): lambda c, h, ids: c.get("/v1/scans", headers=h),
+    ("get", "/v1/scans/preview"): lambda c, h, ids: c.get(
+        "/v1/scans/preview?path=alice.png", headers=h
+    ),
+    ("get", "/v1/scans/{job_id}"): lambda c, h, ids: c.get("/v1/scans/s_1", headers=h),
+    ("get", "/v1/scans/{job_id}/rows"): lambda c, h, ids: c.get("/v1/scans/s_1/rows", headers=h),
+    ("get", "/v1/scans/{job_id}/results.csv"): lambda c, h, ids: c.get(
+        "/v1/scans/s_1/results.csv", headers=h
+    ),
 }
 
 

@@ -1,0 +1,225 @@
+"""`/v1/scans`: batch scans over HTTP for admins and reviewers. Start one on a folder under
+STYLETRACE_SCAN_ROOT or on an uploaded CSV manifest of paths under it, watch its progress,
+page through its hits (or errors), preview a scanned image, and export the results as CSV.
+Paths in answers are relative to the scan root; the server's own layout is not shown."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from models.images import load_image_file
+from service.api.auth import Caller, allow
+from service.api.deps import Inference, get_inference, get_settings, read_upload
+from service.api.errors import ApiError
+from service.scan_jobs import ScanJob, ScanJobs, ScanPathError, manifest_paths, under_root
+from service.scan_report import CSV_COLUMNS, flat_rows
+from service.schemas import ErrorResponse
+from service.settings import Settings
+from service.thumbnails import png_bytes, thumbnail
+
+router = APIRouter(prefix="/v1/scans", tags=["scans"])
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+HITS = ("match", "possible")
+
+
+class ScanJobOut(BaseModel):
+    job_id: str
+    source: str
+    created_by: str
+    created_at: datetime
+    top_k: int | None
+    status: Literal["queued", "running", "done", "failed", "interrupted"]
+    total: int | None = Field(description="images to scan, once listed")
+    scanned: int
+    finished_at: datetime | None
+    message: str = Field(description="why a scan failed or was interrupted")
+    summary: dict[str, Any] = Field(description="counts per verdict, top creators, errors")
+
+
+class ScanJobList(BaseModel):
+    scan_root: bool = Field(description="whether STYLETRACE_SCAN_ROOT is set (else no scans)")
+    jobs: list[ScanJobOut]
+
+
+class ScanRows(BaseModel):
+    job_id: str
+    show: str
+    offset: int
+    limit: int
+    total: int = Field(description="rows of this kind so far")
+    rows: list[dict[str, Any]] = Field(description="flattened like the CSV export")
+
+
+def get_scans(request: Request) -> ScanJobs:
+    scans: ScanJobs | None = request.app.state.scans
+    if scans is None:
+        raise ApiError(503, "not_ready", "not ready: still loading", {"Retry-After": "5"})
+    return scans
+
+
+ScansDep = Annotated[ScanJobs, Depends(get_scans)]
+
+
+def scan_root(settings: Settings) -> Path:
+    if settings.scan_root is None:
+        raise ApiError(
+            409,
+            "scans_disabled",
+            "this server has no scan root: set STYLETRACE_SCAN_ROOT to the folder scans may read",
+        )
+    return settings.scan_root.resolve()
+
+
+def job_out(job: ScanJob) -> ScanJobOut:
+    return ScanJobOut.model_validate(job.__dict__)
+
+
+def _relative(root: Path | None, path: str) -> str:
+    """A scanned path as the person named it: relative to the scan root."""
+    try:
+        return Path(path).relative_to(root).as_posix() if root else Path(path).name
+    except ValueError:
+        return Path(path).name
+
+
+@router.post("", status_code=201, responses={409: {"model": ErrorResponse}})
+async def start_scan(
+    settings: SettingsDep,
+    scans: ScansDep,
+    caller: Caller,
+    folder: Annotated[str | None, Form(description="a folder, relative to the scan root")] = None,
+    manifest: Annotated[
+        UploadFile | None, File(description="a CSV with a 'path' column (relative paths)")
+    ] = None,
+    top_k: Annotated[int | None, Form(ge=1)] = None,
+) -> ScanJobOut:
+    """Start a background scan of a folder or of a manifest's paths (exactly one of them)."""
+    allow(caller, "admin", "reviewer")
+    root = scan_root(settings)
+    if (folder is None) == (manifest is None):
+        raise ApiError(422, "invalid_request", "send exactly one of 'folder' or 'manifest'")
+    if top_k is not None and top_k > settings.max_top_k:
+        raise ApiError(422, "invalid_request", f"'top_k' must be at most {settings.max_top_k}")
+    if manifest is not None:
+        data = await read_upload(manifest, settings.max_upload_bytes)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ScanPathError("the manifest is not UTF-8 text (a CSV file)") from exc
+        paths = manifest_paths(text, root)
+        job = scans.submit(
+            paths, f"manifest {manifest.filename or ''}".strip(), caller.actor, top_k
+        )
+        return job_out(job)
+    assert folder is not None
+    target = under_root(root, folder)
+    if not target.is_dir():
+        raise ScanPathError(f"there is no folder {folder[:200]!r} under the scan root")
+    return job_out(scans.submit(target, f"folder {folder.strip() or '.'}", caller.actor, top_k))
+
+
+@router.get("")
+def list_scans(settings: SettingsDep, scans: ScansDep, caller: Caller) -> ScanJobList:
+    """Scan jobs, newest first."""
+    allow(caller, "admin", "reviewer")
+    return ScanJobList(
+        scan_root=settings.scan_root is not None, jobs=[job_out(j) for j in scans.all()]
+    )
+
+
+@router.get("/preview", response_class=Response, responses={200: {"content": {"image/png": {}}}})
+async def preview(
+    settings: SettingsDep,
+    inference: Annotated[Inference, Depends(get_inference)],
+    caller: Caller,
+    path: Annotated[str, Query(max_length=4096, description="relative to the scan root")],
+    size: Annotated[int, Query(ge=16, le=512)] = 256,
+) -> Response:
+    """A scanned image (any image under the scan root), scaled down, as PNG."""
+    allow(caller, "admin", "reviewer")
+    image_path = under_root(scan_root(settings), path)
+
+    def render() -> bytes:
+        return png_bytes(thumbnail(load_image_file(image_path, settings.limits).image, size))
+
+    data = await inference.run("scan_preview", render)
+    return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
+
+
+@router.get("/{job_id}", responses={404: {"model": ErrorResponse}})
+def get_scan(job_id: str, scans: ScansDep, caller: Caller) -> ScanJobOut:
+    """One job, with its progress (scanned of total) and, once done, its summary."""
+    allow(caller, "admin", "reviewer")
+    return job_out(scans.get(job_id))
+
+
+@router.get("/{job_id}/rows", responses={404: {"model": ErrorResponse}})
+def scan_rows(
+    job_id: str,
+    settings: SettingsDep,
+    scans: ScansDep,
+    caller: Caller,
+    show: Annotated[Literal["hits", "errors", "all"], Query()] = "hits",
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> ScanRows:
+    """The results so far: hits (a content or style verdict of match or possible), errors,
+    or all, in scan order."""
+    allow(caller, "admin", "reviewer")
+    scans.get(job_id)
+    root = settings.scan_root.resolve() if settings.scan_root else None
+    kept = [r for r in _rows(scans, job_id) if _shown(r, show)]
+    page = [{**r, "path": _relative(root, r["path"])} for r in kept[offset : offset + limit]]
+    return ScanRows(
+        job_id=job_id, show=show, offset=offset, limit=limit, total=len(kept), rows=page
+    )
+
+
+@router.get(
+    "/{job_id}/results.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}, 404: {"model": ErrorResponse}},
+)
+def scan_csv(job_id: str, settings: SettingsDep, scans: ScansDep, caller: Caller) -> Response:
+    """Every result so far as CSV, one row per image (the CLI's `scan --csv` columns)."""
+    allow(caller, "admin", "reviewer")
+    scans.get(job_id)
+    root = settings.scan_root.resolve() if settings.scan_root else None
+
+    def chunks() -> Iterator[str]:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, CSV_COLUMNS)
+        writer.writeheader()
+        for row in _rows(scans, job_id):
+            writer.writerow({**row, "path": _relative(root, row["path"])})
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+        yield buf.getvalue()
+
+    disposition = f'attachment; filename="{job_id}.csv"'
+    return StreamingResponse(
+        chunks(), media_type="text/csv", headers={"Content-Disposition": disposition}
+    )
+
+
+def _rows(scans: ScanJobs, job_id: str) -> Iterator[dict[str, Any]]:
+    out = scans.results(job_id)
+    return flat_rows(out) if out.exists() else iter(())
+
+
+def _shown(row: dict[str, Any], show: str) -> bool:
+    if show == "all":
+        return True
+    if show == "errors":
+        return bool(row.get("error"))
+    return row.get("content_verdict") in HITS or row.get("style_verdict") in HITS

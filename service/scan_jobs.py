@@ -1,0 +1,175 @@
+"""Scan jobs for the HTTP API: a folder under the configured scan root (or a list of paths
+under it) scanned in the background by service/scan.py, one job at a time, into
+DATA_DIR/scans/<job_id>/results.jsonl. A job's record (job.json) survives restarts; a job
+cut off by one is reported as interrupted. Paths are checked to stay inside the scan root:
+no absolute paths, no '..', no symlinks leading out."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import queue
+import secrets
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from indexer.blobs import atomic_write
+from service.runtime import Runtime
+from service.scan import run_scan, scan_inputs
+from service.scan_report import summarise
+
+log = logging.getLogger(__name__)
+Status = Literal["queued", "running", "done", "failed", "interrupted"]
+MAX_MANIFEST_ROWS = 1_000_000
+
+
+class ScanPathError(ValueError):
+    """A path that is not inside the scan root, or names nothing there."""
+
+
+class ScanNotFound(LookupError):
+    """No scan job with this id."""
+
+
+def under_root(root: Path, relative: str) -> Path:
+    """`relative` resolved inside `root`; ScanPathError for absolute paths, '..' or a path
+    that leaves the root through a symlink."""
+    rel = PurePosixPath(relative.strip().replace("\\", "/"))
+    if "\x00" in relative or rel.is_absolute() or ".." in rel.parts:
+        raise ScanPathError(
+            f"{relative[:200]!r}: give a path relative to the scan root, without '..'"
+        )
+    resolved = (root / rel).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise ScanPathError(f"{relative[:200]!r} leads outside the scan root")
+    return resolved
+
+
+def manifest_paths(text: str, root: Path) -> list[Path]:
+    """The `path` column of a CSV manifest, each resolved inside the scan root."""
+    reader = csv.DictReader(io.StringIO(text))
+    if "path" not in (reader.fieldnames or []):
+        raise ScanPathError("a scan manifest is a CSV file with a 'path' column")
+    paths = []
+    for number, row in enumerate(reader, start=2):
+        if number > MAX_MANIFEST_ROWS:
+            raise ScanPathError(f"a scan manifest may list at most {MAX_MANIFEST_ROWS} paths")
+        try:
+            paths.append(under_root(root, row["path"] or ""))
+        except ScanPathError as exc:
+            raise ScanPathError(f"manifest line {number}: {exc}") from exc
+    if not paths:
+        raise ScanPathError("the manifest lists no paths")
+    return paths
+
+
+@dataclass
+class ScanJob:
+    """One scan: what it reads, who asked, and how far it got."""
+
+    job_id: str
+    source: str  # what the person asked for: "folder <relative path>" or "manifest <name>"
+    created_by: str
+    created_at: str
+    top_k: int | None = None
+    status: Status = "queued"
+    total: int | None = None  # known once the inputs are listed
+    scanned: int = 0
+    finished_at: str | None = None
+    message: str = ""
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class ScanJobs:
+    """The jobs of one data directory, run by one background thread, oldest first."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.dir = runtime.settings.data_dir / "scans"
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[tuple[ScanJob, list[Path] | Path]] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._jobs = {job.job_id: job for job in self._load()}
+
+    def _load(self) -> list[ScanJob]:
+        jobs = []
+        for record in sorted(self.dir.glob("s_*/job.json")):
+            job = ScanJob(**json.loads(record.read_text()))
+            if job.status in ("queued", "running"):  # its process ended before it did
+                job.status, job.message = "interrupted", "the server stopped during this scan"
+            jobs.append(job)
+        return jobs
+
+    def submit(
+        self, inputs: list[Path] | Path, source: str, actor: str, top_k: int | None
+    ) -> ScanJob:
+        """Queue a scan of a folder (a Path) or of listed files."""
+        job = ScanJob(f"s_{secrets.token_hex(6)}", source, actor, _now(), top_k)
+        with self._lock:
+            self._jobs[job.job_id] = job
+            self._save(job)
+            self._queue.put((job, inputs))
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="scans", daemon=True)
+                self._worker.start()
+        return job
+
+    def get(self, job_id: str) -> ScanJob:
+        with self._lock:
+            if job_id not in self._jobs:
+                raise ScanNotFound(f"no scan job with id {job_id[:40]!r}")
+            return ScanJob(**asdict(self._jobs[job_id]))
+
+    def all(self) -> list[ScanJob]:
+        """Every job, newest first."""
+        with self._lock:
+            jobs = [ScanJob(**asdict(j)) for j in self._jobs.values()]
+        return sorted(jobs, key=lambda j: j.created_at, reverse=True)
+
+    def results(self, job_id: str) -> Path:
+        return self.dir / job_id / "results.jsonl"
+
+    def _save(self, job: ScanJob) -> None:
+        atomic_write(self.dir / job.job_id / "job.json", json.dumps(asdict(job)).encode())
+
+    def _update(self, job: ScanJob, **changes: Any) -> None:
+        with self._lock:
+            for name, value in changes.items():
+                setattr(job, name, value)
+            self._save(job)
+
+    def _work(self) -> None:
+        while True:
+            job, inputs = self._queue.get()
+            try:
+                self._run(job, inputs)
+            except Exception as exc:  # recorded on the job for the person who asked
+                log.exception("scan %s failed", job.job_id)
+                self._update(job, status="failed", message=str(exc), finished_at=_now())
+
+    def _run(self, job: ScanJob, inputs: list[Path] | Path) -> None:
+        self._update(job, status="running")
+        paths = self._listed(inputs) if isinstance(inputs, Path) else inputs
+        self._update(job, total=len(paths))
+        out = self.results(job.job_id)
+
+        def advanced(n: int) -> None:
+            with self._lock:
+                job.scanned += n
+
+        run_scan(self.runtime, paths, out, job.top_k, on_batch=advanced)
+        self._update(job, status="done", summary=summarise(out), finished_at=_now())
+
+    def _listed(self, folder: Path) -> list[Path]:
+        """The folder's images, leaving out any reached through a symlink out of it."""
+        inside = folder.resolve()
+        return [p for p in scan_inputs(str(folder)) if p.resolve().is_relative_to(inside)]

@@ -1,0 +1,141 @@
+// "Claims": list and filter claims, see each one's status, matches, history and dispute
+// window, and act on it as the key's role allows (service/claims.py MOVES): a platform
+// disputes within the window, the claimant withdraws, a reviewer upholds or rejects once the
+// claim is disputed or its window has closed. The server decides; the page offers what fits.
+
+import { call } from "./api.js";
+import { byId, download, fail, h, say } from "./dom.js";
+import { dateWords, disputeWindow, percent, rateWords, verdictWords } from "./words.js";
+
+const MOVES = {
+  dispute: { label: "Dispute", from: ["open"], roles: ["platform", "admin"] },
+  withdraw: { label: "Withdraw", from: ["open", "disputed"], roles: ["creator", "admin"] },
+  uphold: { label: "Uphold", from: ["open", "disputed"], roles: ["reviewer", "admin"] },
+  reject: { label: "Reject", from: ["open", "disputed"], roles: ["reviewer", "admin"] },
+};
+const KINDS = { revshare: "Revenue-share", takedown: "Takedown" };
+let me = null;
+
+export function init(who) {
+  me = who;
+  byId("claims-creator-field").hidden = who.role === "creator";
+  byId("claims-list").replaceChildren();
+  show();
+}
+
+/** The actions this key may take on this claim now. */
+function possibleMoves(claim) {
+  const { open } = disputeWindow(claim.dispute_until);
+  return Object.entries(MOVES).filter(([action, move]) => {
+    if (!move.roles.includes(me.role) || !move.from.includes(claim.status)) return false;
+    if (action === "dispute") return open;
+    if (action === "uphold" || action === "reject") return claim.status === "disputed" || !open;
+    return true;
+  });
+}
+
+async function show(event) {
+  event?.preventDefault();
+  const status = byId("claims-status-line");
+  const query = { status: byId("claims-status").value };
+  if (me.role !== "creator") query.creator_id = byId("claims-creator").value.trim();
+  say(status, "Loading claims…");
+  try {
+    const { claims } = await call("/v1/claims", { query });
+    byId("claims-list").replaceChildren(...claims.map(claimCard));
+    say(status, claims.length ? `${claims.length} claim${claims.length === 1 ? "" : "s"}.` : "No claims match.");
+  } catch (error) {
+    fail(status, error);
+  }
+}
+
+function claimCard(claim) {
+  const card = h(
+    "article",
+    { class: "card claim", id: `claim-${claim.claim_id}`, "data-status": claim.status },
+    h("h2", { text: `${KINDS[claim.kind] ?? claim.kind} claim ${claim.claim_id}` }),
+    h("p", { class: "claim-status" }, "Status: ", h("strong", { text: claim.status })),
+    h("p", { text: `For ${claim.creator_id}, filed ${dateWords(claim.created_at)} by ${claim.claimant}.` }),
+    h("p", { class: "window", text: stage(claim) }),
+    h("h3", { text: "What matched" }),
+    h("ul", {}, claim.matched.map(matchedItem)),
+    h("h3", { text: "History" }),
+    h("ol", { class: "history" }, claim.events.map(eventItem)),
+  );
+  card.append(actions(claim, card));
+  return card;
+}
+
+/** Where the claim stands: its dispute window while open, else who decides or decided. */
+function stage(claim) {
+  if (claim.status === "open") return disputeWindow(claim.dispute_until).words;
+  if (claim.status === "disputed") return "Disputed: a reviewer decides.";
+  return `Closed: ${claim.status}.`;
+}
+
+function matchedItem(m) {
+  const what = m.via === "content" ? `copy of ${m.work_id}` : `style of ${m.creator_id} (${percent(m.share)} share)`;
+  return h("li", { text: `${verdictWords(m.verdict)}: ${what}. ${rateWords(m.calibrated)}` });
+}
+
+function eventItem(e) {
+  const move = e.from_status ? `${e.from_status} → ${e.to_status}` : e.to_status;
+  return h("li", { text: `${dateWords(e.at)}, ${e.actor}: ${move}${e.reason ? ` (${e.reason})` : ""}` });
+}
+
+function actions(claim, card) {
+  const status = h("p", { class: "status", role: "status", "aria-live": "polite" });
+  const packet = h("button", { type: "button", text: "Download evidence" });
+  packet.addEventListener("click", () => evidence(claim, status));
+  const box = h("div", { class: "claim-actions" }, packet);
+  const moves = possibleMoves(claim);
+  if (moves.length) {
+    const reasonId = `reason-${claim.claim_id}`;
+    const reason = h("input", { id: reasonId, maxlength: 2000, autocomplete: "off" });
+    box.append(
+      h("label", { for: reasonId, text: "Reason, for the record" }),
+      reason,
+      ...moves.map(([action, move]) =>
+        h("button", { type: "button", text: move.label, onclick: () => act(claim, action, reason, card, status) }),
+      ),
+    );
+  } else if (claim.status === "open" && ["reviewer", "admin"].includes(me.role)) {
+    box.append(h("p", { text: "A decision waits until the claim is disputed or its window closes." }));
+  }
+  box.append(status);
+  return box;
+}
+
+async function act(claim, action, reasonInput, card, status) {
+  const reason = reasonInput.value.trim();
+  if (!reason) {
+    say(status, "Give a reason first: it is kept in the claim's history.", "error");
+    reasonInput.focus();
+    return;
+  }
+  try {
+    const moved = await call(`/v1/claims/${encodeURIComponent(claim.claim_id)}/${action}`, {
+      method: "POST",
+      json: { reason },
+    });
+    const fresh = claimCard(moved);
+    card.replaceWith(fresh);
+    say(fresh.querySelector(".status"), `Claim ${moved.claim_id} is now ${moved.status}.`);
+    fresh.querySelector("h2").setAttribute("tabindex", "-1");
+    fresh.querySelector("h2").focus();
+  } catch (error) {
+    fail(status, error);
+  }
+}
+
+async function evidence(claim, status) {
+  try {
+    const blob = await call(`/v1/claims/${encodeURIComponent(claim.claim_id)}/evidence`, { as: "blob" });
+    download(blob, `${claim.claim_id}.zip`);
+    say(status, "Evidence packet downloaded.");
+  } catch (error) {
+    fail(status, error);
+  }
+}
+
+byId("claims-filter").addEventListener("submit", show);

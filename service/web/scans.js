@@ -1,0 +1,186 @@
+// "Scans" (admins and reviewers): start a background scan of a folder under the server's scan
+// root or of an uploaded manifest, watch its progress, browse its hits with previews of the
+// scanned image and the matched work, list its errors, and export the results as CSV.
+
+import { call } from "./api.js";
+import { Previews, byId, download, fail, h, keyedImage, say, workFigure } from "./dom.js";
+import { dateWords, policyWords, rateWords, verdictWords } from "./words.js";
+
+const POLL_MS = 1000;
+const PAGE = 50;
+const previews = new Previews();
+let timer = null;
+
+export function init() {
+  stopWatching();
+  previews.revokeAll();
+  byId("scan-hits").replaceChildren();
+  say(byId("scan-status"), "");
+  refresh();
+}
+
+function stopWatching() {
+  if (timer !== null) clearTimeout(timer);
+  timer = null;
+}
+
+async function refresh() {
+  try {
+    const { scan_root: enabled, jobs } = await call("/v1/scans");
+    for (const el of byId("scan-form").elements) el.disabled = !enabled;
+    if (!enabled) {
+      say(
+        byId("scan-status"),
+        "Scans are off on this server: an operator sets STYLETRACE_SCAN_ROOT to the folder scans may read.",
+        "error",
+      );
+    }
+    byId("scan-jobs").replaceChildren(jobs.length ? h("div", { class: "table-wrap" }, jobTable(jobs)) : "");
+  } catch (error) {
+    fail(byId("scan-status"), error);
+  }
+}
+
+function progressWords(job) {
+  if (job.status === "queued") return "Waiting for an earlier scan to finish…";
+  if (job.status === "running") {
+    return job.total === null ? "Listing images…" : `Scanning: ${job.scanned} of ${job.total} images…`;
+  }
+  if (job.status === "done") {
+    const errors = Object.values(job.summary.errors ?? {}).reduce((n, e) => n + e.count, 0);
+    return `Done: ${job.scanned} images scanned, ${errors} unreadable.`;
+  }
+  return `${job.status === "failed" ? "Failed" : "Interrupted"}: ${job.message}`;
+}
+
+function jobTable(jobs) {
+  const rows = jobs.map((job) =>
+    h(
+      "tr",
+      {},
+      h("td", { text: dateWords(job.created_at) }),
+      h("td", { text: job.source }),
+      h("td", { text: progressWords(job) }),
+      h(
+        "td",
+        {},
+        h("button", { type: "button", text: "Show hits", onclick: () => showRows(job.job_id, "hits") }),
+        " ",
+        h("button", { type: "button", text: "Export CSV", onclick: () => exportCsv(job.job_id) }),
+      ),
+    ),
+  );
+  return h(
+    "table",
+    {},
+    h("caption", { text: "Recent scans" }),
+    h("thead", {}, h("tr", {}, ["Started", "What", "Progress", "Results"].map((t) => h("th", { scope: "col", text: t })))),
+    h("tbody", {}, rows),
+  );
+}
+
+async function start(event) {
+  event.preventDefault();
+  const folder = byId("scan-folder").value.trim();
+  const manifest = byId("scan-manifest").files[0];
+  const status = byId("scan-status");
+  if (Boolean(folder) === Boolean(manifest)) {
+    say(status, "Give either a folder or a manifest (one of them).", "error");
+    return;
+  }
+  const form = new FormData();
+  if (folder) form.append("folder", folder);
+  else form.append("manifest", manifest);
+  try {
+    const job = await call("/v1/scans", { method: "POST", form });
+    byId("scan-manifest").value = "";
+    watch(job.job_id);
+  } catch (error) {
+    fail(status, error);
+  }
+}
+
+async function watch(jobId) {
+  stopWatching();
+  const progress = byId("scan-progress");
+  try {
+    const job = await call(`/v1/scans/${encodeURIComponent(jobId)}`);
+    progress.max = Math.max(job.total ?? 1, 1);
+    progress.value = job.scanned;
+    const finished = !["queued", "running"].includes(job.status);
+    say(byId("scan-status"), progressWords(job), ["failed", "interrupted"].includes(job.status) ? "error" : "info");
+    if (!finished) {
+      timer = setTimeout(() => watch(jobId), POLL_MS);
+      return;
+    }
+    await refresh();
+    if (job.status === "done") await showRows(jobId, "hits");
+  } catch (error) {
+    fail(byId("scan-status"), error);
+  }
+}
+
+async function showRows(jobId, show, offset = 0) {
+  const box = byId("scan-hits");
+  try {
+    const answer = await call(`/v1/scans/${encodeURIComponent(jobId)}/rows`, {
+      query: { show, offset, limit: PAGE },
+    });
+    if (offset === 0) {
+      previews.revokeAll();
+      const other = show === "hits" ? "errors" : "hits";
+      box.replaceChildren(
+        h("h2", { id: "scan-rows-title", text: show === "hits" ? `Hits: ${answer.total}` : `Errors: ${answer.total}` }),
+        h("p", {}, h("button", { type: "button", text: `Show ${other}`, onclick: () => showRows(jobId, other) })),
+        h("ul", { class: "scan-rows", "aria-labelledby": "scan-rows-title" }),
+      );
+    }
+    const list = box.querySelector(".scan-rows");
+    list.append(...answer.rows.map(show === "hits" ? hitItem : errorItem));
+    box.querySelector(".more")?.remove();
+    const shown = offset + answer.rows.length;
+    if (shown < answer.total) {
+      box.append(h("button", { type: "button", class: "more", text: "Show more", onclick: () => showRows(jobId, show, shown) }));
+    }
+  } catch (error) {
+    fail(byId("scan-status"), error);
+  }
+}
+
+function hitItem(row) {
+  const scanned = keyedImage("/v1/scans/preview", { path: row.path }, `Scanned image ${row.path}`, previews);
+  const content = row.content_work_id
+    ? workFigure(row.content_work_id, previews, h("span", { text: `Content: ${verdictWords(row.content_verdict)}` }))
+    : null;
+  return h(
+    "li",
+    { class: "scan-hit" },
+    h("figure", { class: "work" }, scanned, h("figcaption", {}, h("code", { text: row.path }))),
+    content,
+    h(
+      "div",
+      {},
+      h("p", { text: `Content: ${verdictWords(row.content_verdict)}. ${rateWords(row.content_calibrated)}` }),
+      h("p", {
+        text: `Style: ${verdictWords(row.style_verdict)}${row.style_creator_id ? ` (${row.style_creator_id})` : ""}. ${rateWords(row.style_calibrated)}`,
+      }),
+      row.policy && row.policy !== "none" ? h("p", { text: `Policy: ${policyWords(row.policy)}.` }) : null,
+    ),
+  );
+}
+
+function errorItem(row) {
+  return h("li", {}, h("code", { text: row.path }), `: ${row.error}`);
+}
+
+async function exportCsv(jobId) {
+  try {
+    const blob = await call(`/v1/scans/${encodeURIComponent(jobId)}/results.csv`, { as: "blob" });
+    download(blob, `${jobId}.csv`);
+    say(byId("scan-status"), "Results exported as CSV.");
+  } catch (error) {
+    fail(byId("scan-status"), error);
+  }
+}
+
+byId("scan-form").addEventListener("submit", start);

@@ -1,0 +1,51 @@
+// Numbers from the API in plain words: calibrated false-match rates, verdicts, policies,
+// dates and the dispute window.
+
+const VERDICTS = { match: "Match", possible: "Possible match", none: "No match" };
+
+/** "Match", "Possible match" or "No match". */
+export function verdictWords(verdict) {
+  return VERDICTS[verdict] ?? verdict;
+}
+
+/** How strong a score is, from its calibrated false-match rate (0..1). */
+export function rateWords(rate) {
+  if (typeof rate !== "number" || Number.isNaN(rate)) return "";
+  if (rate >= 0.5) return "Unrelated images often score this high: this alone is no evidence.";
+  if (rate < 1e-6) return "Fewer than 1 in a million unrelated images would score this high.";
+  const oneIn = friendly(1 / rate).toLocaleString("en-US");
+  return `About 1 in ${oneIn} unrelated images would score this high.`;
+}
+
+/** Two significant digits: 1,079 -> 1,100; small counts stay whole numbers. */
+function friendly(n) {
+  if (n < 10) return Math.round(n);
+  const unit = 10 ** (Math.floor(Math.log10(n)) - 1);
+  return Math.round(n / unit) * unit;
+}
+
+export function percent(share) {
+  return `${Math.round(share * 100)}%`;
+}
+
+/** A policy in words: "revenue share of 10%", "takedown", "track (record only)". */
+export function policyWords(policy, rate) {
+  if (policy === "revshare") return rate ? `revenue share of ${percent(rate)}` : "revenue share";
+  if (policy === "takedown") return "takedown";
+  if (policy === "track") return "track (record matches only)";
+  return "none";
+}
+
+export function dateWords(iso) {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+/** Is the dispute window still open, and a sentence saying until when. */
+export function disputeWindow(untilIso, now = new Date()) {
+  const until = new Date(untilIso);
+  const open = now <= until;
+  if (!open) return { open, words: `The dispute window closed on ${dateWords(untilIso)}.` };
+  const days = Math.ceil((until - now) / 86_400_000);
+  const left = days === 1 ? "1 day left" : `${days} days left`;
+  return { open, words: `Open to dispute until ${dateWords(untilIso)} (${left}).` };
+}

@@ -1,0 +1,147 @@
+"""Scans over HTTP on the fakes: off without a scan root, paths kept inside it (no '..',
+absolute paths or symlinks out), admin and reviewer keys only; a folder or a manifest
+scanned in the background to its hits, errors, CSV export and previews; a job cut off by a
+restart reported as interrupted."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api.app import create_app
+from service.runtime import Runtime
+from service.scan_jobs import ScanJobs
+from service.settings import Settings
+from tests.service.http import AUTH, Keys, art, bearer, checked_client
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Path:
+    """The scan root: a copy of alice's work 1, an unrelated drawing, a file that is no image."""
+    root = tmp_path / "inbox"
+    (root / "batch" / "deeper").mkdir(parents=True)
+    (root / "batch" / "copy.png").write_bytes(art("alice", 1))
+    (root / "batch" / "deeper" / "other.png").write_bytes(art("carol", 7))
+    (root / "batch" / "notes.png").write_text("not an image")
+    (tmp_path / "secret.png").write_bytes(art("bob", 101))
+    return root
+
+
+@pytest.fixture
+def scanning(settings: Settings, runtime: Runtime, inbox: Path) -> Iterator[TestClient]:
+    settings.scan_root = inbox
+    with checked_client(create_app(settings, runtime)) as client:
+        yield client
+
+
+def _start(client: TestClient, headers: dict[str, str] = AUTH, **form: Any) -> Any:
+    files = (
+        {"manifest": ("list.csv", form.pop("manifest"), "text/csv")} if "manifest" in form else None
+    )
+    return client.post("/v1/scans", headers=headers, data=form, files=files)
+
+
+def _finished(client: TestClient, job_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(f"/v1/scans/{job_id}", headers=AUTH).json()
+        if job["status"] not in ("queued", "running"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"scan {job_id} did not finish")
+
+
+def test_scans_are_off_without_a_scan_root(client: TestClient) -> None:
+    refused = _start(client, folder="batch")
+    assert (
+        refused.status_code == 409 and "STYLETRACE_SCAN_ROOT" in refused.json()["error"]["message"]
+    )
+    assert client.get("/v1/scans", headers=AUTH).json() == {"scan_root": False, "jobs": []}
+
+
+def test_paths_stay_inside_the_scan_root(scanning: TestClient, inbox: Path) -> None:
+    (inbox / "out").symlink_to(inbox.parent)
+    for folder, says in (
+        ("../", "without '..'"),
+        ("/etc", "relative to the scan root"),
+        ("out", "leads outside the scan root"),
+        ("missing", "no folder 'missing'"),
+    ):
+        answer = _start(scanning, folder=folder)
+        assert answer.status_code == 422, folder
+        assert says in answer.json()["error"]["message"], answer.json()
+    manifest = _start(scanning, manifest=b"path\nbatch/copy.png\n../secret.png\n")
+    assert manifest.status_code == 422
+    assert "manifest line 3" in manifest.json()["error"]["message"]
+    both = _start(scanning, folder="batch", manifest=b"path\nbatch/copy.png\n")
+    assert both.status_code == 422 and "exactly one" in both.json()["error"]["message"]
+    preview = scanning.get("/v1/scans/preview", headers=AUTH, params={"path": "../secret.png"})
+    assert preview.status_code == 422
+
+
+def test_only_admins_and_reviewers_scan(scanning: TestClient, keys: Keys) -> None:
+    for who in ("alice", "platform"):
+        assert _start(scanning, bearer(keys[who]), folder="batch").status_code == 403
+        assert scanning.get("/v1/scans", headers=bearer(keys[who])).status_code == 403
+    assert _start(scanning, bearer(keys["reviewer"]), folder="batch").status_code == 201
+
+
+def test_a_folder_scan_finds_the_copy(scanning: TestClient, keys: Keys) -> None:
+    started = _start(scanning, folder="batch")
+    assert started.status_code == 201 and started.json()["source"] == "folder batch"
+    job = _finished(scanning, started.json()["job_id"])
+    assert (job["status"], job["total"], job["scanned"]) == ("done", 3, 3)
+    assert job["summary"]["images"] == 3 and "unreadable_image" in job["summary"]["errors"]
+    url = f"/v1/scans/{job['job_id']}"
+
+    hits = scanning.get(f"{url}/rows", headers=AUTH).json()
+    assert [r["path"] for r in hits["rows"]] == ["batch/copy.png"]
+    assert hits["rows"][0]["content_work_id"] == "alice/w1.png"
+    errors = scanning.get(f"{url}/rows", headers=AUTH, params={"show": "errors"}).json()
+    assert [r["path"] for r in errors["rows"]] == ["batch/notes.png"]
+
+    exported = scanning.get(f"{url}/results.csv", headers=AUTH)
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert sorted(r["path"] for r in rows) == [
+        "batch/copy.png",
+        "batch/deeper/other.png",
+        "batch/notes.png",
+    ]
+    preview = scanning.get("/v1/scans/preview", headers=AUTH, params={"path": "batch/copy.png"})
+    assert preview.status_code == 200 and preview.headers["content-type"] == "image/png"
+    assert scanning.get("/v1/scans", headers=AUTH).json()["jobs"][0]["job_id"] == job["job_id"]
+    assert scanning.get("/v1/scans/s_nope", headers=AUTH).status_code == 404
+
+
+def test_a_manifest_scan_reads_only_its_paths(scanning: TestClient) -> None:
+    started = _start(scanning, manifest=b"path,note\nbatch/deeper/other.png,x\n", top_k=2)
+    assert started.status_code == 201, started.text
+    job = _finished(scanning, started.json()["job_id"])
+    assert (job["status"], job["total"], job["source"]) == ("done", 1, "manifest list.csv")
+
+
+def test_a_scan_cut_off_by_a_restart_is_reported(runtime: Runtime) -> None:
+    record = runtime.settings.data_dir / "scans" / "s_0123" / "job.json"
+    record.parent.mkdir(parents=True)
+    record.write_text(
+        json.dumps(
+            {
+                "job_id": "s_0123",
+                "source": "folder x",
+                "created_by": "admin-env",
+                "created_at": "2026-01-01T00:00:00+00:00",
+                "status": "running",
+            }
+        )
+    )
+    job = ScanJobs(runtime).get("s_0123")
+    assert (job.status, job.message) == ("interrupted", "the server stopped during this scan")

@@ -1,0 +1,59 @@
+"""In a real browser, a reviewer scans a folder under the scan root: progress to the end, the
+hit with previews of the scanned image and of the work it copies, the CSV export; and a
+manifest reaching outside the root refused with the reason in words."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.web.conftest import Live, shot, sign_in
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_reviewer_scans_a_folder_and_browses_the_hits(page: Page, live: Live) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, live, live.key("reviewer"))
+    page.get_by_role("button", name="Scans").click()
+    page.get_by_label("Or a manifest").set_input_files(
+        files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": b"path\n../x.png\n"}]
+    )
+    page.get_by_role("button", name="Start scan").click()
+    expect(page.locator("#scan-status")).to_have_text(
+        "Some input was not accepted. Manifest line 2: '../x.png': give a path relative to "
+        "the scan root, without '..'."
+    )
+    page.get_by_label("Or a manifest").set_input_files([])
+
+    page.get_by_label("Folder (relative to the scan root").fill("batch")
+    page.get_by_role("button", name="Start scan").click()
+    expect(page.locator("#scan-status")).to_have_text("Done: 2 images scanned, 0 unreadable.")
+    assert page.locator("#scan-progress").evaluate("p => [p.value, p.max]") == [2, 2]
+    expect(page.locator("#scan-rows-title")).to_have_text("Hits: 1")
+    hit = page.locator(".scan-hit")
+    expect(hit).to_contain_text("Content: Match")
+    for alt in (
+        "Scanned image batch/suspect_07.png",
+        "Preview of andy-fitzsimon/four-wheel-drive.png",
+    ):
+        image = hit.get_by_alt_text(alt)
+        expect(image).to_be_visible()
+        assert image.evaluate("img => img.naturalWidth > 0")
+    shot(page, "scans")
+
+    with page.expect_download() as downloaded:
+        page.get_by_role("button", name="Export CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(downloaded.value.path()).read_text())))
+    assert sorted((r["path"], r["content_verdict"]) for r in rows) == [
+        ("batch/suspect_03.png", "none"),
+        ("batch/suspect_07.png", "match"),
+    ]
