@@ -37,7 +37,7 @@ DEV_DATA_PACKAGES := openclipart-svg openclipart-png librsvg2-bin \
     tuxpaint-stamps-default gnome-backgrounds mate-backgrounds gcompris-qt-data \
     $(FONT_PACKAGES)
 
-.PHONY: install demo test lint typecheck unit browser bench bench-accuracy bench-speed bench-perf calibrate train-style train-content dev-data dev-data-packages clean
+.PHONY: install demo test lint typecheck unit browser bench bench-accuracy bench-speed bench-perf bench-soak calibrate train-style train-content dev-data dev-data-packages clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -99,6 +99,10 @@ bench-speed: install
 # Issue 6: performance at scale -> benchmarks/PERF.md (so far: the vector index).
 bench-perf: install
 	$(PY) -m benchmarks.index_scale --sizes 10000 100000 1000000
+	$(PY) -m benchmarks.load --works 10000 100000 --seconds 120
+
+bench-soak: install
+	$(PY) -m benchmarks.load --works 10000 --seconds 600 --section soak
 
 bench: bench-accuracy bench-speed bench-perf
 

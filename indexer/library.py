@@ -162,9 +162,13 @@ class Library:
         (a conflict) that refused it while the others went ahead."""
         images = [item.image for item in items]
         raw = {space: sp.embed_raw(images) for space, sp in self.spaces.items()}
+        projected = {space: self._project(space, raw[space]) for space in raw}
         hashes = hash_batch(images)
         keypoints = [local.extract(img).to_bytes() for img in images]
+        with self._lock:
+            indexed = self._pdq_neighbours(hashes)
         out: list[Registered | CatalogError] = []
+        earlier: list[tuple[Work, NDArray[np.uint8]]] = []  # registered from this batch
         for i, item in enumerate(items):
             vectors = {
                 (space, sp.raw_id): raw[space][i].tobytes() for space, sp in self.spaces.items()
@@ -173,16 +177,24 @@ class Library:
             vectors[(LOCAL, local.MODEL_ID)] = keypoints[i]
             with self._lock:  # with the blob: an opt-out may be deleting the same bytes
                 self.blobs.put(item.sha256, item.data)
-                new = self._new_work(item, self._owned_elsewhere(item, hashes[i]))
+                warnings = self._owned_elsewhere(item, hashes[i], indexed[i], earlier)
+                new = self._new_work(item, warnings)
                 try:
                     work, created = self.catalog.add(new, vectors, actor)
                 except CatalogError as exc:
                     out.append(exc)
                     continue
                 if created:
-                    self._index_one(work, {s: raw[s][i] for s in raw}, hashes[i])
+                    self._index_one(work, {s: projected[s][i] for s in raw}, hashes[i])
+                    earlier.append((work, hashes[i]))
             out.append(Registered(work, created))
         return out
+
+    def _project(self, space: str, raw: NDArray[np.float32]) -> NDArray[np.float32]:
+        """[n, v, dim] search vectors from [n, v, raw_dim] raw ones, in one call per batch."""
+        n, v, raw_dim = raw.shape
+        flat = self.spaces[space].embedder.project(raw.reshape(n * v, raw_dim))
+        return flat.reshape(n, v, -1)
 
     def remove(self, work_id: str, actor: str = "system") -> Work:
         """Tombstone a work; it is gone from every index, and its original deleted, before
@@ -272,25 +284,45 @@ class Library:
                 self.data_dir / "index", self.snapshot_id, self.model_ids, self.indexes
             )
 
-    def _owned_elsewhere(self, item: Submission, code: NDArray[np.uint8]) -> list[str]:
+    def _pdq_neighbours(self, codes: NDArray[np.uint8]) -> list[list[tuple[int, Work]]]:
+        """Per hash: the indexed works within PDQ's match distance, as (distance, work),
+        from one search for the whole batch."""
+        if not self._works or not len(codes):
+            return [[] for _ in range(len(codes))]
+        distances, ids = self.indexes["pdq"].search(codes, OWNERSHIP_CANDIDATES)
+        return [
+            [
+                (int(d), self._works[int(pk)])
+                for d, pk in zip(row_d, row_ids, strict=True)
+                if int(pk) in self._works and d <= MATCH_DISTANCE
+            ]
+            for row_d, row_ids in zip(distances, ids, strict=True)
+        ]
+
+    def _owned_elsewhere(
+        self,
+        item: Submission,
+        code: NDArray[np.uint8],
+        indexed: list[tuple[int, Work]],
+        earlier: list[tuple[Work, NDArray[np.uint8]]],
+    ) -> list[str]:
         """Warnings when another creator already registered these bytes or a near copy (PDQ
-        within its match distance): both are kept, and the conflict is on record."""
+        within its match distance), among the works indexed when the batch began and those
+        registered earlier in it: both are kept, and the conflict is on record."""
+        near = indexed + [
+            (d, work)
+            for work, other in earlier
+            if (d := int(np.unpackbits(np.bitwise_xor(code, other)).sum())) <= MATCH_DISTANCE
+        ]
         found: dict[int, str] = {}
-        if self._works:
-            distances, ids = self.indexes["pdq"].search(code[None], OWNERSHIP_CANDIDATES)
-            for d, pk in zip(distances[0], ids[0], strict=True):
-                other = self._works.get(int(pk))
-                if (
-                    other is not None
-                    and other.creator_id != item.creator_id
-                    and d <= MATCH_DISTANCE
-                ):
-                    same = other.sha256 == item.sha256
-                    what = "the same bytes" if same else f"a near copy (PDQ distance {int(d)})"
-                    found[other.pk] = (
-                        f"ownership conflict: {what} already registered by creator "
-                        f"{other.creator_id!r} as {other.work_id!r}"
-                    )
+        for d, other in sorted(near, key=lambda pair: pair[0]):
+            if other.creator_id != item.creator_id and other.pk not in found:
+                same = other.sha256 == item.sha256
+                what = "the same bytes" if same else f"a near copy (PDQ distance {d})"
+                found[other.pk] = (
+                    f"ownership conflict: {what} already registered by creator "
+                    f"{other.creator_id!r} as {other.work_id!r}"
+                )
         return list(found.values())
 
     def _new_work(self, item: Submission, warnings: list[str]) -> NewWork:
@@ -304,13 +336,12 @@ class Library:
         )
 
     def _index_one(
-        self, work: Work, raw: dict[str, NDArray[np.float32]], code: NDArray[np.uint8]
+        self, work: Work, vectors: dict[str, NDArray[np.float32]], code: NDArray[np.uint8]
     ) -> None:
-        """Index one work: raw [v, raw_dim] per space, all v vectors under the work's id."""
+        """Index one work: its search vectors [v, dim] per space, all under the work's id."""
         with self._lock:
-            for space, sp in self.spaces.items():
-                ids = np.full(len(raw[space]), work.pk, np.int64)
-                self.indexes[space].add(ids, sp.embedder.project(raw[space]))
+            for space, vecs in vectors.items():
+                self.indexes[space].add(np.full(len(vecs), work.pk, np.int64), vecs)
             ids = np.array([work.pk], np.int64)
             self.indexes["pdq"].add(ids, code[None])
             self._works[work.pk] = work

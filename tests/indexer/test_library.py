@@ -50,6 +50,28 @@ def test_register_and_remove_are_visible_at_once(runtime: Runtime) -> None:
     assert {"content", "style", "pdq"} <= set(lib.indexes)
 
 
+def test_ownership_conflicts_are_found_within_a_batch_and_against_the_index(
+    runtime: Runtime,
+) -> None:
+    lib = runtime.library
+    first = _submission("alice", 1)
+    mine_again = Submission("alice", "alice/again.png", *_parts(first))
+    theirs = Submission("bob", "bob/same.png", *_parts(first))
+    out = lib.register([first, mine_again, theirs, _submission("bob", 2)])
+    assert [o.created for o in out] == [True, False, True, True]  # alice's own copy: unchanged
+    warnings = [o.work.meta.get("warnings", []) for o in out]
+    assert warnings[0] == [] and warnings[3] == []
+    assert warnings[2] == [
+        "ownership conflict: the same bytes already registered by creator 'alice' as 'alice/1.png'"
+    ]  # from the same batch
+    later = lib.register([Submission("carol", "carol/x.png", *_parts(first))])[0]
+    assert len(later.work.meta["warnings"]) == 2  # alice's and bob's, from the index
+
+
+def _parts(item: Submission) -> tuple[Image.Image, bytes, str, str]:
+    return item.image, item.data, item.sha256, item.source
+
+
 def test_start_up_rebuilds_without_snapshot(
     settings: Settings, runtime: Runtime, fake_cal: Calibration
 ) -> None:
