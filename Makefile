@@ -99,7 +99,7 @@ bench-speed: install
 # Issue 6: performance at scale -> benchmarks/PERF.md (so far: the vector index).
 bench-perf: install
 	$(PY) -m benchmarks.index_scale --sizes 10000 100000 1000000
-	$(PY) -m benchmarks.load --works 10000 100000 --seconds 120
+	$(PY) -m benchmarks.load --works 10000 100000 --users 8 96 --seconds 120
 
 bench-soak: install
 	$(PY) -m benchmarks.load --works 10000 --seconds 600 --section soak

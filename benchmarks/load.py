@@ -66,6 +66,7 @@ def serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "styletrace"), "serve"],
         env=env,
+        stdout=subprocess.DEVNULL,  # one access-log line per request
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 600
@@ -117,8 +118,10 @@ def run_load(port: int, users: int, seconds: float) -> tuple[Tally, float]:
     return tally, time.monotonic() - started
 
 
-def measure(works: int, users: int, seconds: float, port: int) -> dict[str, Any]:
-    """Populate a fresh data dir with `works` works, serve it, load it, and summarise."""
+def measure(works: int, users: list[int], seconds: float, port: int) -> list[dict[str, Any]]:
+    """Populate a fresh data dir with `works` works, serve it, and load it with each number
+    of concurrent clients in turn."""
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         started = time.perf_counter()
@@ -126,15 +129,28 @@ def measure(works: int, users: int, seconds: float, port: int) -> dict[str, Any]
         populate_s = time.perf_counter() - started
         proc = serve(data_dir, port)
         try:
-            run_load(port, 1, 5)  # warm-up: first requests pay for lazy set-up
-            rss_start = rss_mib(proc.pid)
-            tally, wall = run_load(port, users, seconds)
-            rss_end = rss_mib(proc.pid)
+            for n in users:
+                run_load(port, n, min(30.0, seconds / 10))  # warm-up: lazy set-up, arenas
+                rss_start = rss_mib(proc.pid)
+                tally, wall = run_load(port, n, seconds)
+                rows.append(summarise(tally, wall, works, n, populate_s))
+                rows[-1] |= {"rss_start_mib": rss_start, "rss_end_mib": rss_mib(proc.pid)}
+                rows[-1]["rss_growth"] = rows[-1]["rss_end_mib"] / rss_start - 1
+                print(rows[-1], flush=True)
         finally:
             proc.terminate()
             proc.wait(timeout=120)
+    return rows
+
+
+def summarise(
+    tally: Tally, wall: float, works: int, users: int, populate_s: float
+) -> dict[str, Any]:
+    """One row of the results table."""
     answered = sum(tally.statuses.values())
     ok = tally.statuses.get(200, 0)
+    shed = tally.statuses.get(503, 0)
+    errors = answered - ok - shed + tally.failures
     ms = np.asarray(tally.latencies) * 1000 if tally.latencies else np.asarray([np.nan])
     return {
         "works": works,
@@ -146,14 +162,11 @@ def measure(works: int, users: int, seconds: float, port: int) -> dict[str, Any]
         "throughput_per_s": ok / wall,
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
-        "shed_503": tally.statuses.get(503, 0),
-        "errors": answered - ok - tally.statuses.get(503, 0) + tally.failures,
-        "error_rate": (answered - ok - tally.statuses.get(503, 0) + tally.failures)
-        / max(1, answered + tally.failures),
+        "shed_503": shed,
+        "errors": errors,
+        "error_rate": errors / max(1, answered + tally.failures),
         "statuses": {str(k): v for k, v in sorted(tally.statuses.items())},
-        "rss_start_mib": rss_start,
-        "rss_end_mib": rss_end,
-        "rss_growth": rss_end / rss_start - 1,
+        "load_average": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
 
@@ -168,7 +181,13 @@ def render(rows: list[dict[str, Any]], section: str) -> str:
             f"{machine()}; `styletrace serve` (default settings: 2 inference workers, at most "
             "64 requests queued) on 127.0.0.1, clients posting the bundled suspects to "
             "/v1/match. Errors count every answer other than 200 and 503 (shed with "
-            "Retry-After, which clients honour), and requests with no answer.",
+            "Retry-After, which clients honour), and requests with no answer. Memory is the "
+            "server's resident set after a warm-up with the same clients (a tenth of the run, "
+            "at most 30 s) and at the end. Load average at the end of each run: "
+            + "; ".join(
+                f"{r['works']} works, {r['users']} users: {r['load_average']}" for r in rows
+            )
+            + ".",
             table(
                 [
                     "works",
@@ -209,15 +228,14 @@ def render(rows: list[dict[str, Any]], section: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--works", type=int, nargs="+", default=[10_000])
-    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--users", type=int, nargs="+", default=[8])
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--section", choices=("load", "soak"), default="load")
     args = parser.parse_args(argv)
     rows = []
     for works in args.works:
-        rows.append(measure(works, args.users, args.seconds, args.port))
-        print(rows[-1], flush=True)
+        rows += measure(works, args.users, args.seconds, args.port)
     write_section(args.section, render(rows, args.section), {"rows": rows}, PERF)
     print(render(rows, args.section))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,14 @@ WORK_CROPS = "content_crops"  # the space of works' extra content views, several
 IVF_FROM = 200_000  # vectors in a space from which it is searched through an IVF
 OWNERSHIP_CANDIDATES = 8  # nearest PDQ hashes checked for another owner at registration
 LOCAL = "local"  # stored keypoints of each work for geometric verification (no index)
+
+
+IndexFactory = Callable[[str, int, bool], VectorIndex]  # (space, dim, binary) -> an EMPTY index
+
+
+def faiss_index(space: str, dim: int, binary: bool) -> VectorIndex:
+    """The default backend: exact FAISS indexes in process (IVF once large, indexer/sizing)."""
+    return FaissBinaryIndex(dim) if binary else FaissIndex(dim)
 
 
 @dataclass(frozen=True)
@@ -103,9 +111,11 @@ class Library:
         style: Embedder,
         content_views: str = "global",
         ivf_from: int = IVF_FROM,
+        new_index: IndexFactory = faiss_index,
     ) -> None:
         self.data_dir = data_dir
         self.ivf_from = ivf_from
+        self.new_index = new_index
         self.catalog = catalog
         self.keys = KeyStore(catalog.engine)
         self.claims = ClaimStore(catalog.engine)
@@ -354,10 +364,10 @@ class Library:
             self.indexes[space] = fit_to_size(self.indexes[space], self.ivf_from)
 
     def _empty_indexes(self) -> dict[str, VectorIndex]:
-        out: dict[str, VectorIndex] = {
-            name: FaissIndex(sp.embedder.dim) for name, sp in self.spaces.items()
+        out = {
+            name: self.new_index(name, sp.embedder.dim, False) for name, sp in self.spaces.items()
         }
-        out["pdq"] = FaissBinaryIndex(PDQ_BITS)
+        out["pdq"] = self.new_index("pdq", PDQ_BITS, True)
         return out
 
     def _reconcile(self) -> None:

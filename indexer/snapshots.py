@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.blobs import atomic_write
+from indexer.milvus import MilvusIndex, read_pointer
 from indexer.vectors import FaissBinaryIndex, VectorIndex, load_float_index
 
 log = logging.getLogger(__name__)
@@ -57,16 +58,21 @@ def load_current(root: Path) -> Snapshot | None:
         manifest = json.loads((folder / "manifest.json").read_text())
         indexes: dict[str, VectorIndex] = {}
         for space in manifest["counts"]:
-            path = folder / f"{space}.faiss"
-            indexes[space] = (
-                FaissBinaryIndex.load(path) if space == "pdq" else load_float_index(path)
-            )
+            indexes[space] = load_index(folder / f"{space}.faiss", binary=space == "pdq")
         return Snapshot(snapshot_id, dict(manifest["models"]), indexes)
     except FileNotFoundError:
         return None
     except (OSError, RuntimeError, ValueError, KeyError) as exc:
         log.warning("index snapshot unreadable (%s); rebuilding from the catalog", exc)
         return None
+
+
+def load_index(path: Path, binary: bool) -> VectorIndex:
+    """A saved index: a FAISS file, or a pointer to a Milvus collection."""
+    pointer = read_pointer(path)
+    if pointer is not None:
+        return MilvusIndex.from_pointer(pointer)
+    return FaissBinaryIndex.load(path) if binary else load_float_index(path)
 
 
 def _prune(root: Path, keep: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from indexer.catalog import Catalog
-from indexer.library import Library
+from indexer.library import IndexFactory, Library, faiss_index
 from models.embedder import Embedder
 from models.registry import CALIBRATION_DIR, Profile, load_profile
 from service.calibration import Calibration
@@ -93,7 +93,17 @@ def _unopened_library(
         style or profile.embedder("style"),
         profile.content_views,
         settings.ivf_from_vectors,
+        _index_backend(settings),
     )
+
+
+def _index_backend(settings: Settings) -> IndexFactory:
+    """FAISS in process by default; Milvus when STYLETRACE_VECTOR_BACKEND=milvus."""
+    if settings.vector_backend == "milvus":
+        from indexer.milvus import milvus_index
+
+        return milvus_index(settings.milvus, settings.milvus_prefix)
+    return faiss_index
 
 
 def open_library(

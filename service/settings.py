@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(16, ge=1)  # images per forward pass in register and scan
     decode_workers: int = Field(2, ge=1)  # threads decoding images ahead of the models
     ivf_from_vectors: int = Field(200_000, ge=1)  # per space: exact search below, IVF above
+    vector_backend: Literal["faiss", "milvus"] = "faiss"  # where the vector indexes live
+    milvus_uri: str = ""  # a Milvus server (http://host:19530); default: DATA_DIR/milvus.db (lite)
+    milvus_prefix: str = Field("styletrace", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
     dispute_window_days: float = Field(14.0, ge=0)  # how long a claim can be disputed
     torch_threads: int = Field(0, ge=0)  # 0: torch's default
 
@@ -50,6 +54,11 @@ class Settings(BaseSettings):
     @property
     def signing_key_path(self) -> Path:
         return self.signing_key or self.data_dir / "keys" / "signing-ed25519.pem"
+
+    @property
+    def milvus(self) -> str:
+        """The Milvus URI to use: the setting, or a milvus-lite file in the data dir."""
+        return self.milvus_uri or str(self.data_dir / "milvus.db")
 
     @property
     def limits(self) -> ImageLimits:
