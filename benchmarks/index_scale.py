@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from benchmarks.plots import scale_plot
 from benchmarks.report import machine, table, write_section
 from indexer.sizing import RECALL, build_ivf, recall_at_10
 from indexer.vectors import FaissIndex, VectorIndex
 
 PERF = Path(__file__).parent / "PERF.md"
+PLOT = Path(__file__).parent / "perf.png"
 DIM = 256  # the content head's width
 QUERIES = 300
 CENTRES = 2000
@@ -130,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{time.perf_counter() - started:.0f} s. `python -m benchmarks.index_scale "
             f"--sizes {' '.join(map(str, args.sizes))}`.",
             table(headers, rows),
+            f"Plot: `benchmarks/{PLOT.name}` (latency and bytes per vector against size).",
             "IVF as the library builds it (`indexer/sizing.py`): nlist = 4 sqrt(n) centroids "
             "trained on up to 64 vectors per list; nprobe is the fewest lists (doubling from 4) "
             f"that reach recall@10 >= {RECALL} on 200 stored vectors with noise of norm 0.7 "
@@ -142,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
             "shown only for comparison.",
         ]
     )
+    scale_plot(rows, PLOT)
     write_section("index", markdown, {"rows": rows}, PERF)
     print(markdown)
 

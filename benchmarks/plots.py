@@ -31,3 +31,32 @@ def score_plot(results: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def scale_plot(rows: list[list[Any]], path: Path) -> None:
+    """Query latency (p50 and p99) and bytes per vector against index size, one line per
+    kind of index; rows as benchmarks/index_scale.py writes them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds: dict[str, list[list[Any]]] = {}
+    for row in rows:
+        kinds.setdefault("flat (exact)" if row[0].startswith("flat") else "IVF", []).append(row)
+    fig, (lat, mem) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for kind, kind_rows in kinds.items():
+        sizes = [r[1] for r in kind_rows]
+        lat.plot(sizes, [r[4] for r in kind_rows], marker="o", label=f"{kind} p50")
+        lat.plot(sizes, [r[5] for r in kind_rows], marker="x", linestyle="--", label=f"{kind} p99")
+        mem.plot(sizes, [r[3] for r in kind_rows], marker="o", label=kind)
+    lat.set(xscale="log", yscale="log", xlabel="vectors", ylabel="query latency, ms")
+    mem.set(xscale="log", xlabel="vectors", ylabel="bytes per vector (saved index)")
+    lat.set_title("latency against index size", fontsize=10)
+    mem.set_title("memory against index size", fontsize=10)
+    for ax in (lat, mem):
+        ax.legend(fontsize=7)
+        ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
