@@ -79,7 +79,32 @@ def match(image: Path, top_k: int | None) -> None:
     default=None,
     help="Also write the results as CSV (one row per image).",
 )
-def scan(source: str, out: Path, top_k: int | None, csv_out: Path | None) -> None:
+@click.option(
+    "--runner",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    help="local: this process (default); ray: a pool of Ray actors (pip install 'ray[data]').",
+)
+@click.option("--ray-address", default=None, help="A Ray cluster to join (default: start one).")
+@click.option(
+    "--ray-actors", type=click.IntRange(min=1), default=1, help="Actors, each with the models."
+)
+@click.option(
+    "--ray-cpus-per-actor",
+    type=click.FloatRange(min=0.01),
+    default=1.0,
+    help="CPUs each actor reserves; fractions keep a small machine from starving Ray.",
+)
+def scan(
+    source: str,
+    out: Path,
+    top_k: int | None,
+    csv_out: Path | None,
+    runner: str,
+    ray_address: str | None,
+    ray_actors: int,
+    ray_cpus_per_actor: float,
+) -> None:
     """Match every image in SOURCE (folder, CSV manifest with a path column, JSONL manifest of
     {"path": ...} lines, or - for a list on stdin) into OUT as JSON lines; run again to
     resume. Writes OUT.summary.json (counts per verdict, top creators, errors with reasons,
@@ -87,8 +112,14 @@ def scan(source: str, out: Path, top_k: int | None, csv_out: Path | None) -> Non
     from service.scan import run_scan, scan_inputs
     from service.scan_report import summarise, to_csv
 
-    runtime = common.runtime()
-    run = run_scan(runtime, scan_inputs(source), out, top_k, progress=sys.stderr.isatty())
+    if runner == "ray":
+        from service.scan_ray import RayOptions, run_scan_ray
+
+        options = RayOptions(ray_address, ray_actors, ray_cpus_per_actor)
+        run = run_scan_ray(Settings(), scan_inputs(source), out, top_k, options)
+    else:
+        runtime = common.runtime()
+        run = run_scan(runtime, scan_inputs(source), out, top_k, progress=sys.stderr.isatty())
     report = summarise(out) if out.exists() else {}
     summary_path = out.with_name(out.name + ".summary.json")
     summary_path.write_text(json.dumps({"run": run.__dict__, **report}, indent=1))

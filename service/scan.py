@@ -18,6 +18,7 @@ from tqdm import tqdm
 from models.errors import ImageError
 from models.images import LoadedImage, load_image_file
 from models.stages import StageTotals, recording, stage
+from service.matching import MatchOptions
 from service.pipeline import decoded_batches
 from service.registration import IMAGE_SUFFIXES
 from service.runtime import Runtime
@@ -123,17 +124,12 @@ def run_scan(
         recording(totals),
     ):
         for batch in decoded_batches(todo, decode, s.batch_size, s.decode_workers):
-            good = [(p, img) for p, img in batch if isinstance(img, LoadedImage)]
-            results = runtime.matcher.match([img for _, img in good], opts)
-            by_path = {
-                str(p): r.model_dump(mode="json") for (p, _), r in zip(good, results, strict=True)
-            }
+            lines = scan_lines(runtime, batch, opts)
             with stage("write"):
-                for path, img in batch:
-                    line = by_path.get(str(path)) or _error(img)
-                    fh.write(json.dumps({"path": str(path), **line}) + "\n")
-                    summary.errors += int(str(path) not in by_path)
+                for line in lines:
+                    fh.write(line + "\n")
                 fh.flush()
+            summary.errors += sum(1 for _, img in batch if not isinstance(img, LoadedImage))
             summary.scanned += len(batch)
             bar.update(len(batch))
             if on_batch is not None:
@@ -142,6 +138,20 @@ def run_scan(
     summary.images_per_second = round(summary.scanned / max(summary.seconds, 1e-9), 3)
     summary.stage_seconds = {k: round(v, 3) for k, v in sorted(totals.seconds.items())}
     return summary
+
+
+def scan_lines(
+    runtime: Runtime, batch: list[tuple[Path, LoadedImage | Exception]], opts: MatchOptions
+) -> list[str]:
+    """One JSON line per image of a decoded batch, in order: its match result, or the
+    reason it could not be read."""
+    good = [(p, img) for p, img in batch if isinstance(img, LoadedImage)]
+    results = runtime.matcher.match([img for _, img in good], opts)
+    by_path = {str(p): r.model_dump(mode="json") for (p, _), r in zip(good, results, strict=True)}
+    return [
+        json.dumps({"path": str(path), **(by_path.get(str(path)) or _error(img))})
+        for path, img in batch
+    ]
 
 
 def _error(exc: object) -> dict[str, object]:

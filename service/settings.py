@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     possible_rate: float = Field(0.01, gt=0, lt=1)  # ... and for "possible"
     inference_workers: int = Field(2, ge=1)  # concurrent model calls in the API
     max_queued_requests: int = Field(64, ge=0)  # waiting for a worker; more get 503
+    max_queue_wait_seconds: float = Field(10.0, ge=0)  # expected wait past which: 503; 0: none
     batch_size: int = Field(16, ge=1)  # images per forward pass in register and scan
     decode_workers: int = Field(2, ge=1)  # threads decoding images ahead of the models
     ivf_from_vectors: int = Field(200_000, ge=1)  # per space: exact search below, IVF above

@@ -26,7 +26,7 @@ from service.api import (
     web,
     works,
 )
-from service.api.deps import BodyCap
+from service.api.deps import BodyCap, ServiceTime
 from service.runtime import Runtime, build_runtime
 from service.scan_jobs import ScanJobs
 from service.settings import Settings
@@ -73,6 +73,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.scans = None  # built with the runtime, in the lifespan
     app.state.limiter = limiter = anyio.CapacityLimiter(settings.inference_workers)
+    app.state.service_time = ServiceTime()
     metrics.queued.set_function(lambda: limiter.statistics().tasks_waiting)
     app.state.metrics = metrics
     errors.install(app)

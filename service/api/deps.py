@@ -4,6 +4,9 @@ upload is refused without being read into memory). Routes stay thin; resources l
 
 from __future__ import annotations
 
+import math
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -42,33 +45,67 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
+class ServiceTime:
+    """A moving average of one inference call's duration: what a request joining the queue
+    can expect to wait, per call ahead of it."""
+
+    def __init__(self, weight: float = 0.2) -> None:
+        self._lock = threading.Lock()
+        self.weight = weight
+        self.seconds = 0.0
+
+    def observe(self, seconds: float) -> None:
+        with self._lock:
+            first = self.seconds == 0.0
+            self.seconds = (
+                seconds if first else self.seconds + self.weight * (seconds - self.seconds)
+            )
+
+
 @dataclass(frozen=True)
 class Inference:
-    """Runs decoding and model calls in worker threads, at most `limiter` at a time, with at
-    most `max_queued` requests waiting: past that the answer is 503 with Retry-After, at
-    once, instead of a request that waits until its client gives up."""
+    """Runs decoding and model calls in worker threads, at most `limiter` at a time. With every
+    worker busy, a request that would wait behind `max_queued` others, or longer than
+    `max_wait` seconds by the calls' recent duration, is answered 503 at once, with the
+    expected wait as Retry-After, instead of waiting until its client gives up."""
 
     limiter: anyio.CapacityLimiter
     seconds: Histogram
     stages: Histogram
+    service: ServiceTime
     max_queued: int
+    max_wait: float
 
     async def run(self, operation: str, fn: Callable[[], T]) -> T:
-        waiting = self.limiter.statistics().tasks_waiting
-        if self.limiter.available_tokens < 1 and waiting >= self.max_queued:
-            raise ApiError(
-                503,
-                "busy",
-                f"the server is busy ({waiting} requests already waiting, the limit is "
-                f"STYLETRACE_MAX_QUEUED_REQUESTS={self.max_queued}); retry shortly",
-                {"Retry-After": "1"},
-            )
+        self._admit()
 
         def timed() -> T:
-            with self.seconds.labels(operation).time(), recording(self._observe):
-                return fn()
+            started = time.perf_counter()
+            try:
+                with self.seconds.labels(operation).time(), recording(self._observe):
+                    return fn()
+            finally:
+                self.service.observe(time.perf_counter() - started)
 
         return await anyio.to_thread.run_sync(timed, limiter=self.limiter)
+
+    def _admit(self) -> None:
+        """Refuse at once when the backlog is full or would take too long to clear."""
+        if self.limiter.available_tokens >= 1:
+            return
+        waiting = self.limiter.statistics().tasks_waiting
+        wait = (waiting + 1) * self.service.seconds / max(1, self.limiter.total_tokens)
+        if waiting < self.max_queued and not (self.max_wait and wait > self.max_wait):
+            return
+        retry = max(1, math.ceil(wait))
+        raise ApiError(
+            503,
+            "busy",
+            f"the server is busy: {waiting} requests are waiting, about {wait:.0f} s of work "
+            f"ahead (limits: STYLETRACE_MAX_QUEUED_REQUESTS={self.max_queued}, "
+            f"STYLETRACE_MAX_QUEUE_WAIT_SECONDS={self.max_wait:g}); retry in {retry} s",
+            {"Retry-After": str(retry)},
+        )
 
     def _observe(self, stage: str, seconds: float) -> None:
         self.stages.labels(stage).observe(seconds)
@@ -77,8 +114,14 @@ class Inference:
 def get_inference(request: Request) -> Inference:
     state = request.app.state
     metrics = state.metrics
+    settings = state.settings
     return Inference(
-        state.limiter, metrics.inference, metrics.stages, state.settings.max_queued_requests
+        state.limiter,
+        metrics.inference,
+        metrics.stages,
+        state.service_time,
+        settings.max_queued_requests,
+        settings.max_queue_wait_seconds,
     )
 
 

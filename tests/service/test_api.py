@@ -374,3 +374,25 @@ def test_a_full_queue_answers_503_with_retry_after(settings: Settings, runtime: 
         assert "styletrace_inference_queued 0.0" in client.get("/metrics").text
         client.portal.call(limiter.release_on_behalf_of, holder)  # type: ignore[union-attr]
         assert client.post("/v1/match", headers=AUTH, files=files).status_code == 200
+
+
+def test_a_queue_too_slow_to_clear_answers_503_with_the_expected_wait(
+    settings: Settings, runtime: Runtime
+) -> None:
+    """Room in the backlog is not enough: a request that would wait longer than
+    STYLETRACE_MAX_QUEUE_WAIT_SECONDS, at the calls' recent pace, is refused at once."""
+    settings.inference_workers, settings.max_queue_wait_seconds = 2, 10
+    app = create_app(settings, runtime)
+    with TestClient(app) as client:
+        limiter, holders = app.state.limiter, [object(), object()]
+        for holder in holders:
+            client.portal.call(limiter.acquire_on_behalf_of, holder)  # type: ignore[union-attr]
+        files = {"image": ("q.png", art("alice", 1), "image/png")}
+        app.state.service_time.observe(30.0)  # each call has lately taken 30 s
+        busy = client.post("/v1/match", headers=AUTH, files=files)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "15"  # 1 x 30 s / 2
+        assert "about 15 s of work ahead" in busy.json()["error"]["message"]
+        for holder in holders:
+            client.portal.call(limiter.release_on_behalf_of, holder)  # type: ignore[union-attr]
+        assert client.post("/v1/match", headers=AUTH, files=files).status_code == 200
+        assert app.state.service_time.seconds < 30.0  # the fast call pulled the average down
