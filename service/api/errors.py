@@ -51,6 +51,7 @@ STATUS_CODES = {
     422: "invalid_request",
     503: "not_ready",
 }
+MAX_MESSAGE = 500  # characters: a message quotes the input, never all of a 10,000-character id
 PLACES = {
     "body": "form field",
     "query": "query parameter",
@@ -72,8 +73,15 @@ class ApiError(HTTPException):
 def error_response(
     status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    body = ErrorResponse(error=ErrorBody(code=code, message=message))
+    body = ErrorResponse(error=ErrorBody(code=code, message=clip(message)))
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def clip(message: str) -> str:
+    """The message, cut to MAX_MESSAGE characters with a mark where it was cut."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return message[: MAX_MESSAGE - 14] + " ... (cut off)"
 
 
 def status_code_name(status: int) -> str:
