@@ -23,6 +23,7 @@ from service.settings import Settings
 T = TypeVar("T")
 CHUNK = 1 << 20
 MULTIPART_SLACK = 64 * 1024  # boundaries, part headers and small fields around the file
+MAX_OFFSET = 2**63 - 1  # offsets and sequence numbers reach the database as 64-bit integers
 
 
 def get_settings(request: Request) -> Settings:
