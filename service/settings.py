@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     possible_rate: float = Field(0.01, gt=0, lt=1)  # ... and for "possible"
     inference_workers: int = Field(2, ge=1)  # concurrent model calls in the API
     max_queued_requests: int = Field(64, ge=0)  # waiting for a worker; more get 503
+    # a request's wait for a worker plus its decoding and model time; past it 503 (still
+    # waiting) or 504 (running: the thread runs on, its result dropped). 0: no timeout
+    request_timeout_seconds: float = Field(60.0, ge=0)
+    # requests per minute per API key (and per client IP without a valid key), refilled
+    # continuously, up to rate_limit_burst at once; past it 429 with Retry-After. 0: no limit
+    rate_limit_per_minute: float = Field(600.0, ge=0)
+    rate_limit_burst: int = Field(60, ge=1)
+    log_level: str = "INFO"  # of the JSON log lines `styletrace serve` writes to stderr
     batch_size: int = Field(16, ge=1)  # images per forward pass in register and scan
     decode_workers: int = Field(2, ge=1)  # threads decoding images ahead of the models
     ivf_from_vectors: int = Field(200_000, ge=1)  # per space: exact search below, IVF above

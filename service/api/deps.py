@@ -1,10 +1,14 @@
-"""What routes depend on: settings, the runtime, inference off the event loop,
+"""What routes depend on: settings, the runtime, inference off the event loop (with a timeout),
 and capped upload reading (declared Content-Length first, then counted bytes, so an oversized
 upload is refused without being read into memory). Routes stay thin; resources live elsewhere."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -43,16 +47,46 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
+class InferenceThreads:
+    """The app's inference threads, started on first use; shut down (waiting for work that a
+    timed-out request abandoned) when the app stops, and started again if it is reused."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._executor: ThreadPoolExecutor | None = None
+
+    def executor(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                self.workers, thread_name_prefix="styletrace-inference"
+            )
+        return self._executor
+
+    def shutdown(self) -> None:
+        """Wait for running work to end; the next request starts new threads."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+
+
 @dataclass(frozen=True)
 class Inference:
-    """Runs decoding and model calls in worker threads, at most `limiter` at a time, with at
-    most `max_queued` requests waiting: past that the answer is 503 with Retry-After, at
-    once, instead of a request that waits until its client gives up."""
+    """Runs decoding and model calls on the inference threads, at most `limiter` at a time, with
+    at most `max_queued` requests waiting: past that the answer is 503 with Retry-After, at
+    once, instead of a request that waits until its client gives up.
+
+    With a `timeout` (STYLETRACE_REQUEST_TIMEOUT_SECONDS), a request that waited that long for a
+    worker answers 503, and one whose work ran past it answers 504. A thread cannot be killed:
+    the work goes on to its end and keeps its worker slot until then (so timed-out work never
+    lets more than `limiter` jobs run), and its result is dropped. A registration that timed out
+    may therefore still complete; repeating it is safe, since registration is idempotent."""
 
     limiter: anyio.CapacityLimiter
     seconds: Histogram
     stages: Histogram
     max_queued: int
+    threads: InferenceThreads
+    timeout: float = 0.0  # seconds; 0: wait as long as the work takes
 
     async def run(self, operation: str, fn: Callable[[], T]) -> T:
         waiting = self.limiter.statistics().tasks_waiting
@@ -64,12 +98,51 @@ class Inference:
                 f"STYLETRACE_MAX_QUEUED_REQUESTS={self.max_queued}); retry shortly",
                 {"Retry-After": "1"},
             )
+        deadline = anyio.current_time() + (self.timeout or math.inf)
+        slot = object()
+        with anyio.move_on_after(self.timeout or None) as queue:
+            await self.limiter.acquire_on_behalf_of(slot)
+        if queue.cancelled_caught:
+            raise ApiError(
+                503,
+                "busy",
+                f"no inference worker became free within {self.timeout:g} s "
+                "(STYLETRACE_REQUEST_TIMEOUT_SECONDS); retry shortly",
+                {"Retry-After": "1"},
+            )
+        try:
+            job = self._start(operation, fn, slot)
+        except BaseException:
+            self.limiter.release_on_behalf_of(slot)
+            raise
+        with anyio.move_on_after(deadline - anyio.current_time()) as running:
+            return await asyncio.shield(job)
+        assert running.cancelled_caught
+        raise ApiError(
+            504,
+            "timeout",
+            f"{operation} took longer than {self.timeout:g} s "
+            "(STYLETRACE_REQUEST_TIMEOUT_SECONDS) and was abandoned; its result is discarded",
+        )
+
+    def _start(self, operation: str, fn: Callable[[], T], slot: object) -> asyncio.Future[T]:
+        """Run fn on a worker thread (with this request's context, for its log lines); the slot
+        is given back when fn ends, whether or not anyone still waits for it."""
 
         def timed() -> T:
             with self.seconds.labels(operation).time(), recording(self._observe):
                 return fn()
 
-        return await anyio.to_thread.run_sync(timed, limiter=self.limiter)
+        def finished(job: asyncio.Future[T]) -> None:
+            self.limiter.release_on_behalf_of(slot)
+            if not job.cancelled():
+                job.exception()  # retrieved, so an abandoned failure is not reported as lost
+
+        context = contextvars.copy_context()
+        executor = self.threads.executor()
+        job = asyncio.get_running_loop().run_in_executor(executor, context.run, timed)
+        job.add_done_callback(finished)
+        return job
 
     def _observe(self, stage: str, seconds: float) -> None:
         self.stages.labels(stage).observe(seconds)
@@ -77,9 +150,14 @@ class Inference:
 
 def get_inference(request: Request) -> Inference:
     state = request.app.state
-    metrics = state.metrics
+    metrics, settings = state.metrics, state.settings
     return Inference(
-        state.limiter, metrics.inference, metrics.stages, state.settings.max_queued_requests
+        state.limiter,
+        metrics.inference,
+        metrics.stages,
+        settings.max_queued_requests,
+        state.inference_threads,
+        settings.request_timeout_seconds,
     )
 
 

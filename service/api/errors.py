@@ -19,6 +19,7 @@ from indexer.claims import ClaimConflict, ClaimNotFound
 from indexer.errors import InvalidId, WorkConflict, WorkNotFound
 from indexer.keys import KeyNotFound
 from models.errors import ImageError, ImageTooLarge, UnsupportedImage
+from service.api.tracing import HEADER, request_id
 from service.claims import MoveForbidden, NotClaimable
 from service.scan_jobs import ScanNotFound, ScanPathError
 from service.schemas import ErrorBody, ErrorResponse
@@ -49,6 +50,7 @@ STATUS_CODES = {
     405: "method_not_allowed",
     413: "upload_too_large",
     422: "invalid_request",
+    429: "rate_limited",
     503: "not_ready",
 }
 MAX_MESSAGE = 500  # characters: a message quotes the input, never all of a 10,000-character id
@@ -121,8 +123,12 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    rid = request_id.get()  # this answer leaves outside the middleware that adds the header
     return error_response(
-        500, "internal_error", "internal error; it has been logged, please retry or report it"
+        500,
+        "internal_error",
+        "internal error; it has been logged, please retry or report it",
+        {HEADER: rid} if rid else None,
     )
 
 

@@ -43,7 +43,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
     """One app on the fake runtime for the module, and a check that nothing was written
     outside its data directory: not elsewhere in its temporary folder, nor in the repository."""
     root = tmp_path_factory.mktemp("hostile")
-    settings = Settings(data_dir=root / "data", admin_key=ADMIN_KEY, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=root / "data", admin_key=ADMIN_KEY, rate_limit_per_minute=0, _env_file=None
+    )
     runtime = build_runtime(
         settings,
         PixelEmbedder(),

@@ -50,7 +50,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     root: Path = tmp_path_factory.mktemp("schema")
     (root / "scans").mkdir()
     settings = Settings(  # type: ignore[call-arg]
-        data_dir=root / "data", admin_key=ADMIN_KEY, scan_root=root / "scans", _env_file=None
+        data_dir=root / "data",
+        admin_key=ADMIN_KEY,
+        scan_root=root / "scans",
+        rate_limit_per_minute=0,
+        _env_file=None,
     )
     fakes = (PixelEmbedder(), HistogramEmbedder())
     app = create_app(settings, build_runtime(settings, *fakes, fake_calibration(*fakes)))
