@@ -37,7 +37,7 @@ DEV_DATA_PACKAGES := openclipart-svg openclipart-png librsvg2-bin \
     tuxpaint-stamps-default gnome-backgrounds mate-backgrounds gcompris-qt-data \
     $(FONT_PACKAGES)
 
-.PHONY: install demo test lint typecheck unit browser bench bench-accuracy bench-speed bench-perf bench-soak calibrate train-style train-content dev-data dev-data-packages clean
+.PHONY: install demo test lint typecheck unit fuzz browser bench bench-accuracy bench-speed bench-perf bench-soak calibrate train-style train-content dev-data dev-data-packages clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -71,6 +71,12 @@ unit: install browser
 	$(PY) -m pytest -q
 
 test: lint typecheck unit
+
+# Longer than `make test`'s few examples: schemathesis over every operation, fitting and
+# breaking the schema, FUZZ_EXAMPLES each (deterministic), then the hostile-input corpus.
+FUZZ_EXAMPLES ?= 300
+fuzz: install
+	STYLETRACE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/hostile
 
 dev-data: install
 	$(PY) -m benchmarks.openclipart --cache $(DATA)

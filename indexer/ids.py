@@ -22,11 +22,14 @@ def check_creator_id(creator_id: str) -> str:
 
 
 def check_work_id(work_id: str) -> str:
-    """A work id: '/'-separated path segments, printable, no '.', '..' or empty segments."""
+    """A work id: '/'-separated path segments, printable, no '.', '..' or empty segments.
+    Printable excludes control and format characters (NUL, newlines, bidi overrides, zero-width
+    spaces), which would let one id display as another in receipts and evidence."""
     bad = (
         not work_id
         or len(work_id) > MAX_WORK_ID
-        or any(ord(ch) < 32 or ch in "\\\x7f" for ch in work_id)
+        or not work_id.isprintable()
+        or "\\" in work_id
         or any(part in ("", ".", "..") for part in work_id.split("/"))
     )
     if bad:

@@ -1,6 +1,8 @@
 """The one safe image loader: bytes or a file in, an 8-bit RGB Pillow image out.
 
-Limits on bytes, header pixels and frames are checked before anything is decoded. Only PNG, JPEG,
+Limits on bytes, header pixels, frames and pixels across frames are checked before anything is
+decoded (Pillow's decoders cannot be interrupted, so decode time is bounded by refusing work up
+front rather than by a clock). Only PNG, JPEG,
 WebP, GIF, TIFF and BMP are opened (first frame or page); EXIF orientation is applied and alpha is
 composited on white. Every failure becomes an `ImageError` whose message is meant for people.
 What the pixels mean (embeddings, hashes) lives elsewhere.
@@ -64,6 +66,7 @@ class ImageLimits:
     max_bytes: int = 25 * 1024 * 1024  # checked before decoding
     max_pixels: int = 40_000_000  # width*height from the header, checked before full decode
     max_frames: int = 1000  # animated GIF / multi-page TIFF cap (only the first frame is used)
+    max_decode_pixels: int = 400_000_000  # width*height*frames declared: the decode budget
 
 
 @dataclass(frozen=True)
@@ -153,15 +156,24 @@ def _check_size(image: Image.Image, limits: ImageLimits) -> None:
 
 
 def _check_frames(image: Image.Image, limits: ImageLimits) -> None:
+    """Refuse more frames than `max_frames`, or than the decode budget allows at this size."""
+    width, height = image.size
+    allowed = min(limits.max_frames, max(1, limits.max_decode_pixels // (width * height)))
     if isinstance(image, TiffImagePlugin.TiffImageFile):
         # n_frames walks every page at quadratic cost; seeking to the cap stops there.
-        too_many = _has_frame(image, limits.max_frames)
+        too_many = _has_frame(image, allowed)
     else:
         # GIF counts frames without decoding them; the other formats read it from the header.
-        too_many = int(getattr(image, "n_frames", 1)) > limits.max_frames
-    if too_many:
+        too_many = int(getattr(image, "n_frames", 1)) > allowed
+    if too_many and allowed == limits.max_frames:
         raise ImageTooLarge(
             f"image has more than {limits.max_frames} frames or pages (STYLETRACE_MAX_FRAMES)"
+        )
+    if too_many:
+        raise ImageTooLarge(
+            f"image has more than {allowed} frames or pages of {width}x{height}, over the "
+            f"decode budget of {_megapixels(limits.max_decode_pixels)} megapixels across all "
+            "frames (STYLETRACE_MAX_DECODE_PIXELS)"
         )
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +23,9 @@ from service.registration import from_directory, from_manifest
 from service.runtime import CalibrationMissing
 from service.settings import Settings
 from service.signing import Signer
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 @click.group()
@@ -180,12 +184,21 @@ def works_remove(work_id: str | None, creator: str | None) -> None:
 @click.option("--port", type=int, default=None)
 def serve(host: str | None, port: int | None) -> None:
     """Serve the HTTP API (and /docs)."""
-    import uvicorn
-
     from service.api.app import create_app
 
     settings = Settings()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    _serve(create_app(settings), host or settings.host, port or settings.port, settings)
+
+
+def _serve(app: FastAPI, host: str, port: int, settings: Settings) -> None:
+    """Run uvicorn with JSON log lines and the app's own access lines instead of uvicorn's,
+    which would quote query strings."""
+    import uvicorn
+
+    from service.api.tracing import configure_logging
+
+    configure_logging(settings.log_level)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
 @cli.command()
@@ -212,11 +225,9 @@ def demo(host: str | None, port: int | None) -> None:
         click.echo(f"  curl -s {auth} -F image=@{path} http://{bind}:{p}/v1/match   # {kind}")
     click.echo(f"API docs: http://{bind}:{p}/docs")
     click.echo(f"Web page: http://{bind}:{p}/  (sign in with the API key {settings.admin_key})")
-    import uvicorn
-
     from service.api.app import create_app
 
-    uvicorn.run(create_app(settings, runtime), host=bind, port=p)
+    _serve(create_app(settings, runtime), bind, p, settings)
 
 
 def _demo_queries(examples: Path) -> list[tuple[str, Path]]:

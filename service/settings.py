@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(25 * 1024 * 1024, gt=0)
     max_pixels: int = Field(40_000_000, gt=0)
     max_frames: int = Field(1000, gt=0)
+    # width*height*frames an upload may declare: bounds decode time, which Pillow cannot interrupt
+    max_decode_pixels: int = Field(400_000_000, gt=0)
     default_top_k: int = Field(5, ge=1)
     max_top_k: int = Field(100, ge=1)
     style_neighbours: int = Field(64, ge=1)  # works retrieved before grouping by creator
@@ -39,6 +41,14 @@ class Settings(BaseSettings):
     inference_workers: int = Field(2, ge=1)  # concurrent model calls in the API
     max_queued_requests: int = Field(64, ge=0)  # waiting for a worker; more get 503
     max_queue_wait_seconds: float = Field(10.0, ge=0)  # expected wait past which: 503; 0: none
+    # a request's wait for a worker plus its decoding and model time; past it 503 (still
+    # waiting) or 504 (running: the thread runs on, its result dropped). 0: no timeout
+    request_timeout_seconds: float = Field(60.0, ge=0)
+    # requests per minute per API key (and per client IP without a valid key), refilled
+    # continuously, up to rate_limit_burst at once; past it 429 with Retry-After. 0: no limit
+    rate_limit_per_minute: float = Field(600.0, ge=0)
+    rate_limit_burst: int = Field(60, ge=1)
+    log_level: str = "INFO"  # of the JSON log lines `styletrace serve` writes to stderr
     batch_size: int = Field(16, ge=1)  # images per forward pass in register and scan
     decode_workers: int = Field(2, ge=1)  # threads decoding images ahead of the models
     ivf_from_vectors: int = Field(200_000, ge=1)  # per space: exact search below, IVF above
@@ -63,4 +73,6 @@ class Settings(BaseSettings):
 
     @property
     def limits(self) -> ImageLimits:
-        return ImageLimits(self.max_upload_bytes, self.max_pixels, self.max_frames)
+        return ImageLimits(
+            self.max_upload_bytes, self.max_pixels, self.max_frames, self.max_decode_pixels
+        )

@@ -22,7 +22,11 @@ def fake_cal() -> Calibration:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", admin_key=ADMIN_KEY, _env_file=None)  # type: ignore[call-arg]
+    """Rate limits off: tests send requests far faster than a client should; the tests of the
+    limits turn them on."""
+    return Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path / "data", admin_key=ADMIN_KEY, rate_limit_per_minute=0, _env_file=None
+    )
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """`create_app(settings, runtime=None)`: assembles the FastAPI app (routers, error handlers,
 middleware, per-app metrics). Nothing is built at import time; without a runtime the
-lifespan builds one from the settings, off the event loop, and saves the index on shutdown."""
+lifespan builds one from the settings, off the event loop, and saves the index on shutdown
+once the inference threads are done."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ from service.api import (
     web,
     works,
 )
-from service.api.deps import BodyCap, ServiceTime
+from service.api.deps import BodyCap, InferenceThreads, ServiceTime
+from service.api.ratelimit import RateLimit, RateLimiter
+from service.api.tracing import RequestLog
 from service.runtime import Runtime, build_runtime
 from service.scan_jobs import ScanJobs
 from service.settings import Settings
@@ -54,6 +57,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        # Work abandoned by a timed-out request still finishes before the index is saved.
+        await anyio.to_thread.run_sync(app.state.inference_threads.shutdown)
         if owned:
             await anyio.to_thread.run_sync(runtime.library.save)
             app.state.runtime = None
@@ -74,11 +79,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.scans = None  # built with the runtime, in the lifespan
     app.state.limiter = limiter = anyio.CapacityLimiter(settings.inference_workers)
     app.state.service_time = ServiceTime()
+    app.state.inference_threads = InferenceThreads(settings.inference_workers)
     metrics.queued.set_function(lambda: limiter.statistics().tasks_waiting)
     app.state.metrics = metrics
     errors.install(app)
+    # Outermost last: the request id and access log, metrics, rate limits, then the body cap.
     app.add_middleware(BodyCap, settings=settings)
-    app.add_middleware(ops.RequestMetrics, metrics=metrics)  # outermost: counts every answer
+    limits = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.add_middleware(RateLimit, settings=settings, limiter=limits)
+    app.add_middleware(ops.RequestMetrics, metrics=metrics)
+    app.add_middleware(RequestLog)
     app.include_router(ops.router)
     for router in (
         works.router,

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from indexer import audit
 from service.api.auth import Caller, allow
-from service.api.deps import get_runtime
+from service.api.deps import MAX_OFFSET, get_runtime
 from service.runtime import Runtime
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -44,7 +44,7 @@ class ChainOut(BaseModel):
 def list_entries(
     runtime: RuntimeDep,
     caller: Caller,
-    after: Annotated[int, Query(ge=0, description="entries after this seq")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="entries after this seq")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     subject: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> EntryList:

@@ -9,7 +9,7 @@ import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from indexer.keys import Role
@@ -41,12 +41,22 @@ class Principal:
         return self.role != "creator" or self.creator_id == creator_id
 
 
+def identify(settings: Settings, runtime: Runtime, presented: str) -> Principal | None:
+    """The principal a presented key secret belongs to; None for an unknown or revoked key."""
+    if settings.admin_key and hmac.compare_digest(presented.encode(), settings.admin_key.encode()):
+        return Principal(BOOTSTRAP, "admin")
+    key = runtime.library.keys.check(presented)
+    return None if key is None else Principal(key.key_id, key.role, key.creator_id)
+
+
 def authenticate(
+    request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
     runtime: Annotated[Runtime, Depends(get_runtime)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The caller's principal; 401 with a reason when there is none."""
+    """The caller's principal (its key id goes into the request's log line); 401 with a reason
+    when there is none."""
     if credentials is None:
         raise ApiError(
             401,
@@ -54,13 +64,11 @@ def authenticate(
             "missing credentials: send the header 'Authorization: Bearer <key>'",
             CHALLENGE,
         )
-    presented = credentials.credentials
-    if settings.admin_key and hmac.compare_digest(presented.encode(), settings.admin_key.encode()):
-        return Principal(BOOTSTRAP, "admin")
-    key = runtime.library.keys.check(presented)
-    if key is None:
+    principal = identify(settings, runtime, credentials.credentials)
+    if principal is None:
         raise ApiError(401, "unauthorized", "invalid or revoked API key", CHALLENGE)
-    return Principal(key.key_id, key.role, key.creator_id)
+    request.state.key_id = principal.key_id
+    return principal
 
 
 Caller = Annotated[Principal, Depends(authenticate)]

@@ -1,13 +1,16 @@
-"""What routes depend on: settings, the runtime, inference off the event loop,
+"""What routes depend on: settings, the runtime, inference off the event loop (with a timeout),
 and capped upload reading (declared Content-Length first, then counted bytes, so an oversized
 upload is refused without being read into memory). Routes stay thin; resources live elsewhere."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import math
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -26,6 +29,7 @@ from service.settings import Settings
 T = TypeVar("T")
 CHUNK = 1 << 20
 MULTIPART_SLACK = 64 * 1024  # boundaries, part headers and small fields around the file
+MAX_OFFSET = 2**63 - 1  # offsets and sequence numbers reach the database as 64-bit integers
 
 
 def get_settings(request: Request) -> Settings:
@@ -56,18 +60,44 @@ class ServiceTime:
 
     def observe(self, seconds: float) -> None:
         with self._lock:
-            first = self.seconds == 0.0
-            self.seconds = (
-                seconds if first else self.seconds + self.weight * (seconds - self.seconds)
+            step = 1.0 if self.seconds == 0.0 else self.weight
+            self.seconds += step * (seconds - self.seconds)
+
+
+class InferenceThreads:
+    """The app's inference threads, started on first use; shut down (waiting for work that a
+    timed-out request abandoned) when the app stops, and started again if it is reused."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._executor: ThreadPoolExecutor | None = None
+
+    def executor(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                self.workers, thread_name_prefix="styletrace-inference"
             )
+        return self._executor
+
+    def shutdown(self) -> None:
+        """Wait for running work to end; the next request starts new threads."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
 
 
 @dataclass(frozen=True)
 class Inference:
-    """Runs decoding and model calls in worker threads, at most `limiter` at a time. With every
-    worker busy, a request that would wait behind `max_queued` others, or longer than
-    `max_wait` seconds by the calls' recent duration, is answered 503 at once, with the
-    expected wait as Retry-After, instead of waiting until its client gives up."""
+    """Runs decoding and model calls on the inference threads, at most `limiter` at a time.
+    With every worker busy, a request that would wait behind `max_queued` others, or longer
+    than `max_wait` seconds by the calls' recent duration, is answered 503 at once, with the
+    expected wait as Retry-After, instead of waiting until its client gives up.
+
+    With a `timeout` (STYLETRACE_REQUEST_TIMEOUT_SECONDS), a request that waited that long for a
+    worker answers 503, and one whose work ran past it answers 504. A thread cannot be killed:
+    the work goes on to its end and keeps its worker slot until then (so timed-out work never
+    lets more than `limiter` jobs run), and its result is dropped. A registration that timed out
+    may therefore still complete; repeating it is safe, since registration is idempotent."""
 
     limiter: anyio.CapacityLimiter
     seconds: Histogram
@@ -75,9 +105,41 @@ class Inference:
     service: ServiceTime
     max_queued: int
     max_wait: float
+    threads: InferenceThreads
+    timeout: float = 0.0  # seconds; 0: wait as long as the work takes
 
     async def run(self, operation: str, fn: Callable[[], T]) -> T:
         self._admit()
+        deadline = anyio.current_time() + (self.timeout or math.inf)
+        slot = object()
+        with anyio.move_on_after(self.timeout or None) as queue:
+            await self.limiter.acquire_on_behalf_of(slot)
+        if queue.cancelled_caught:
+            raise ApiError(
+                503,
+                "busy",
+                f"no inference worker became free within {self.timeout:g} s "
+                "(STYLETRACE_REQUEST_TIMEOUT_SECONDS); retry shortly",
+                {"Retry-After": "1"},
+            )
+        try:
+            job = self._start(operation, fn, slot)
+        except BaseException:
+            self.limiter.release_on_behalf_of(slot)
+            raise
+        with anyio.move_on_after(deadline - anyio.current_time()) as running:
+            return await asyncio.shield(job)
+        assert running.cancelled_caught
+        raise ApiError(
+            504,
+            "timeout",
+            f"{operation} took longer than {self.timeout:g} s "
+            "(STYLETRACE_REQUEST_TIMEOUT_SECONDS) and was abandoned; its result is discarded",
+        )
+
+    def _start(self, operation: str, fn: Callable[[], T], slot: object) -> asyncio.Future[T]:
+        """Run fn on a worker thread (with this request's context, for its log lines); the slot
+        is given back when fn ends, whether or not anyone still waits for it."""
 
         def timed() -> T:
             started = time.perf_counter()
@@ -87,7 +149,16 @@ class Inference:
             finally:
                 self.service.observe(time.perf_counter() - started)
 
-        return await anyio.to_thread.run_sync(timed, limiter=self.limiter)
+        def finished(job: asyncio.Future[T]) -> None:
+            self.limiter.release_on_behalf_of(slot)
+            if not job.cancelled():
+                job.exception()  # retrieved, so an abandoned failure is not reported as lost
+
+        context = contextvars.copy_context()
+        executor = self.threads.executor()
+        job = asyncio.get_running_loop().run_in_executor(executor, context.run, timed)
+        job.add_done_callback(finished)
+        return job
 
     def _admit(self) -> None:
         """Refuse at once when the backlog is full or would take too long to clear."""
@@ -113,8 +184,7 @@ class Inference:
 
 def get_inference(request: Request) -> Inference:
     state = request.app.state
-    metrics = state.metrics
-    settings = state.settings
+    metrics, settings = state.metrics, state.settings
     return Inference(
         state.limiter,
         metrics.inference,
@@ -122,6 +192,8 @@ def get_inference(request: Request) -> Inference:
         state.service_time,
         settings.max_queued_requests,
         settings.max_queue_wait_seconds,
+        state.inference_threads,
+        settings.request_timeout_seconds,
     )
 
 

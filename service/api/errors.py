@@ -19,6 +19,7 @@ from indexer.claims import ClaimConflict, ClaimNotFound
 from indexer.errors import InvalidId, WorkConflict, WorkNotFound
 from indexer.keys import KeyNotFound
 from models.errors import ImageError, ImageTooLarge, UnsupportedImage
+from service.api.tracing import HEADER, request_id
 from service.claims import MoveForbidden, NotClaimable
 from service.scan_jobs import ScanNotFound, ScanPathError
 from service.schemas import ErrorBody, ErrorResponse
@@ -49,8 +50,10 @@ STATUS_CODES = {
     405: "method_not_allowed",
     413: "upload_too_large",
     422: "invalid_request",
+    429: "rate_limited",
     503: "not_ready",
 }
+MAX_MESSAGE = 500  # characters: a message quotes the input, never all of a 10,000-character id
 PLACES = {
     "body": "form field",
     "query": "query parameter",
@@ -72,8 +75,15 @@ class ApiError(HTTPException):
 def error_response(
     status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    body = ErrorResponse(error=ErrorBody(code=code, message=message))
+    body = ErrorResponse(error=ErrorBody(code=code, message=clip(message)))
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def clip(message: str) -> str:
+    """The message, cut to MAX_MESSAGE characters with a mark where it was cut."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return message[: MAX_MESSAGE - 14] + " ... (cut off)"
 
 
 def status_code_name(status: int) -> str:
@@ -113,8 +123,12 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    rid = request_id.get()  # this answer leaves outside the middleware that adds the header
     return error_response(
-        500, "internal_error", "internal error; it has been logged, please retry or report it"
+        500,
+        "internal_error",
+        "internal error; it has been logged, please retry or report it",
+        {HEADER: rid} if rid else None,
     )
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from models.images import load_image_file
 from service.api.auth import Caller, allow
-from service.api.deps import Inference, get_inference, get_settings, read_upload
+from service.api.deps import MAX_OFFSET, Inference, get_inference, get_settings, read_upload
 from service.api.errors import ApiError
 from service.scan_jobs import ScanJob, ScanJobs, ScanPathError, manifest_paths, under_root
 from service.scan_report import CSV_COLUMNS, flat_rows
@@ -169,7 +169,7 @@ def scan_rows(
     scans: ScansDep,
     caller: Caller,
     show: Annotated[Literal["hits", "errors", "all"], Query()] = "hits",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ScanRows:
     """The results so far: hits (a content or style verdict of match or possible), errors,

@@ -17,7 +17,14 @@ from indexer.catalog import Work
 from indexer.errors import WorkNotFound
 from indexer.library import Registered
 from service.api.auth import Caller, Principal, allow
-from service.api.deps import Inference, get_inference, get_runtime, get_settings, read_upload
+from service.api.deps import (
+    MAX_OFFSET,
+    Inference,
+    get_inference,
+    get_runtime,
+    get_settings,
+    read_upload,
+)
 from service.api.errors import ApiError
 from service.receipts import removal_receipt
 from service.registration import submission
@@ -127,7 +134,7 @@ def list_works(
     caller: Caller,
     creator_id: Annotated[str | None, Query(description="only this creator's works")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> WorkList:
     """Active works, oldest first; a creator key lists its own creator's only."""
     allow(caller, "admin", "reviewer", "creator")

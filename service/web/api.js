@@ -36,6 +36,7 @@ const HINTS = {
   413: "The file is too large.",
   415: "This file is not an image the service can read.",
   422: "Some input was not accepted.",
+  429: "Too many requests with this key; please wait a moment and try again.",
   503: "The service is busy or still starting; please try again in a moment.",
 };
 
@@ -63,9 +64,21 @@ export async function call(path, { method = "GET", form, json, query, as = "json
     body = JSON.stringify(json);
     headers["Content-Type"] = "application/json";
   }
-  const response = await fetch(url, { method, headers, body });
+  let response = await fetch(url, { method, headers, body });
+  for (let retry = 0; retry < RETRIES && response.status === 429; retry += 1) {
+    await pause(response.headers.get("Retry-After"));  // a rate limit: wait as told, then again
+    response = await fetch(url, { method, headers, body });
+  }
   if (!response.ok) throw await problem(response);
   return as === "blob" ? response.blob() : response.json();
+}
+
+const RETRIES = 3;
+
+/** Wait Retry-After seconds (1 to 10; 1 when the header is missing or odd). */
+function pause(retryAfter) {
+  const seconds = Math.min(10, Math.max(1, Number.parseInt(retryAfter ?? "", 10) || 1));
+  return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 }
 
 async function problem(response) {

@@ -47,7 +47,21 @@ def test_remove_leaves_a_tombstone_and_frees_the_id(tmp_path: Path) -> None:
     assert catalog.generation() == 3
 
 
-@pytest.mark.parametrize("bad", ["", "../x", "a/../b", "a//b", "/abs", "a\\b", "a\0b", "x" * 1001])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "../x",
+        "a/../b",
+        "a//b",
+        "/abs",
+        "a\\b",
+        "a\0b",
+        "x" * 1001,
+        "a/\u202egnp.exe",
+        "a\u200b/b",
+    ],
+)
 def test_bad_work_ids_are_refused(bad: str) -> None:
     with pytest.raises(InvalidId):
         check_work_id(bad)
@@ -61,6 +75,7 @@ def test_bad_creator_ids_are_refused(bad: str) -> None:
 
 def test_good_ids_pass() -> None:
     assert check_work_id("alice/sunset.png") == "alice/sunset.png"
+    assert check_work_id("zoë/café au lait.png") == "zoë/café au lait.png"
     assert check_creator_id("alice_b-2") == "alice_b-2"
 
 

@@ -218,6 +218,23 @@ def test_frame_cap(save_as: str) -> None:
         load_image_bytes(data, ImageLimits(max_frames=2))
 
 
+@pytest.mark.parametrize("save_as", ["GIF", "TIFF", "WEBP"])
+def test_decode_budget_counts_pixels_across_frames(save_as: str) -> None:
+    """Three 10x10 frames declare 300 pixels: a 299-pixel budget refuses them before decoding,
+    naming the setting; the frame cap alone would have let them through."""
+    frames = [Image.new("RGB", (10, 10), colour) for colour in (RED, GREEN, BLUE)]
+    data = encode(frames[0], save_as, save_all=True, append_images=frames[1:])
+    assert load_image_bytes(data, ImageLimits(max_decode_pixels=300)).width == 10
+    with pytest.raises(ImageTooLarge, match=r"more than 2 frames .* of 10x10.*MAX_DECODE_PIXELS"):
+        load_image_bytes(data, ImageLimits(max_decode_pixels=299))
+
+
+def test_decode_budget_never_refuses_a_single_frame() -> None:
+    """One frame is governed by the pixel limit alone, whatever the budget."""
+    data = encode(Image.new("RGB", (10, 10)), "PNG")
+    assert load_image_bytes(data, ImageLimits(max_decode_pixels=1)).width == 10
+
+
 def test_empty_bytes() -> None:
     with pytest.raises(UnsupportedImage, match="empty"):
         load_image_bytes(b"")

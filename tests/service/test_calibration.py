@@ -1,6 +1,7 @@
 """Calibration maths: rates are monotone, thresholds agree with rates, verdicts and shares."""
 
 import dataclasses
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -119,3 +120,56 @@ def test_local_null_keeps_same_creator_pairs() -> None:
     count = local.inliers(feats[0], feats[1])
     assert count >= 15  # the frame alone verifies
     assert null[0] == pytest.approx(local.strength(count, feats[0], feats[1]))
+
+
+rates = st.floats(0, 1, allow_nan=False)
+any_score = st.floats(allow_nan=False)  # infinities included: a broken model must not break maths
+
+
+@given(st.lists(floats, min_size=1, max_size=300), any_score, st.booleans())
+def test_rate_is_a_probability_for_any_score(
+    sample: list[float], score: float, higher: bool
+) -> None:
+    null = NullDistribution.fit(np.array(sample), higher_is_closer=higher)
+    assert 0 <= null.rate(score) <= 1
+
+
+@given(rates, rates, st.integers(-5, 10**9), st.integers(-5, 10**9))
+def test_any_of_is_a_probability_rising_with_rate_and_comparisons(
+    a: float, b: float, m: int, n: int
+) -> None:
+    (lo, hi), (few, many) = sorted((a, b)), sorted((m, n))
+    assert 0 <= any_of(lo, few) <= any_of(hi, few) <= 1
+    assert any_of(lo, few) <= any_of(lo, many)
+    assert any_of(lo, few) >= min(lo, 1 - 1e-16) - 1e-12  # never rarer than one comparison
+
+
+@given(st.lists(rates, max_size=50), rates)
+def test_combined_rate_lies_between_the_best_rate_and_one(found: list[float], extra: float) -> None:
+    combined = combine_rates(found)
+    assert (min(found) if found else 1.0) <= combined <= 1
+    assert combine_rates([*found, extra]) >= min([*found, extra])
+
+
+@given(st.lists(rates, max_size=40), st.floats(1e-6, 0.5))
+def test_shares_sum_to_one_or_zero_and_follow_the_rates(
+    found: list[float], possible: float
+) -> None:
+    got = shares(found, possible)
+    assert len(got) == len(found) and all(0 <= s <= 1 for s in got)
+    assert sum(got) == pytest.approx(1) or sum(got) == 0
+    assert (sum(got) > 0) == any(r < possible for r in found)
+    ranked = sorted(zip(found, got, strict=True))
+    for (ra, sa), (rb, sb) in pairwise(ranked):
+        assert sa >= sb or ra == rb  # a rarer (lower) rate never gets a smaller share
+
+
+@given(rates, rates, st.floats(1e-6, 0.5), st.floats(1e-6, 0.5))
+def test_a_lower_rate_never_gets_a_weaker_verdict(a: float, b: float, m: float, p: float) -> None:
+    match_rate, possible_rate = sorted((m, p))
+    strength = {"match": 2, "possible": 1, "none": 0}
+    lo, hi = sorted((a, b))
+    assert (
+        strength[verdict(lo, match_rate, possible_rate)]
+        >= strength[verdict(hi, match_rate, possible_rate)]
+    )

@@ -201,8 +201,11 @@ def test_demo_registers_the_gallery_and_prints_curl_lines(
 ) -> None:
     import uvicorn
 
+    from service.api import tracing
+
     served: list[dict[str, object]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(kw))
+    monkeypatch.setattr(tracing, "configure_logging", lambda level: served.append({"log": level}))
     examples = Path(__file__).resolve().parents[2] / "examples"
     monkeypatch.setenv("STYLETRACE_EXAMPLES_DIR", str(examples))
     result = run("demo", "--port", "8123")
@@ -212,7 +215,11 @@ def test_demo_registers_the_gallery_and_prints_curl_lines(
     assert len(curls) == 8 and all("Authorization: Bearer" in c for c in curls)
     key = curls[0].split("Authorization: Bearer ")[1].split("'")[0]
     assert f"Web page: http://127.0.0.1:8123/  (sign in with the API key {key})" in result.output
-    assert served == [{"host": "127.0.0.1", "port": 8123}]
+    # JSON log lines, and the app's access lines instead of uvicorn's (which quote query strings)
+    assert served == [
+        {"log": "INFO"},
+        {"host": "127.0.0.1", "port": 8123, "log_config": None, "access_log": False},
+    ]
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,13 @@ def live(
     inbox.mkdir(parents=True)
     for name in ("suspect_07.png", "suspect_03.png"):
         shutil.copy(EXAMPLES / "suspects" / name, inbox / name)
-    settings = Settings(data_dir=data, admin_key=ADMIN_KEY, scan_root=inbox.parent, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=data,
+        admin_key=ADMIN_KEY,
+        scan_root=inbox.parent,
+        rate_limit_per_minute=0,  # a page loads many previews at once; limits have their tests
+        _env_file=None,
+    )
     runtime = build_runtime(settings, content, style)
     with serving(create_app(settings, runtime)) as url:
         yield Live(url, runtime)
