@@ -62,6 +62,7 @@ def serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         "STYLETRACE_DATA_DIR": str(data_dir),
         "STYLETRACE_ADMIN_KEY": KEY,
         "STYLETRACE_PORT": str(port),
+        "STYLETRACE_RATE_LIMIT_PER_MINUTE": "0",  # capacity is measured here, not abuse limits
     }
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "styletrace"), "serve"],
