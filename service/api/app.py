@@ -20,6 +20,7 @@ from service.api import (
     keys,
     match,
     ops,
+    published,
     scans,
     terms,
     thumbnails,
@@ -89,6 +90,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         audit.router,
         claims.router,
         thumbnails.router,
+        published.router,
         scans.router,
     ):
         app.include_router(router)  # every /v1 route takes its Caller (service/api/auth.py)
