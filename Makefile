@@ -37,7 +37,7 @@ DEV_DATA_PACKAGES := openclipart-svg openclipart-png librsvg2-bin \
     tuxpaint-stamps-default gnome-backgrounds mate-backgrounds gcompris-qt-data \
     $(FONT_PACKAGES)
 
-.PHONY: install demo test lint typecheck unit browser bench bench-accuracy bench-speed bench-perf bench-soak calibrate train-style train-content dev-data dev-data-packages clean
+.PHONY: install demo test lint typecheck unit browser bench bench-accuracy bench-speed bench-perf bench-soak bench-watermark calibrate train-style train-content dev-data dev-data-packages clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -103,6 +103,10 @@ bench-perf: install
 
 bench-soak: install
 	$(PY) -m benchmarks.load --works 10000 --seconds 600 --section soak
+
+# Issue 10: watermark quality, robustness, false detections and cost -> benchmarks/WATERMARK.md
+bench-watermark: install
+	$(PY) -m benchmarks.watermark
 
 bench: bench-accuracy bench-speed bench-perf
 
