@@ -23,7 +23,9 @@ COPY models ./models
 COPY indexer ./indexer
 COPY service ./service
 COPY examples ./examples
+# invisible-watermark without its dependencies, as `make install` does (see pyproject.toml)
 RUN pip install --no-cache-dir . \
+    && pip install --no-cache-dir --no-deps invisible-watermark==0.2.0 \
     && mkdir -p /data && chown 10001:10001 /data
 
 USER 10001

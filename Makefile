@@ -1,6 +1,8 @@
 # styletrace: `make demo` and `make test` are all a newcomer needs.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# without its dependencies: see pyproject.toml (the Dockerfile pins the same version)
+WATERMARK_PACKAGE := invisible-watermark==0.2.0
 STAMP := $(VENV)/.installed-stamp
 DATA ?= benchmarks/.cache
 # Debian packages the benchmark dev sets read; the fonts are listed again in benchmarks/fonts.py.
@@ -37,11 +39,12 @@ DEV_DATA_PACKAGES := openclipart-svg openclipart-png librsvg2-bin \
     tuxpaint-stamps-default gnome-backgrounds mate-backgrounds gcompris-qt-data \
     $(FONT_PACKAGES)
 
-.PHONY: install demo test lint typecheck unit fuzz browser bench bench-accuracy bench-speed bench-perf bench-soak calibrate train-style train-content dev-data dev-data-packages clean
+.PHONY: install demo test lint typecheck unit fuzz browser bench bench-accuracy bench-speed bench-perf bench-soak bench-watermark calibrate train-style train-content dev-data dev-data-packages clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --no-deps $(WATERMARK_PACKAGE)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -109,6 +112,10 @@ bench-perf: install
 
 bench-soak: install
 	$(PY) -m benchmarks.load --works 10000 --seconds 600 --section soak
+
+# Issue 10: watermark quality, robustness, false detections and cost -> benchmarks/WATERMARK.md
+bench-watermark: install
+	$(PY) -m benchmarks.watermark
 
 bench: bench-accuracy bench-speed bench-perf
 

@@ -21,6 +21,7 @@ from indexer.catalog import Catalog, NewWork, Work
 from indexer.claims import ClaimStore
 from indexer.errors import CatalogError
 from indexer.keys import KeyStore
+from indexer.published import PublishedStore
 from indexer.sizing import fit_to_size
 from indexer.snapshots import load_current, save_snapshot
 from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
@@ -119,6 +120,7 @@ class Library:
         self.catalog = catalog
         self.keys = KeyStore(catalog.engine)
         self.claims = ClaimStore(catalog.engine)
+        self.published = PublishedStore(catalog.engine)
         self.blobs = BlobStore(data_dir / "works")
         self.embedders = {"content": content, "style": style}
         self.spaces = {space: Space(e) for space, e in self.embedders.items()}

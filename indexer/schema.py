@@ -143,4 +143,16 @@ class ClaimEventRow(Base):
     reason: Mapped[str] = mapped_column(String(2000))
 
 
+class PublishedRow(Base):
+    """A work's watermark payload id: one per work, kept after the work is removed so a
+    copy found later is still traced (to a removed work)."""
+
+    __tablename__ = "published"
+
+    payload_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    work_pk: Mapped[int] = mapped_column(ForeignKey("works.id"), unique=True)
+    method: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
 Index("ix_works_creator_active", WorkRow.creator_id, WorkRow.removed_at)

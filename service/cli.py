@@ -1,6 +1,6 @@
-"""The `styletrace` command line: register, match, scan, works, serve, demo, calibrate here;
-keys, terms, audit, claims, evidence and verify in cli_records.py. Output contracts are in
-../shared/DESIGN.md; errors go to stderr with exit status 2."""
+"""The `styletrace` command line: register, match, scan, works, publish, serve, demo and
+calibrate here; keys, terms, audit, claims, evidence and verify in cli_records.py. Output
+contracts are in ../shared/DESIGN.md; errors go to stderr with exit status 2."""
 
 from __future__ import annotations
 
@@ -177,6 +177,28 @@ def works_remove(work_id: str | None, creator: str | None) -> None:
     receipt = removal_receipt(library, signer, removed, owner, common.CLI_ACTOR)
     what = {"removed": work_id} if work_id else {"removed_count": len(removed)}
     click.echo(json.dumps(what | {"creator_id": owner, "receipt": receipt}))
+
+
+@cli.command()
+@click.argument("work_id")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def publish(work_id: str, out: Path) -> None:
+    """Write WORK_ID's published copy (watermark, metadata, C2PA manifest) to OUT; prints
+    its payload id and the fields it could not carry."""
+    from service.c2pa_cert import load_or_create
+    from service.publish import load_or_create_secret
+    from service.publish import publish as make_copy
+
+    settings = Settings()
+    library = common.library(settings)
+    work = library.catalog.get(work_id)
+    secret = load_or_create_secret(settings.watermark_secret_path)
+    credentials = load_or_create(*settings.c2pa_paths)
+    done = make_copy(
+        library, work, secret, settings.watermark_method, credentials, common.CLI_ACTOR
+    )
+    out.write_bytes(done.data)
+    click.echo(json.dumps(done.summary(work) | {"out": str(out)}))
 
 
 @cli.command()

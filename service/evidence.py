@@ -93,6 +93,8 @@ def build_packet(
         "models": result.models.model_dump(),
         "policy": result.policy.model_dump() if result.policy else None,
         "provenance": result.provenance or {},  # what the query file says about itself
+        # works whose styletrace watermark the query carries: content evidence by itself
+        "watermarked_works": [m.work_id for m in result.content.matches if m.watermark],
         "audit_head": audit.head(library.catalog.engine),
         "context": context or {},
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},

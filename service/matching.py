@@ -15,8 +15,9 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from indexer.catalog import Work
+from indexer.errors import WorkNotFound
 from indexer.library import WORK_CROPS, Hit, Library
-from models import local
+from models import local, payload
 from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE, pdq_dihedral
 from models.stages import stage
@@ -34,6 +35,7 @@ from service.schemas import (
     WorkMatch,
 )
 from service.verdicts import shares, verdict
+from service.watermarks import WatermarkReader
 
 PDQ_CANDIDATES = 32
 DIHEDRAL = 8  # PDQ hashes per query: every flip and quarter turn
@@ -55,18 +57,31 @@ def _dihedral_codes(image: Image.Image) -> NDArray[np.uint8]:
     return np.stack([np.frombuffer(h.bits, np.uint8) for h in pdq_dihedral(image)])
 
 
-def provenance_of(query: LoadedImage) -> dict[str, Any] | None:
-    """The query's own provenance facts, with the watermarks found (none are read yet)."""
-    if query.provenance is None:
+def provenance_of(
+    query: LoadedImage, watermarks: list[dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
+    """The query's own provenance facts, with the watermarks found in its pixels."""
+    if query.provenance is None and not watermarks:
         return None
-    return {"watermarks": [], **query.provenance}
+    return {"watermarks": watermarks or [], **(query.provenance or {})}
+
+
+def watermarked_works(watermarks: list[dict[str, Any]]) -> set[str]:
+    """Active works whose styletrace watermark the query carries."""
+    return {w["work_id"] for w in watermarks if w["kind"] == "styletrace" and not w["removed"]}
 
 
 class Matcher:
     """Scores queries against a library with a calibration for its models."""
 
-    def __init__(self, library: Library, calibration: Calibration) -> None:
+    def __init__(
+        self,
+        library: Library,
+        calibration: Calibration,
+        watermarks: WatermarkReader | None = None,
+    ) -> None:
         self.library = library
+        self.watermarks = watermarks
         self.calibration = calibration
         self.views = calibration.models.get("content_views", "global")  # as its null was measured
         if VIEWS[self.views].indexes_work_views and WORK_CROPS not in library.spaces:
@@ -93,7 +108,10 @@ class Matcher:
             style_hits = self.library.search("style", style_vecs, opts.style_neighbours)
         out = []
         for i, q in enumerate(queries):
-            content = self._content(content_hits[i], pdq_hits[i], q.image, opts)
+            marks = self.watermarks.read(q.image) if self.watermarks else []
+            content = self._content(
+                content_hits[i], pdq_hits[i], q.image, opts, watermarked_works(marks)
+            )
             with stage("scoring"):
                 style = self._style(style_hits[i], opts)
             out.append(
@@ -103,7 +121,7 @@ class Matcher:
                     content=content,
                     models=self._models(),
                     thresholds=Thresholds(match=opts.match_rate, possible=opts.possible_rate),
-                    provenance=provenance_of(q),
+                    provenance=provenance_of(q, marks),
                 )
             )
         with stage("policies"):
@@ -167,11 +185,12 @@ class Matcher:
         pdq: dict[int, tuple[int, Work]],
         image: Image.Image,
         opts: MatchOptions,
+        marked: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> ContentResult:
-        """Content matches of one query from its content scores, PDQ distances and the
-        geometric verification of its closest works."""
+        """Content matches of one query from its content scores, PDQ distances, the
+        geometric verification of its closest works and the watermarks it carries."""
         sims, works = hits
-        works = works | {pk: w for pk, (_, w) in pdq.items()}
+        works = works | {pk: w for pk, (_, w) in pdq.items()} | self._marked_works(marked)
         verified = self._verify(image, sims, works) if self.verifies else {}
         cal, n = self.calibration, len(self.library)
         local_null = cal.local if self.verifies else None
@@ -196,8 +215,28 @@ class Matcher:
                         inliers=verified[pk][0] if pk in verified else None,
                     )
                 )
+            rows = [self._watermarked(r) if r.work_id in marked else r for r in rows]
             rows.sort(key=lambda m: (m.calibrated, -m.score))
             return self._content_result(rows[: opts.top_k], opts)
+
+    def _marked_works(self, work_ids: set[str]) -> dict[int, Work]:
+        """The active works named by the query's watermarks (they match even when no
+        similarity test found them)."""
+        out = {}
+        for work_id in work_ids:
+            try:
+                work = self.library.catalog.get(work_id)
+            except WorkNotFound:  # removed since the watermark was read
+                continue
+            out[work.pk] = work
+        return out
+
+    @staticmethod
+    def _watermarked(row: WorkMatch) -> WorkMatch:
+        """A work whose watermark the query carries: strong content evidence, a match at
+        the rate an unwatermarked image would decode to a valid payload."""
+        rate = min(row.calibrated, payload.FALSE_POSITIVE_RATE)
+        return row.model_copy(update={"watermark": True, "calibrated": rate, "verdict": "match"})
 
     def _verify(
         self, image: Image.Image, sims: dict[int, float], works: dict[int, Work]

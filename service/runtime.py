@@ -14,10 +14,13 @@ from indexer.catalog import Catalog
 from indexer.library import IndexFactory, Library, faiss_index
 from models.embedder import Embedder
 from models.registry import CALIBRATION_DIR, Profile, load_profile
+from service.c2pa_cert import C2paCredentials, load_or_create
 from service.calibration import Calibration
 from service.matching import Matcher, MatchOptions
+from service.publish import load_or_create_secret
 from service.settings import Settings
 from service.signing import Signer
+from service.watermarks import WatermarkReader
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,11 @@ class Runtime:
     settings: Settings
     library: Library
     matcher: Matcher
+
+    @cached_property
+    def c2pa(self) -> C2paCredentials:
+        """The C2PA certificate and key of published copies (development pair on first use)."""
+        return load_or_create(*self.settings.c2pa_paths)
 
     @cached_property
     def signer(self) -> Signer:
@@ -129,4 +137,12 @@ def build_runtime(
         models = library.model_ids | {"content_views": profile.content_views}
         calibration = load_calibration(settings, profile.name, models)
     library.open()
-    return Runtime(settings, library, Matcher(library, calibration))
+    return Runtime(
+        settings, library, Matcher(library, calibration, watermark_reader(settings, library))
+    )
+
+
+def watermark_reader(settings: Settings, library: Library) -> WatermarkReader:
+    """Reads queries' watermarks with the service's secret (created on first use)."""
+    secret = load_or_create_secret(settings.watermark_secret_path)
+    return WatermarkReader(library.published, secret, settings.watermark_method)

@@ -25,6 +25,11 @@ class WorkMatch(BaseModel):
         description="keypoint matches agreeing on one placement of the work in the query, "
         "where geometric verification checked this work (content)",
     )
+    watermark: bool | None = Field(
+        None,
+        description="the query carries this work's styletrace watermark: a content match "
+        "whatever the similarity (content)",
+    )
 
 
 class CreatorMatch(BaseModel):

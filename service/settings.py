@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     calibration: str = ""  # default: models/calibration/<profile>.json
     admin_key: str = ""  # bootstrap key for /v1; empty disables /v1 (every request 401)
     signing_key: Path | None = None  # Ed25519 PEM; default: DATA_DIR/keys/signing-ed25519.pem
+    # watermark payload secret (keyed checksum); default: DATA_DIR/keys/watermark-secret.bin
+    watermark_secret: Path | None = None
+    # how published copies are watermarked (benchmarks/WATERMARK.md compares them)
+    watermark_method: Literal["dwtDct", "dwtDctSvd", "rivaGan"] = "dwtDctSvd"
+    c2pa_cert: Path | None = None  # PEM chain, leaf first; default: a development CA's leaf
+    c2pa_key: Path | None = None  # its private key; both unset: DATA_DIR/keys/c2pa-*.pem
     examples_dir: Path = Path("./examples")  # the sample gallery `styletrace demo` registers
     scan_root: Path | None = None  # the only folder HTTP scans may read; unset: no HTTP scans
 
@@ -70,6 +76,18 @@ class Settings(BaseSettings):
     def milvus(self) -> str:
         """The Milvus URI to use: the setting, or a milvus-lite file in the data dir."""
         return self.milvus_uri or str(self.data_dir / "milvus.db")
+
+    @property
+    def watermark_secret_path(self) -> Path:
+        return self.watermark_secret or self.data_dir / "keys" / "watermark-secret.bin"
+
+    @property
+    def c2pa_paths(self) -> tuple[Path, Path, bool]:
+        """(chain, key, whether a development pair may be created there)."""
+        if self.c2pa_cert and self.c2pa_key:
+            return self.c2pa_cert, self.c2pa_key, False
+        keys = self.data_dir / "keys"
+        return keys / "c2pa-dev-chain.pem", keys / "c2pa-dev-key.pem", True
 
     @property
     def limits(self) -> ImageLimits:

@@ -21,6 +21,7 @@ from service.api import (
     keys,
     match,
     ops,
+    published,
     scans,
     terms,
     thumbnails,
@@ -100,6 +101,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         audit.router,
         claims.router,
         thumbnails.router,
+        published.router,
         scans.router,
     ):
         app.include_router(router)  # every /v1 route takes its Caller (service/api/auth.py)

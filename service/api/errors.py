@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from indexer.claims import ClaimConflict, ClaimNotFound
 from indexer.errors import InvalidId, WorkConflict, WorkNotFound
 from indexer.keys import KeyNotFound
+from indexer.published import PayloadIdsExhausted
 from models.errors import ImageError, ImageTooLarge, UnsupportedImage
 from service.api.tracing import HEADER, request_id
 from service.claims import MoveForbidden, NotClaimable
@@ -34,6 +35,7 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (InvalidId, 422, "invalid_id"),
     (WorkNotFound, 404, "work_not_found"),
     (WorkConflict, 409, "work_conflict"),
+    (PayloadIdsExhausted, 409, "payload_ids_exhausted"),
     (KeyNotFound, 404, "key_not_found"),
     (ClaimNotFound, 404, "claim_not_found"),
     (ClaimConflict, 409, "claim_conflict"),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from PIL import Image
 
 from indexer.library import Library
 from service import cli, cli_common
@@ -342,3 +343,22 @@ def test_register_reports_ownership_conflicts(run, gallery: Path, tmp_path: Path
         json.loads(line) for line in run("audit", "list", "--limit", "100").output.splitlines()
     ]
     assert {e["actor"] for e in entries if e["action"] == "work.register"} == {"cli"}
+
+
+def test_publish_writes_the_copy_and_names_what_it_skipped(  # type: ignore[no-untyped-def]
+    run, gallery: Path, tmp_path: Path
+) -> None:
+    assert run("register", str(gallery)).exit_code == 0
+    out = tmp_path / "copy.png"
+    result = run("publish", "alice/w0.png", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert (summary["work_id"], summary["payload_id"], summary["media_type"]) == (
+        "alice/w0.png",
+        0,
+        "image/png",
+    )
+    assert [s["field"] for s in summary["skipped"]] == ["watermark"]  # 96 px: too small
+    assert Image.open(out).text["Author"] == "alice"
+    missing = CliRunner().invoke(cli.cli, ["publish", "alice/nope.png", "--out", str(out)])
+    assert missing.exit_code != 0

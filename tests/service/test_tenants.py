@@ -74,6 +74,9 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ),
     ("post", "/v1/evidence"): lambda c, h, ids: c.post("/v1/evidence", headers=h, files=_img(1)),
     ("get", "/v1/me"): lambda c, h, ids: c.get("/v1/me", headers=h),
+    ("get", "/v1/published/{work_id}"): lambda c, h, ids: c.get(
+        "/v1/published/alice/w1.png", headers=h
+    ),
     ("get", "/v1/thumbnails/{work_id}"): lambda c, h, ids: c.get(
         "/v1/thumbnails/alice/w1.png", headers=h
     ),

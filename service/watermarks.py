@@ -1,0 +1,59 @@
+"""Watermarks found in a query, as `provenance.watermarks` entries: the styletrace payload
+traced to its work through the catalog (a removed work is reported as removed, an id never
+issued is not reported), and generators' watermarks as an AI-generation signal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from indexer.published import PublishedStore
+from models import marks
+from models.stages import stage
+
+REMOVED_SUFFIX = "#removed-"  # catalog.add renames a tombstone whose id is reused
+
+
+@dataclass(frozen=True)
+class WatermarkReader:
+    """Reads every watermark of a query with the service's secret and method."""
+
+    published: PublishedStore
+    secret: bytes
+    method: str
+
+    def read(self, image: Image.Image) -> list[dict[str, Any]]:
+        """One entry per watermark found, styletrace's first."""
+        with stage("watermarks"):
+            found = marks.read(image, self.secret, self.method)
+        out = []
+        for f in found:
+            if f.kind != "styletrace":
+                out.append(
+                    {
+                        "kind": f.kind,
+                        "generator": f.kind,
+                        "ai_generated": True,
+                        "confidence": f.confidence,
+                        "bit_errors": f.bit_errors,
+                        "detail": f.detail,
+                    }
+                )
+                continue
+            work = self.published.work_of(f.payload_id) if f.payload_id is not None else None
+            if work is None:
+                continue  # a valid checksum on an id never issued: chance, not a mark
+            out.append(
+                {
+                    "kind": "styletrace",
+                    "work_id": work.work_id.split(REMOVED_SUFFIX)[0],
+                    "creator_id": work.creator_id,
+                    "payload_id": f.payload_id,
+                    "removed": work.removed_at is not None,
+                    "confidence": f.confidence,
+                    "bit_errors": f.bit_errors,
+                }
+            )
+        return out
