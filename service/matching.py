@@ -108,7 +108,8 @@ class Matcher:
             style_hits = self.library.search("style", style_vecs, opts.style_neighbours)
         out = []
         for i, q in enumerate(queries):
-            marks = self.watermarks.read(q.image) if self.watermarks else []
+            with stage("watermarks"):
+                marks = self.watermarks.read(q.image) if self.watermarks else []
             content = self._content(
                 content_hits[i], pdq_hits[i], q.image, opts, watermarked_works(marks)
             )
