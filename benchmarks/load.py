@@ -180,7 +180,8 @@ def render(rows: list[dict[str, Any]], section: str) -> str:
         [
             title,
             f"{machine()}; `styletrace serve` (default settings: 2 inference workers, at most "
-            "64 requests queued) on 127.0.0.1, clients posting the bundled suspects to "
+            "64 requests queued or 10 s of expected wait; no rate limits) on 127.0.0.1, "
+            "clients posting the bundled suspects to "
             "/v1/match. Errors count every answer other than 200 and 503 (shed with "
             "Retry-After, which clients honour), and requests with no answer. Memory is the "
             "server's resident set after a warm-up with the same clients (a tenth of the run, "
