@@ -79,7 +79,7 @@ test: lint typecheck unit
 # breaking the schema, FUZZ_EXAMPLES each (deterministic), then the hostile-input corpus.
 FUZZ_EXAMPLES ?= 300
 fuzz: install
-	STYLETRACE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/hostile
+	STYLETRACE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) HYPOTHESIS_PROFILE=explore $(PY) -m pytest -q -p no:cacheprovider tests/hostile tests/models/test_images_properties.py tests/indexer/test_ids_properties.py
 
 dev-data: install
 	$(PY) -m benchmarks.openclipart --cache $(DATA)

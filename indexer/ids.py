@@ -8,12 +8,13 @@ from indexer.errors import InvalidId
 
 MAX_CREATOR_ID = 200
 MAX_WORK_ID = 1000
-_CREATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
+_CREATOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]*")  # the whole id: fullmatch, since
+# "$" would also accept a trailing newline
 
 
 def check_creator_id(creator_id: str) -> str:
     """A creator id: letters, digits and ._@+- , starting with a letter or digit."""
-    if not creator_id or len(creator_id) > MAX_CREATOR_ID or not _CREATOR.match(creator_id):
+    if not creator_id or len(creator_id) > MAX_CREATOR_ID or not _CREATOR.fullmatch(creator_id):
         raise InvalidId(
             f"invalid creator_id {creator_id[:80]!r}: use 1-{MAX_CREATOR_ID} letters, digits "
             "or ._@+- , starting with a letter or digit"

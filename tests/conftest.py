@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from service.calibration import Calibration
 from service.runtime import Runtime, build_runtime
@@ -13,6 +15,12 @@ from service.settings import Settings
 from tests.fakes import HistogramEmbedder, PixelEmbedder, fake_calibration
 
 ADMIN_KEY = "test-admin-key"
+
+# `make test` draws the same property-test examples on every run (CI stays deterministic);
+# `make fuzz` explores new ones (HYPOTHESIS_PROFILE=explore) and keeps what it finds there.
+hypothesis_settings.register_profile("default", derandomize=True, database=None, deadline=None)
+hypothesis_settings.register_profile("explore", deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")
