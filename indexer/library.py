@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from indexer import ownership
 from indexer.blobs import BlobStore
 from indexer.catalog import Catalog, NewWork, Work
 from indexer.claims import ClaimStore
@@ -28,8 +29,8 @@ from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
 from models import local
 from models.embedder import Embedder
 from models.images import ImageLimits, load_image_file
-from models.pdq import MATCH_DISTANCE, PDQ_BITS, PDQ_BYTES, hash_batch
 from models.pdq import MODEL_ID as PDQ_ID
+from models.pdq import PDQ_BITS, PDQ_BYTES, hash_batch
 from models.views import CROP_SIDE, VIEWS, Views, embed_each
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,6 @@ NO_LIMITS = ImageLimits(max_bytes=1 << 40, max_pixels=1 << 40)  # stored works w
 REEMBED_BATCH = 16  # works per forward pass when a model change re-embeds stored originals
 WORK_CROPS = "content_crops"  # the space of works' extra content views, several vectors per work
 IVF_FROM = 200_000  # vectors in a space from which it is searched through an IVF
-OWNERSHIP_CANDIDATES = 8  # nearest PDQ hashes checked for another owner at registration
 LOCAL = "local"  # stored keypoints of each work for geometric verification (no index)
 
 
@@ -178,7 +178,7 @@ class Library:
         hashes = hash_batch(images)
         keypoints = [local.extract(img).to_bytes() for img in images]
         with self._lock:
-            indexed = self._pdq_neighbours(hashes)
+            indexed = ownership.indexed_neighbours(self.indexes["pdq"], self._works, hashes)
         out: list[Registered | CatalogError] = []
         earlier: list[tuple[Work, NDArray[np.uint8]]] = []  # registered from this batch
         for i, item in enumerate(items):
@@ -189,7 +189,9 @@ class Library:
             vectors[(LOCAL, local.MODEL_ID)] = keypoints[i]
             with self._lock:  # with the blob: an opt-out may be deleting the same bytes
                 self.blobs.put(item.sha256, item.data)
-                warnings = self._owned_elsewhere(item, hashes[i], indexed[i], earlier)
+                warnings = ownership.warnings(
+                    item.creator_id, item.sha256, hashes[i], indexed[i], earlier
+                )
                 new = self._new_work(item, warnings)
                 try:
                     work, created = self.catalog.add(new, vectors, actor)
@@ -295,47 +297,6 @@ class Library:
             return save_snapshot(
                 self.data_dir / "index", self.snapshot_id, self.model_ids, self.indexes
             )
-
-    def _pdq_neighbours(self, codes: NDArray[np.uint8]) -> list[list[tuple[int, Work]]]:
-        """Per hash: the indexed works within PDQ's match distance, as (distance, work),
-        from one search for the whole batch."""
-        if not self._works or not len(codes):
-            return [[] for _ in range(len(codes))]
-        distances, ids = self.indexes["pdq"].search(codes, OWNERSHIP_CANDIDATES)
-        return [
-            [
-                (int(d), self._works[int(pk)])
-                for d, pk in zip(row_d, row_ids, strict=True)
-                if int(pk) in self._works and d <= MATCH_DISTANCE
-            ]
-            for row_d, row_ids in zip(distances, ids, strict=True)
-        ]
-
-    def _owned_elsewhere(
-        self,
-        item: Submission,
-        code: NDArray[np.uint8],
-        indexed: list[tuple[int, Work]],
-        earlier: list[tuple[Work, NDArray[np.uint8]]],
-    ) -> list[str]:
-        """Warnings when another creator already registered these bytes or a near copy (PDQ
-        within its match distance), among the works indexed when the batch began and those
-        registered earlier in it: both are kept, and the conflict is on record."""
-        near = indexed + [
-            (d, work)
-            for work, other in earlier
-            if (d := int(np.unpackbits(np.bitwise_xor(code, other)).sum())) <= MATCH_DISTANCE
-        ]
-        found: dict[int, str] = {}
-        for d, other in sorted(near, key=lambda pair: pair[0]):
-            if other.creator_id != item.creator_id and other.pk not in found:
-                same = other.sha256 == item.sha256
-                what = "the same bytes" if same else f"a near copy (PDQ distance {d})"
-                found[other.pk] = (
-                    f"ownership conflict: {what} already registered by creator "
-                    f"{other.creator_id!r} as {other.work_id!r}"
-                )
-        return list(found.values())
 
     def _new_work(self, item: Submission, warnings: list[str]) -> NewWork:
         w, h = item.image.size

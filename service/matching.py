@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,7 @@ class Matcher:
         pdq_hits = self._pdq_hits(codes)
         with stage("search"):
             style_hits = self.library.search("style", style_vecs, opts.style_neighbours)
+        models = self._models()
         out = []
         for i, q in enumerate(queries):
             with stage("watermarks"):
@@ -120,7 +122,7 @@ class Matcher:
                     query=QueryInfo(sha256=q.sha256, width=q.width, height=q.height),
                     style=style,
                     content=content,
-                    models=self._models(),
+                    models=models,
                     thresholds=Thresholds(match=opts.match_rate, possible=opts.possible_rate),
                     provenance=provenance_of(q, marks),
                 )
@@ -186,7 +188,7 @@ class Matcher:
         pdq: dict[int, tuple[int, Work]],
         image: Image.Image,
         opts: MatchOptions,
-        marked: set[str] = frozenset(),  # type: ignore[assignment]
+        marked: AbstractSet[str] = frozenset(),
     ) -> ContentResult:
         """Content matches of one query from its content scores, PDQ distances, the
         geometric verification of its closest works and the watermarks it carries."""
@@ -220,7 +222,7 @@ class Matcher:
             rows.sort(key=lambda m: (m.calibrated, -m.score))
             return self._content_result(rows[: opts.top_k], opts)
 
-    def _marked_works(self, work_ids: set[str]) -> dict[int, Work]:
+    def _marked_works(self, work_ids: AbstractSet[str]) -> dict[int, Work]:
         """The active works named by the query's watermarks (they match even when no
         similarity test found them)."""
         out = {}
