@@ -34,7 +34,8 @@ from models.pdq import PDQ_BITS, PDQ_BYTES, hash_batch
 from models.views import CROP_SIDE, VIEWS, Views, embed_each
 
 log = logging.getLogger(__name__)
-NO_LIMITS = ImageLimits(max_bytes=1 << 40, max_pixels=1 << 40)  # stored works were checked once
+# stored works were checked once, when they were registered
+NO_LIMITS = ImageLimits(1 << 40, 1 << 40, max_jpeg_scans=1 << 40, max_decode_seconds=0)
 REEMBED_BATCH = 16  # works per forward pass when a model change re-embeds stored originals
 WORK_CROPS = "content_crops"  # the space of works' extra content views, several vectors per work
 IVF_FROM = 200_000  # vectors in a space from which it is searched through an IVF

@@ -1,10 +1,10 @@
 """The one safe image loader: bytes or a file in, an 8-bit RGB Pillow image out.
 
-Limits on bytes, header pixels, frames and pixels across frames are checked before anything is
-decoded (Pillow's decoders cannot be interrupted, so decode time is bounded by refusing work up
-front rather than by a clock). Only PNG, JPEG,
-WebP, GIF, TIFF and BMP are opened (first frame or page); EXIF orientation is applied and alpha is
-composited on white. Every failure becomes an `ImageError` whose message is meant for people.
+Limits on bytes, header pixels, frames, pixels across frames and JPEG scans are checked before
+anything is decoded; decode time is also bounded by a clock, checked each time a decoder asks for
+more bytes (Pillow's decoders cannot be interrupted in between). Only PNG, JPEG, WebP, GIF, TIFF
+and BMP are opened (first frame or page); EXIF orientation is applied and alpha is composited on
+white. Every failure becomes an `ImageError` whose message is meant for people.
 What the pixels mean (embeddings, hashes) lives elsewhere.
 """
 
@@ -16,6 +16,7 @@ import io
 import re
 import stat
 import struct
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ _SUPPORTED = "supported formats: PNG, JPEG, WebP, GIF, TIFF, BMP"
 # What Pillow's decoders raise on malformed input; our own ImageErrors are re-raised first.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
 _WIDE_GREY_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
+# bytes handed to a decoder at a time: how often the decode clock is checked (Pillow: 64 KiB)
+_DECODE_BLOCK = 4 * 1024
+_clock = time.monotonic  # a seam: tests advance a fake clock
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "PA"})
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -67,6 +71,10 @@ class ImageLimits:
     max_pixels: int = 40_000_000  # width*height from the header, checked before full decode
     max_frames: int = 1000  # animated GIF / multi-page TIFF cap (only the first frame is used)
     max_decode_pixels: int = 400_000_000  # width*height*frames declared: the decode budget
+    # SOS markers in a JPEG: each progressive scan re-walks every block, so thousands of tiny
+    # scans make a small file that decodes for minutes (a "scan bomb"); encoders write <= ~20
+    max_jpeg_scans: int = 100
+    max_decode_seconds: float = 10.0  # wall clock for opening and decoding; 0: no limit
 
 
 @dataclass(frozen=True)
@@ -104,13 +112,15 @@ def load_image_bytes(data: bytes, limits: ImageLimits = ImageLimits()) -> Loaded
         raise ImageTooLarge(_too_many_bytes(len(data), limits))
     if not data:
         raise UnsupportedImage("the file is empty")
+    _check_jpeg_scans(data, limits)
     with (
         stage("decode"),
         _decode_errors(data, limits),
-        Image.open(io.BytesIO(data), formats=_FORMATS) as opened,
+        Image.open(_TimedBytes(data, limits.max_decode_seconds), formats=_FORMATS) as opened,
     ):
         _check_size(opened, limits)
         _check_frames(opened, limits)
+        opened.decodermaxblock = _DECODE_BLOCK
         opened.load()
         image = _to_rgb(ImageOps.exif_transpose(opened))
         image_format = str(opened.format)
@@ -118,6 +128,36 @@ def load_image_bytes(data: bytes, limits: ImageLimits = ImageLimits()) -> Loaded
             facts = provenance.read(data, opened)
     digest = hashlib.sha256(data).hexdigest()
     return LoadedImage(image, digest, image.width, image.height, image_format, facts)
+
+
+class _TimedBytes(io.BytesIO):
+    """The file's bytes, refusing to hand out more once decoding has run past its budget."""
+
+    def __init__(self, data: bytes, seconds: float) -> None:
+        super().__init__(data)
+        self._seconds = seconds
+        self._deadline = _clock() + seconds if seconds > 0 else float("inf")
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if _clock() > self._deadline:
+            raise ImageTooLarge(
+                f"decoding the image took longer than the {self._seconds:g} s limit "
+                "(STYLETRACE_MAX_DECODE_SECONDS)"
+            )
+        return super().read(size)
+
+
+def _check_jpeg_scans(data: bytes, limits: ImageLimits) -> None:
+    """Refuse a JPEG with more scans than the limit, counting SOS markers anywhere in the
+    file (entropy-coded data cannot contain one, so this is an upper bound on its scans)."""
+    if not data.startswith(b"\xff\xd8"):
+        return
+    scans = data.count(b"\xff\xda")
+    if scans > limits.max_jpeg_scans:
+        raise ImageTooLarge(
+            f"JPEG has {scans} scans, over the limit of {limits.max_jpeg_scans} "
+            "(STYLETRACE_MAX_JPEG_SCANS); encoders write at most a few dozen"
+        )
 
 
 @contextmanager

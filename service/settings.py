@@ -36,8 +36,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(25 * 1024 * 1024, gt=0)
     max_pixels: int = Field(40_000_000, gt=0)
     max_frames: int = Field(1000, gt=0)
-    # width*height*frames an upload may declare: bounds decode time, which Pillow cannot interrupt
+    # width*height*frames an upload may declare: bounds decode work before it starts
     max_decode_pixels: int = Field(400_000_000, gt=0)
+    max_jpeg_scans: int = Field(100, gt=0)  # progressive scans a JPEG may have (scan bombs)
+    # wall clock for decoding one image, checked as the decoder reads; 0: no limit
+    max_decode_seconds: float = Field(10.0, ge=0)
     default_top_k: int = Field(5, ge=1)
     max_top_k: int = Field(100, ge=1)
     style_neighbours: int = Field(64, ge=1)  # works retrieved before grouping by creator
@@ -92,5 +95,10 @@ class Settings(BaseSettings):
     @property
     def limits(self) -> ImageLimits:
         return ImageLimits(
-            self.max_upload_bytes, self.max_pixels, self.max_frames, self.max_decode_pixels
+            self.max_upload_bytes,
+            self.max_pixels,
+            self.max_frames,
+            self.max_decode_pixels,
+            self.max_jpeg_scans,
+            self.max_decode_seconds,
         )

@@ -235,6 +235,56 @@ def test_decode_budget_never_refuses_a_single_frame() -> None:
     assert load_image_bytes(data, ImageLimits(max_decode_pixels=1)).width == 10
 
 
+def progressive_jpeg(extra_scans: int = 0) -> bytes:
+    """A progressive JPEG (about ten scans), its last scan repeated `extra_scans` more times:
+    the shape of a scan bomb, which makes the decoder re-walk every block once per scan."""
+    data = encode(
+        Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)),
+        "JPEG",
+        progressive=True,
+    )
+    last_scan = data[data.rindex(b"\xff\xda") : -2]
+    return data[:-2] + last_scan * extra_scans + b"\xff\xd9"
+
+
+def test_jpeg_scan_limit_refuses_a_scan_bomb_before_decoding() -> None:
+    """An ordinary progressive JPEG loads; one with hundreds of scans is refused, naming the
+    count and the setting; the limit is the setting's, not a constant."""
+    ordinary = progressive_jpeg()
+    scans = ordinary.count(b"\xff\xda")
+    assert 2 < scans <= 20
+    assert load_image_bytes(ordinary).width == 64
+    with pytest.raises(
+        ImageTooLarge, match=rf"{scans} scans.*limit of {scans - 1}.*MAX_JPEG_SCANS"
+    ):
+        load_image_bytes(ordinary, ImageLimits(max_jpeg_scans=scans - 1))
+    with pytest.raises(ImageTooLarge, match=r"JPEG has \d+ scans"):
+        load_image_bytes(progressive_jpeg(extra_scans=500))
+
+
+class FakeClock:
+    """A clock that moves one second each time it is read."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_decode_clock_stops_a_slow_decode_between_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a clock that moves a second per read, a 5 s budget stops a multi-read decode
+    part-way with a message naming the setting; 0 means no limit; a wider budget loads."""
+    pixels = np.random.default_rng(1).integers(0, 255, (256, 256, 3), np.uint8)
+    data = encode(Image.fromarray(pixels), "PNG")  # ~190 KiB of noise: dozens of 4 KiB reads
+    monkeypatch.setattr("models.images._clock", FakeClock())
+    with pytest.raises(ImageTooLarge, match=r"longer than the 5 s limit.*MAX_DECODE_SECONDS"):
+        load_image_bytes(data, ImageLimits(max_decode_seconds=5))
+    assert load_image_bytes(data, ImageLimits(max_decode_seconds=0)).width == 256
+    assert load_image_bytes(data, ImageLimits(max_decode_seconds=1000)).width == 256
+
+
 def test_empty_bytes() -> None:
     with pytest.raises(UnsupportedImage, match="empty"):
         load_image_bytes(b"")

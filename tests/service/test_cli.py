@@ -166,6 +166,29 @@ def test_scan_writes_one_line_per_image_and_resumes(
     assert len(rows) == 7 and rows[0].startswith("path,content_verdict")
 
 
+def test_scan_reports_images_over_the_decode_limits_and_goes_on(
+    run,
+    gallery: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The loader's scan and clock limits are settings the CLI honours: a progressive JPEG
+    over STYLETRACE_MAX_JPEG_SCANS is reported with the setting named, and the rest scanned."""
+    run("register", str(gallery))
+    suspects = tmp_path / "suspects"
+    suspects.mkdir()
+    drawing(7100, PALETTES["bob"]).save(suspects / "plain.png")
+    drawing(7101, PALETTES["bob"]).save(suspects / "progressive.jpg", progressive=True)
+    monkeypatch.setenv("STYLETRACE_MAX_JPEG_SCANS", "2")
+    out = tmp_path / "r.jsonl"
+    assert json.loads(run("scan", str(suspects), "--out", str(out)).output)["errors"] == 1
+    lines = {
+        Path(line["path"]).name: line for line in map(json.loads, out.read_text().splitlines())
+    }
+    assert "MAX_JPEG_SCANS" in lines["progressive.jpg"]["error"]["message"]
+    assert "style" in lines["plain.png"]
+
+
 def test_scan_reads_a_list_on_stdin(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     run("register", str(gallery))
     out = tmp_path / "r.jsonl"
