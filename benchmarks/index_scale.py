@@ -29,11 +29,12 @@ QUERIES = 300
 CENTRES = 2000
 
 
-def clustered(n: int, seed: int) -> NDArray[np.float32]:
-    """Unit vectors around CENTRES centres, in chunks to bound memory."""
+def clustered(n: int, seed: int, out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
+    """Unit vectors around CENTRES centres, in chunks to bound memory; into `out` (e.g. a
+    memory-mapped file) when given."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(CENTRES, DIM)).astype(np.float32)
-    out = np.empty((n, DIM), np.float32)
+    out = np.empty((n, DIM), np.float32) if out is None else out
     for start in range(0, n, 100_000):
         stop = min(n, start + 100_000)
         x = centres[rng.integers(0, CENTRES, stop - start)]
