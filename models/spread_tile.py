@@ -1,4 +1,4 @@
-"""The spreadTile watermark's pattern: a 128x128 tile of keyed low and mid frequencies
+"""The spreadTile watermark's pattern: a 128x128 tile of pseudo-random low and mid frequencies
 (wavelengths of 8-64 tile pixels), repeated over the image's luminance. Each coded payload
 bit owns a few frequencies of the tile and a sync pattern owns others, so the patterns are
 exactly orthogonal and one reader can tell them apart after any shift of the tile.
@@ -32,7 +32,7 @@ class Layout:
     cols: NDArray[np.int64]  # [n] column of each frequency
     u: NDArray[np.float64]  # [n] signed vertical frequency, cycles per tile
     radius: NDArray[np.float64]  # [n] cycles per tile
-    phase: NDArray[np.complex128]  # [n] keyed unit phase of each frequency
+    phase: NDArray[np.complex128]  # [n] pseudo-random unit phase of each frequency
     slot: NDArray[np.int64]  # [n] -1: sync, k: coded bit k
 
     @property
