@@ -7,8 +7,6 @@ Decoding the coded bits is the caller's business (models/convcode.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 import scipy.fft  # type: ignore[import-untyped]
@@ -110,31 +108,22 @@ def coded_bits(
     return np.bincount(lay.slot[bits], aligned.real[bits], n_coded).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class Reading:
-    """The best tile placement found and the soft coded bits read there."""
-
-    z_score: float
-    period: float
-    soft: NDArray[np.float32]
-
-
-def read(luma: NDArray[np.float32], n_coded: int) -> Reading | None:
-    """The soft coded bits at the placement where the sync stands out most, or None when
-    the query shows no periodic tile at all."""
+def read(luma: NDArray[np.float32], n_coded: int) -> NDArray[np.float32] | None:
+    """Soft coded bits at the placement (period and shift) where the sync stands out most,
+    or None when the query shows no periodic tile at all."""
     lay = layout(n_coded)
     z = whiten(luma)
-    best: tuple[float, float, NDArray[np.complex128], int, int] | None = None
+    best: tuple[float, NDArray[np.complex128], int, int] | None = None
     for base in periods(z, lay):
         for period in (base * (1 + offset) for offset in REFINE):
             values = band_values(fold(z, period), lay)
             z_score, dy, dx = find_shift(values, lay)
             if best is None or z_score > best[0]:
-                best = (z_score, period, values, dy, dx)
+                best = (z_score, values, dy, dx)
     if best is None:
         return None
-    z_score, period, values, dy, dx = best
-    return Reading(z_score, period, coded_bits(values, lay, dy, dx))
+    _, values, dy, dx = best
+    return coded_bits(values, lay, dy, dx)
 
 
 def read_in_place(luma: NDArray[np.float32], n_coded: int) -> NDArray[np.float32]:

@@ -183,10 +183,10 @@ class SpreadTile:
     def soft_bits(self, image: Image.Image, n_bits: int) -> NDArray[np.float32]:
         """The Viterbi-decoded payload as +-1; zeros when no tile shows at all."""
         luma = frame_luma(np.asarray(image.convert("RGB"), np.float32))
-        reading = spread_read.read(luma, convcode.coded_length(n_bits))
-        if reading is None:
+        soft = spread_read.read(luma, convcode.coded_length(n_bits))
+        if soft is None:
             return np.zeros(n_bits, np.float32)
-        return np.where(convcode.decode(reading.soft) == 1, 1.0, -1.0).astype(np.float32)
+        return np.where(convcode.decode(soft) == 1, 1.0, -1.0).astype(np.float32)
 
 
 METHODS: dict[str, Method] = {m.name: m for m in (DwtDct(), DwtDctSvd(), RivaGan(), SpreadTile())}
