@@ -64,6 +64,11 @@ class PublishedStore:
                 if attempt == 2:
                     raise
 
+    def methods(self) -> set[str]:
+        """Every watermark method a payload id was first issued with."""
+        with Session(self.engine) as s:
+            return set(s.scalars(select(PublishedRow.method).distinct()))
+
     def work_of(self, payload_id: int) -> Work | None:
         """The work a payload id names (removed or not), or None for an id never issued."""
         query = (

@@ -1,11 +1,13 @@
 """Reading watermarks out of a query: the styletrace payload (models/payload.py, with the
-service's secret) and the default invisible watermarks of open image generators (the DWT
-watermark of the Stable Diffusion reference pipelines, embedded with `invisible-watermark`'s
-dwtDct). Both read the same Haar blocks, computed once per image. Facts only: which work a
-payload names is looked up by the service."""
+service's secret, by every method the service has published copies with) and the default
+invisible watermarks of open image generators (the DWT watermark of the Stable Diffusion
+reference pipelines, embedded with `invisible-watermark`'s dwtDct, read from the Haar blocks
+in both channel orders). Facts only: which work a payload names is looked up by the
+service."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import comb
 
@@ -77,6 +79,7 @@ class Found:
     payload_id: int | None = None
     bit_errors: int = 0
     detail: str = ""
+    method: str = ""  # the embedding method a styletrace payload was read with
 
 
 def generator_marks(blocks_by_order: list[NDArray[np.bool_]]) -> list[Found]:
@@ -100,28 +103,39 @@ def generator_marks(blocks_by_order: list[NDArray[np.bool_]]) -> list[Found]:
     return found
 
 
-def read(image: Image.Image, secret: bytes | None, method: str) -> list[Found]:
-    """Every watermark found in the image; nothing for images too small to carry one."""
+def false_positive_rate(methods: Sequence[str]) -> float:
+    """Chance that an unwatermarked image yields a valid styletrace checksum when read with
+    these methods: every candidate word each of them tries counts."""
+    return payload.false_positive_rate(sum(1 << METHODS[m].chase_bits for m in set(methods)))
+
+
+def styletrace_marks(image: Image.Image, secret: bytes, methods: Sequence[str]) -> list[Found]:
+    """The styletrace payloads the image carries, by each method in turn (one per id)."""
+    confidence = round(1.0 - false_positive_rate(methods), 9)
+    found: dict[int, Found] = {}
+    for name in dict.fromkeys(methods):
+        method = METHODS[name]
+        if image.width * image.height < method.min_pixels:
+            continue
+        soft = method.soft_bits(image, payload.PAYLOAD_BITS)
+        decoded = payload.decode(secret, soft, method.chase_bits)
+        if decoded is not None and decoded.payload_id not in found:
+            found[decoded.payload_id] = Found(
+                "styletrace",
+                confidence,
+                payload_id=decoded.payload_id,
+                bit_errors=decoded.corrected,
+                method=name,
+            )
+    return list(found.values())
+
+
+def read(image: Image.Image, secret: bytes | None, methods: Sequence[str]) -> list[Found]:
+    """Every watermark found in the image, styletrace payloads (read with each of the
+    methods) first; none a method cannot read at this size."""
+    own = styletrace_marks(image, secret, methods) if secret is not None else []
     if image.width * image.height < MIN_PIXELS:
-        return []
+        return own
     pixels = bgr(image)
     votes = [dwt_dct_votes(u_blocks(pixels)), dwt_dct_votes(u_blocks(pixels[:, :, ::-1].copy()))]
-    found = generator_marks(votes)
-    if secret is not None:
-        soft = (
-            spread(votes[0], payload.PAYLOAD_BITS)
-            if method == "dwtDct"
-            else METHODS[method].soft_bits(image, payload.PAYLOAD_BITS)
-        )
-        decoded = payload.decode(secret, soft)
-        if decoded is not None:
-            found.insert(
-                0,
-                Found(
-                    "styletrace",
-                    round(1.0 - payload.FALSE_POSITIVE_RATE, 9),
-                    payload_id=decoded.payload_id,
-                    bit_errors=decoded.corrected,
-                ),
-            )
-    return found
+    return own + generator_marks(votes)

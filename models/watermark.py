@@ -1,7 +1,9 @@
 """Invisible watermarks in pixels: embedding bits and reading them back as soft bits, by the
-methods of the `invisible-watermark` package (dwtDct, dwtDctSvd, rivaGan). Embedding uses
-the package; reading dwtDct and dwtDctSvd is vectorised here (the package loops over blocks
-in Python; tests check both read the same bits), because detection runs on every query.
+methods of the `invisible-watermark` package (dwtDct, dwtDctSvd, rivaGan) and by styletrace's
+own spreadTile (models/spread_*.py: a tiled spread-spectrum mark under a convolutional code,
+read blind after resizing, cropping and JPEG). Embedding the package's methods uses the
+package; reading dwtDct and dwtDctSvd is vectorised here (the package loops over blocks in
+Python; tests check both read the same bits), because detection runs on every query.
 What the bits mean (payloads, generators) lives in models/payload.py and models/marks.py."""
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ import numpy as np
 import pywt  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 from PIL import Image
+
+from models import convcode, spread_embed, spread_read
+from models.payload import CHASE_BITS
+from models.spread_tile import TILE, detection_scale, frame_luma
 
 MIN_PIXELS = 256 * 256  # the package refuses smaller images
 SCALE = 36.0  # quantisation step of the package's defaults
@@ -30,6 +36,16 @@ class Method(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def chase_bits(self) -> int:
+        """Least reliable payload bits the checksum tries flipped (2**chase_bits words)."""
+        ...
+
+    @property
+    def min_pixels(self) -> int:
+        """Smaller images are not read (nothing could have been read from them)."""
+        ...
 
     def embed(self, image: Image.Image, bits: NDArray[np.uint8]) -> Image.Image: ...
 
@@ -94,6 +110,8 @@ class DwtDct:
     """The package's dwtDct: the Stable Diffusion reference pipelines' method."""
 
     name: str = "dwtDct"
+    chase_bits: int = CHASE_BITS
+    min_pixels: int = MIN_PIXELS
 
     def embed(self, image: Image.Image, bits: NDArray[np.uint8]) -> Image.Image:
         return _package_embed(image, bits, "dwtDct")
@@ -107,6 +125,8 @@ class DwtDctSvd:
     """The package's dwtDctSvd."""
 
     name: str = "dwtDctSvd"
+    chase_bits: int = CHASE_BITS
+    min_pixels: int = MIN_PIXELS
 
     def embed(self, image: Image.Image, bits: NDArray[np.uint8]) -> Image.Image:
         return _package_embed(image, bits, "dwtDctSvd")
@@ -119,6 +139,8 @@ class RivaGan:
     """The package's RivaGAN (ONNX encoder and decoder shipped in the package, 32 bits)."""
 
     name = "rivaGan"
+    chase_bits = CHASE_BITS
+    min_pixels = MIN_PIXELS
     _lock = threading.Lock()
     _decoder: Any = None
 
@@ -143,4 +165,28 @@ class RivaGan:
         return logits[:n_bits] - 0.52  # the package's threshold
 
 
-METHODS: dict[str, Method] = {m.name: m for m in (DwtDct(), DwtDctSvd(), RivaGan())}
+@dataclass(frozen=True)
+class SpreadTile:
+    """styletrace's tiled spread-spectrum mark: the payload under a rate-1/3 convolutional
+    code, decoded by Viterbi into one word, so the checksum tries no flips."""
+
+    name: str = "spreadTile"
+    chase_bits: int = 0
+    min_pixels: int = TILE * TILE  # one tile: a 256x256 copy at half size
+
+    def embed(self, image: Image.Image, bits: NDArray[np.uint8]) -> Image.Image:
+        if min(image.size) * detection_scale(*image.size) < TILE:
+            raise CannotCarry(f"{image.width}x{image.height} is narrower than one tile")
+        rgb = np.asarray(image.convert("RGB"), np.float32)
+        return Image.fromarray(spread_embed.embed(rgb, convcode.encode(bits)))
+
+    def soft_bits(self, image: Image.Image, n_bits: int) -> NDArray[np.float32]:
+        """The Viterbi-decoded payload as +-1; zeros when no tile shows at all."""
+        luma = frame_luma(np.asarray(image.convert("RGB"), np.float32))
+        soft = spread_read.read(luma, convcode.coded_length(n_bits))
+        if soft is None:
+            return np.zeros(n_bits, np.float32)
+        return np.where(convcode.decode(soft) == 1, 1.0, -1.0).astype(np.float32)
+
+
+METHODS: dict[str, Method] = {m.name: m for m in (DwtDct(), DwtDctSvd(), RivaGan(), SpreadTile())}

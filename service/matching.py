@@ -6,7 +6,7 @@ creator (style) of a catalog this size, from the pair rates of the calibration's
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +18,7 @@ from PIL import Image
 from indexer.catalog import Work
 from indexer.errors import WorkNotFound
 from indexer.library import WORK_CROPS, Hit, Library
-from models import local, payload
+from models import local
 from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE, pdq_dihedral
 from models.stages import stage
@@ -67,9 +67,14 @@ def provenance_of(
     return {"watermarks": watermarks or [], **(query.provenance or {})}
 
 
-def watermarked_works(watermarks: list[dict[str, Any]]) -> set[str]:
-    """Active works whose styletrace watermark the query carries."""
-    return {w["work_id"] for w in watermarks if w["kind"] == "styletrace" and not w["removed"]}
+def watermarked_works(watermarks: list[dict[str, Any]]) -> dict[str, float]:
+    """Active works whose styletrace watermark the query carries, with the chance that an
+    unwatermarked image would read as carrying one."""
+    return {
+        w["work_id"]: w["false_positive_rate"]
+        for w in watermarks
+        if w["kind"] == "styletrace" and not w["removed"]
+    }
 
 
 class Matcher:
@@ -188,12 +193,13 @@ class Matcher:
         pdq: dict[int, tuple[int, Work]],
         image: Image.Image,
         opts: MatchOptions,
-        marked: AbstractSet[str] = frozenset(),
+        marked: Mapping[str, float] | None = None,
     ) -> ContentResult:
         """Content matches of one query from its content scores, PDQ distances, the
         geometric verification of its closest works and the watermarks it carries."""
         sims, works = hits
-        works = works | {pk: w for pk, (_, w) in pdq.items()} | self._marked_works(marked)
+        marked = marked or {}
+        works = works | {pk: w for pk, (_, w) in pdq.items()} | self._marked_works(set(marked))
         verified = self._verify(image, sims, works) if self.verifies else {}
         cal, n = self.calibration, len(self.library)
         local_null = cal.local if self.verifies else None
@@ -218,7 +224,9 @@ class Matcher:
                         inliers=verified[pk][0] if pk in verified else None,
                     )
                 )
-            rows = [self._watermarked(r) if r.work_id in marked else r for r in rows]
+            rows = [
+                self._watermarked(r, marked[r.work_id]) if r.work_id in marked else r for r in rows
+            ]
             rows.sort(key=lambda m: (m.calibrated, -m.score))
             return self._content_result(rows[: opts.top_k], opts)
 
@@ -235,10 +243,10 @@ class Matcher:
         return out
 
     @staticmethod
-    def _watermarked(row: WorkMatch) -> WorkMatch:
+    def _watermarked(row: WorkMatch, false_positive_rate: float) -> WorkMatch:
         """A work whose watermark the query carries: strong content evidence, a match at
         the rate an unwatermarked image would decode to a valid payload."""
-        rate = min(row.calibrated, payload.FALSE_POSITIVE_RATE)
+        rate = min(row.calibrated, false_positive_rate)
         return row.model_copy(update={"watermark": True, "calibrated": rate, "verdict": "match"})
 
     def _verify(

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     # watermark payload secret (keyed checksum); default: DATA_DIR/keys/watermark-secret.bin
     watermark_secret: Path | None = None
     # how published copies are watermarked (benchmarks/WATERMARK.md compares them)
-    watermark_method: Literal["dwtDct", "dwtDctSvd", "rivaGan"] = "dwtDctSvd"
+    watermark_method: Literal["spreadTile", "dwtDct", "dwtDctSvd", "rivaGan"] = "spreadTile"
     c2pa_cert: Path | None = None  # PEM chain, leaf first; default: a development CA's leaf
     c2pa_key: Path | None = None  # its private key; both unset: DATA_DIR/keys/c2pa-*.pem
     examples_dir: Path = Path("./examples")  # the sample gallery `styletrace demo` registers

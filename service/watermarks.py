@@ -1,6 +1,8 @@
 """Watermarks found in a query, as `provenance.watermarks` entries: the styletrace payload
 traced to its work through the catalog (a removed work is reported as removed, an id never
-issued is not reported), and generators' watermarks as an AI-generation signal."""
+issued is not reported), and generators' watermarks as an AI-generation signal. Payloads are
+read with the configured method and with every other method the catalog has issued payload
+ids under, so copies published before a change of method are still traced."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from PIL import Image
 from indexer.published import PublishedStore
 from models import marks
 from models.stages import stage
+from models.watermark import METHODS
 
 REMOVED_SUFFIX = "#removed-"  # catalog.add renames a tombstone whose id is reused
 
@@ -24,10 +27,17 @@ class WatermarkReader:
     secret: bytes
     method: str
 
+    def methods(self) -> list[str]:
+        """The configured method first, then the others published copies were made with."""
+        issued = sorted(m for m in self.published.methods() if m in METHODS)
+        return list(dict.fromkeys([self.method, *issued]))
+
     def read(self, image: Image.Image) -> list[dict[str, Any]]:
         """One entry per watermark found, styletrace's first."""
+        methods = self.methods()
         with stage("watermarks"):
-            found = marks.read(image, self.secret, self.method)
+            found = marks.read(image, self.secret, methods)
+        rate = marks.false_positive_rate(methods)
         out = []
         for f in found:
             if f.kind != "styletrace":
@@ -53,6 +63,8 @@ class WatermarkReader:
                     "payload_id": f.payload_id,
                     "removed": work.removed_at is not None,
                     "confidence": f.confidence,
+                    "false_positive_rate": rate,
+                    "method": f.method,
                     "bit_errors": f.bit_errors,
                 }
             )

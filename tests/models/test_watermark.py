@@ -45,6 +45,7 @@ def test_payload_rejects_out_of_range_ids_and_bad_input() -> None:
         payload.encode(SECRET, payload.MAX_ID + 1)
     assert payload.decode(SECRET, np.full(31, 1.0)) is None
     assert payload.decode(SECRET, np.full(32, np.nan)) is None
+    assert payload.decode(SECRET, np.zeros(32)) is None  # no information, not the word 0
 
 
 @pytest.mark.parametrize("method", ["dwtDct", "dwtDctSvd"])
@@ -55,7 +56,7 @@ def test_vectorised_reader_reads_what_the_package_reads(method: str, photo: Imag
     theirs = np.array(WatermarkDecoder("bits", 32).decode(bgr(marked), method), bool)
     ours = METHODS[method].soft_bits(marked, 32) > 0
     assert (theirs == ours).all()
-    found = marks.read(marked, SECRET, method)
+    found = marks.read(marked, SECRET, [method])
     assert [(f.kind, f.payload_id) for f in found] == [("styletrace", 4242)]
 
 
@@ -66,15 +67,15 @@ def test_watermark_survives_a_png_round_trip_and_an_unmarked_image_reads_nothing
     buf = io.BytesIO()
     marked.save(buf, format="PNG")
     again = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    assert [f.payload_id for f in marks.read(again, SECRET, "dwtDctSvd")] == [7]
-    assert marks.read(photo, SECRET, "dwtDctSvd") == []
+    assert [f.payload_id for f in marks.read(again, SECRET, ["dwtDctSvd"])] == [7]
+    assert marks.read(photo, SECRET, ["dwtDctSvd"]) == []
 
 
 def test_images_too_small_cannot_carry_and_read_nothing() -> None:
     small = Image.new("RGB", (200, 200), "white")
     with pytest.raises(CannotCarry):
         METHODS["dwtDct"].embed(small, payload.encode(SECRET, 1))
-    assert marks.read(small, SECRET, "dwtDct") == []
+    assert marks.read(small, SECRET, ["dwtDct"]) == []
 
 
 @pytest.mark.parametrize("rgb_as_bgr", [False, True])
@@ -88,7 +89,7 @@ def test_stable_diffusion_xl_watermark_is_named(photo: Image.Image, rgb_as_bgr: 
     pixels = np.asarray(photo) if rgb_as_bgr else bgr(photo)
     out = encoder.encode(np.ascontiguousarray(pixels), "dwtDct")
     image = Image.fromarray(out if rgb_as_bgr else np.ascontiguousarray(out[:, :, ::-1]))
-    found = marks.read(image, None, "dwtDct")
+    found = marks.read(image, None, ["dwtDct"])
     assert [f.kind for f in found] == ["stable-diffusion-xl"]
     assert found[0].confidence > 0.999
 
@@ -99,11 +100,11 @@ def test_stable_diffusion_v1_text_watermark_is_named(photo: Image.Image) -> None
     encoder = WatermarkEncoder()
     encoder.set_watermark("bytes", b"StableDiffusionV1")
     image = Image.fromarray(np.ascontiguousarray(encoder.encode(bgr(photo), "dwtDct")[:, :, ::-1]))
-    assert [f.kind for f in marks.read(image, SECRET, "dwtDct")] == ["stable-diffusion-v1"]
+    assert [f.kind for f in marks.read(image, SECRET, ["dwtDct"])] == ["stable-diffusion-v1"]
 
 
 def test_flat_and_noise_images_read_no_watermark() -> None:
     rng = np.random.default_rng(0)
     noise = Image.fromarray(rng.integers(0, 256, (300, 300, 3), dtype=np.uint8))
     for image in (Image.new("RGB", (300, 300), "white"), Image.new("RGB", (300, 300)), noise):
-        assert marks.read(image, SECRET, "dwtDct") == []
+        assert marks.read(image, SECRET, ["dwtDct"]) == []

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from skimage import data as samples
 
+from service.publish import load_or_create_secret, publish
 from service.runtime import Runtime
 from tests.service.http import AUTH, Keys, bearer, png
 
@@ -83,6 +84,8 @@ def test_published_png_carries_metadata_c2pa_and_a_traced_watermark(
         "payload_id": 0,
         "removed": False,
         "confidence": 0,
+        "false_positive_rate": 2**-16,  # spreadTile tries one word against the checksum
+        "method": "spreadTile",
         "bit_errors": mark["bit_errors"],
     }
     assert result["provenance"]["metadata"]["credit"] == "Alice A."
@@ -94,6 +97,22 @@ def test_published_png_carries_metadata_c2pa_and_a_traced_watermark(
     packet = client.post("/v1/evidence", headers=AUTH, files={"image": ("q", copy, "image/png")})
     manifest = json.loads(zipfile.ZipFile(io.BytesIO(packet.content)).read("manifest.json"))
     assert manifest["body"]["watermarked_works"] == ["alice/photo.png"]
+
+
+def test_copies_published_with_an_earlier_method_are_still_traced(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """A copy made while dwtDctSvd was the method is read once the catalog has issued an id
+    under it, and every word read counts in the rate."""
+    register(client, png(PHOTO), "alice/old.png")
+    work = runtime.library.catalog.get("alice/old.png")
+    secret = load_or_create_secret(runtime.settings.watermark_secret_path)
+    old = publish(runtime.library, work, secret, "dwtDctSvd", runtime.c2pa, "test")
+    result = match(client, old.data)
+    mark = result["provenance"]["watermarks"][0]
+    assert (mark["work_id"], mark["method"]) == ("alice/old.png", "dwtDctSvd")
+    assert mark["false_positive_rate"] == 5 * 2**-16  # spreadTile's word, dwtDctSvd's four
+    assert result["content"]["matches"][0]["calibrated"] <= 5 * 2**-16
 
 
 def test_publishing_again_keeps_the_payload_id(client: TestClient) -> None:
