@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from benchmarks.index_scale import DIM, QUERIES, QUERY_NOISE, clustered, near
+from benchmarks.index_scale import DIM, QUERIES, QUERY_NOISE, clustered, file_bytes, near
 from benchmarks.report import machine, table, write_section
 from indexer.sizing import RECALL, recall_at_10
+from indexer.vectors import FaissIvfIndex
 
 PERF = Path(__file__).parent / "PERF.md"
 CHUNK = 200_000  # vectors per step of generation, adding and exact search
@@ -98,15 +99,6 @@ def removals_visible(index: Any, x: NDArray[np.float32], queries: NDArray[np.flo
     return int(np.isin(found, gone).sum())
 
 
-def index_bytes(index: Any) -> int:
-    import faiss
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = str(Path(tmp) / "index.faiss")
-        faiss.write_index(index, path)
-        return Path(path).stat().st_size
-
-
 def measure(n: int, nlist: int, m: int, threads: int, workdir: Path) -> dict[str, Any]:
     """Every figure of the section, for `n` vectors."""
     x = np.lib.format.open_memmap(workdir / "vectors.npy", "w+", np.float32, (n, DIM))
@@ -127,7 +119,7 @@ def measure(n: int, nlist: int, m: int, threads: int, workdir: Path) -> dict[str
         "factory": f"IVF{nlist},PQ{m}x8np",
         "nprobe": int(index.nprobe),
         "build_s": build_s,
-        "ram_bytes_per_vector": index_bytes(index) / n,
+        "ram_bytes_per_vector": file_bytes(FaissIvfIndex(DIM, index)) / n,
         "disk_bytes_per_vector": DIM * 4,
         "pq_recall": recall_at_10(truth, plain),
         "pq_p50_ms": float(np.percentile(plain_ms, 50)),
