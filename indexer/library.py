@@ -23,7 +23,7 @@ from indexer.claims import ClaimStore
 from indexer.errors import CatalogError
 from indexer.keys import KeyStore
 from indexer.published import PublishedStore
-from indexer.sizing import fit_to_size
+from indexer.sizing import Rebuild, catch_up, needs_refit, rebuilt
 from indexer.snapshots import load_current, save_snapshot
 from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
 from models import local
@@ -114,10 +114,12 @@ class Library:
         content_views: str = "global",
         ivf_from: int = IVF_FROM,
         new_index: IndexFactory = faiss_index,
+        rebuild: Rebuild = rebuilt,
     ) -> None:
         self.data_dir = data_dir
         self.ivf_from = ivf_from
         self.new_index = new_index
+        self.rebuild = rebuild  # builds a space's index of another kind, off the lock
         self.catalog = catalog
         self.keys = KeyStore(catalog.engine)
         self.claims = ClaimStore(catalog.engine)
@@ -131,6 +133,7 @@ class Library:
             views_id = f"{content_views}-side{CROP_SIDE:g}"  # stored crops follow their geometry
             self.spaces[WORK_CROPS] = Space(content, scheme.work, views_id)
         self._lock = threading.RLock()
+        self._sizing = threading.Lock()  # one rebuild at a time: each holds a copy of a space
         self._works: dict[int, Work] = {}
         self._per_creator: Counter[str] = Counter()
         self.indexes: dict[str, VectorIndex] = {}
@@ -150,7 +153,8 @@ class Library:
         return f"g{self.generation:08d}"
 
     def open(self) -> None:
-        """Load the newest snapshot and reconcile it with the catalog."""
+        """Load the newest snapshot, reconcile it with the catalog and fit each index to its
+        size."""
         snap = load_current(self.data_dir / "index")
         with self._lock:
             if snap is not None and snap.models == self.model_ids:
@@ -158,7 +162,7 @@ class Library:
             else:
                 self.indexes = self._empty_indexes()
             self._reconcile()
-            self._fit_to_size()
+        self._fit_to_size()
 
     def register_one(self, item: Submission, actor: str = "system") -> Registered:
         """Register one work; a conflict raises (WorkConflict)."""
@@ -292,9 +296,11 @@ class Library:
         return len(self._works)
 
     def save(self) -> Path:
-        """Write the indexes as a versioned snapshot, each of the kind its size calls for."""
+        """Write the indexes as a versioned snapshot, each of the kind its size calls for; a
+        rebuild into the other kind runs off the lock, so searches and changes go on during
+        it."""
+        self._fit_to_size()
         with self._lock:
-            self._fit_to_size()
             return save_snapshot(
                 self.data_dir / "index", self.snapshot_id, self.model_ids, self.indexes
             )
@@ -324,8 +330,24 @@ class Library:
 
     def _fit_to_size(self) -> None:
         """Exact search for small spaces, IVF from `ivf_from` vectors (indexer/sizing.py)."""
-        for space in self.spaces:
-            self.indexes[space] = fit_to_size(self.indexes[space], self.ivf_from)
+        with self._sizing:
+            for space in self.spaces:
+                self._refit(space)
+
+    def _refit(self, space: str) -> None:
+        """Rebuild one space's index as the kind its size calls for from a copy of its
+        contents, without the lock (103 s for an IVF of 1M vectors: benchmarks/PERF.md), then
+        swap it in, brought up to date with the changes made during the build."""
+        with self._lock:
+            live = self.indexes[space]
+            if not needs_refit(live, self.ivf_from):
+                return
+            ids, vectors = live.items()
+        new = self.rebuild(ids, vectors, isinstance(live, FaissIndex))
+        with self._lock:
+            if self.indexes[space] is live:  # else open() replaced it: this build is stale
+                catch_up(new, live, ids)
+                self.indexes[space] = new
 
     def _empty_indexes(self) -> dict[str, VectorIndex]:
         out = {

@@ -97,12 +97,15 @@ class FaissIndex(_FaissIdMap):
         index = faiss.read_index(str(path))
         return cls(index.d, index)
 
-    def items(self) -> tuple[Ids, NDArray[np.float32]]:
-        """Every (id, vector) stored, as two arrays."""
+    def items(self, among: Ids | None = None) -> tuple[Ids, NDArray[np.float32]]:
+        """Every (id, vector) stored, or those whose id is `among`, as two arrays."""
         import faiss
 
-        vectors = self._index.index.reconstruct_n(0, self._index.ntotal)
-        return faiss.vector_to_array(self._index.id_map).astype(np.int64), vectors
+        ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        if among is None:
+            return ids, self._index.index.reconstruct_n(0, self._index.ntotal)
+        rows = np.flatnonzero(np.isin(ids, among))  # the id map is row-aligned with the vectors
+        return ids[rows], self._index.index.reconstruct_batch(rows)
 
 
 class FaissBinaryIndex(_FaissIdMap):
@@ -232,8 +235,9 @@ class FaissIvfIndex(_FaissIdMap):
 
         faiss.ParameterSpace().set_index_parameter(self._index, "nprobe", nprobe)
 
-    def items(self) -> tuple[Ids, NDArray[np.float32]]:
-        """Every (id, vector) stored, read from the inverted lists."""
+    def items(self, among: Ids | None = None) -> tuple[Ids, NDArray[np.float32]]:
+        """Every (id, vector) stored, or those whose id is `among`, read from the inverted
+        lists."""
         import faiss
 
         lists, ids, vectors = self._index.invlists, [], []
@@ -245,7 +249,11 @@ class FaissIvfIndex(_FaissIdMap):
                 vectors.append(codes.view(np.float32).reshape(size, self.dim))
         if not ids:
             return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
-        return np.concatenate(ids).astype(np.int64), np.concatenate(vectors)
+        all_ids, all_vectors = np.concatenate(ids).astype(np.int64), np.concatenate(vectors)
+        if among is None:
+            return all_ids, all_vectors
+        keep = np.isin(all_ids, among)
+        return all_ids[keep], all_vectors[keep]
 
     def __len__(self) -> int:
         return int(self._index.ntotal)

@@ -1,14 +1,24 @@
 """Concurrent registrations, removals and matches keep catalog and indexes consistent, and a
-removal acknowledged before a match starts never shows up in that match."""
+removal acknowledged before a match starts never shows up in that match; a rebuild into an
+IVF lets them go on while it runs and misses none of their changes."""
 
 import hashlib
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from indexer.library import Submission
+import numpy as np
+from PIL import Image
+
+from indexer.library import WORK_CROPS, Library, Submission
+from indexer.sizing import rebuilt
+from indexer.vectors import FaissIndex, FaissIvfIndex, Ids, VectorIndex
 from models.images import LoadedImage
 from service.runtime import Runtime
-from tests.fakes import PALETTES, drawing
+from service.settings import Settings
+from tests.fakes import PALETTES, HistogramEmbedder, PixelEmbedder, drawing
+
+PAUSE_LIMIT = 60  # seconds a paused rebuild waits: reached only when the test is already failing
 
 
 def _sub(creator: str, seed: int) -> Submission:
@@ -88,3 +98,61 @@ def test_a_second_process_changes_are_picked_up_by_the_next_match(runtime: Runti
     result = runtime.matcher.match([query], runtime.options(5))[0]
     assert "dave/1.png" not in {m.work_id for m in result.content.matches}
     assert len(runtime.library) == 2
+
+
+class PausedRebuild:
+    """The library's rebuild, stopped part-way until the test lets it go on."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.go = threading.Event()
+        self.waited_out = False  # the test could not let it go on: something waited on it
+
+    def __call__(self, ids: Ids, vectors: np.ndarray, to_ivf: bool) -> VectorIndex:
+        self.started.set()
+        self.waited_out = not self.go.wait(PAUSE_LIMIT)
+        return rebuilt(ids, vectors, to_ivf)
+
+
+def test_searches_and_changes_go_on_while_an_ivf_is_built(
+    settings: Settings, runtime: Runtime
+) -> None:
+    paused = PausedRebuild()
+    lib = Library(
+        settings.data_dir,
+        runtime.library.catalog,
+        PixelEmbedder(),
+        HistogramEmbedder(),
+        "crops5-both",
+        ivf_from=100,
+        rebuild=paused,
+    )
+    lib.open()
+    lib.register([_sub("alice", i) for i in range(40)])  # 40 works x 5 crops: past ivf_from
+
+    def crop_of(image: Image.Image) -> np.ndarray:  # a stored crop vector of the work
+        views = lib.spaces[WORK_CROPS].views
+        assert views is not None
+        return lib.embedders["content"].embed(views(image)[:1])
+
+    def found(image: Image.Image) -> list[str]:
+        return [h.work.work_id for h in lib.search(WORK_CROPS, crop_of(image), 10)[0]]
+
+    removed, kept = drawing(7, PALETTES["alice"]), drawing(500, PALETTES["bob"])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        saving = pool.submit(lib.save)
+        assert paused.started.wait(PAUSE_LIMIT)
+        lib.register([_sub("bob", 500), _sub("bob", 501)])  # registered during the build
+        lib.remove("alice/7.png")  # copied into the build, then removed
+        lib.remove("bob/501.png")  # neither copied nor still there
+        assert isinstance(lib.indexes[WORK_CROPS], FaissIndex)  # the build has not finished
+        assert found(kept)[0] == "bob/500.png"
+        assert "alice/7.png" not in found(removed)
+        paused.go.set()
+        saving.result()
+    assert not paused.waited_out  # the registrations and searches above ran during the build
+    crops = lib.indexes[WORK_CROPS]
+    assert isinstance(crops, FaissIvfIndex)
+    assert Counter(crops.ids().tolist()) == {pk: 5 for pk in lib.catalog.active()}
+    assert found(kept)[0] == "bob/500.png"
+    assert "alice/7.png" not in found(removed)
