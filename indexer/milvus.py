@@ -114,6 +114,11 @@ class MilvusIndex(VectorIndex):
         iterator.close()
         return np.asarray(out, np.int64)
 
+    def frozen(self) -> MilvusIndex:
+        """Itself: a snapshot saves only where the rows are, which does not change (the rows
+        do; start-up reconciliation squares them with the catalog)."""
+        return self
+
     def save(self, path: Path) -> None:
         """Milvus keeps the rows; the snapshot keeps where they are."""
         self._client.flush(self.collection)

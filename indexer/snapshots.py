@@ -1,12 +1,15 @@
 """Versioned index snapshots under DATA_DIR/index/<snapshot id>/, with a CURRENT pointer that
 is swapped atomically; a snapshot whose files are missing or corrupt is ignored (the caller
-rebuilds from the catalog)."""
+rebuilds from the catalog). The library freezes a snapshot under its lock and a
+`SnapshotWriter` writes it after the lock is released."""
 
 from __future__ import annotations
 
 import json
 import logging
 import shutil
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,26 +30,48 @@ class Snapshot:
     indexes: dict[str, VectorIndex]
 
 
-def save_snapshot(
-    root: Path, snapshot_id: str, models: dict[str, str], indexes: dict[str, VectorIndex]
-) -> Path:
+WriteSnapshot = Callable[[int, Snapshot], Path]  # (catalog generation, frozen snapshot) -> folder
+
+
+class SnapshotWriter:
+    """Writes frozen snapshots under one root one at a time, and never points CURRENT back at
+    a snapshot of an earlier generation than one it has written."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._newest: tuple[int, Path] | None = None  # generation and folder last written
+
+    def __call__(self, generation: int, snapshot: Snapshot) -> Path:
+        """Write a snapshot of the catalog at `generation`; when a later one was written
+        meanwhile (a save that froze after this one but got here first), write nothing and
+        return that one's folder, which holds every change this one does."""
+        with self._lock:
+            if self._newest is not None and generation < self._newest[0]:
+                return self._newest[1]
+            folder = save_snapshot(self.root, snapshot)
+            self._newest = (generation, folder)
+            return folder
+
+
+def save_snapshot(root: Path, snapshot: Snapshot) -> Path:
     """Write every index and a manifest into root/<id>/, then point CURRENT at it."""
-    folder = root / snapshot_id
-    tmp = root / f".tmp-{snapshot_id}"
+    folder = root / snapshot.snapshot_id
+    tmp = root / f".tmp-{snapshot.snapshot_id}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for space, index in indexes.items():
+    for space, index in snapshot.indexes.items():
         index.save(tmp / f"{space}.faiss")
     manifest = {
-        "snapshot_id": snapshot_id,
-        "models": models,
-        "counts": {space: len(index) for space, index in indexes.items()},
+        "snapshot_id": snapshot.snapshot_id,
+        "models": snapshot.models,
+        "counts": {space: len(index) for space, index in snapshot.indexes.items()},
     }
     atomic_write(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
-    atomic_write(root / "CURRENT", snapshot_id.encode())
-    _prune(root, keep=snapshot_id)
+    atomic_write(root / "CURRENT", snapshot.snapshot_id.encode())
+    _prune(root, keep=snapshot.snapshot_id)
     return folder
 
 

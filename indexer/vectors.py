@@ -1,12 +1,12 @@
-"""The `VectorIndex` seam: add, remove, search, save, load over int64 ids. FAISS implementations
-(exact inner product for unit vectors, Hamming for packed binary hashes, and an IVF for large
-catalogs) and a brute-force numpy reference that tests compare them against."""
+"""The `VectorIndex` seam: add, remove, search, freeze, save, load over int64 ids. FAISS
+implementations (exact inner product for unit vectors, Hamming for packed binary hashes, and an
+IVF for large catalogs) and a brute-force numpy reference that tests compare them against."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,6 +34,12 @@ class VectorIndex(ABC):
     @abstractmethod
     def ids(self) -> Ids:
         """All ids currently in the index."""
+
+    @abstractmethod
+    def frozen(self) -> VectorIndex:
+        """The contents as of now, unchanged by later adds and removes, for a snapshot to save
+        off the library's lock: an index held in memory copies itself, briefly doubling its
+        memory."""
 
     @abstractmethod
     def save(self, path: Path) -> None: ...
@@ -72,6 +78,13 @@ class _FaissIdMap(VectorIndex):
         import faiss
 
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def frozen(self) -> Self:
+        import faiss
+
+        # a clone copies the vectors once: 0.3 s for 200k x 512 floats, against 1.5 s to
+        # serialise them (into a growing buffer, then copied out), all under the library's lock
+        return type(self)(self.dim, faiss.clone_index(self._index))
 
     def save(self, path: Path) -> None:
         import faiss
@@ -130,6 +143,13 @@ class FaissBinaryIndex(_FaissIdMap):
         index = faiss.read_index_binary(str(path))
         return cls(index.d, index)
 
+    def frozen(self) -> Self:
+        import faiss
+
+        # FAISS cannot clone a binary id map; serialised, PDQ's 32 bytes a work stay small
+        index = faiss.deserialize_index_binary(faiss.serialize_index_binary(self._index))
+        return type(self)(self.dim, index)
+
 
 class BruteForceIndex(VectorIndex):
     """Reference implementation in numpy: inner product, or Hamming when `binary`."""
@@ -164,6 +184,11 @@ class BruteForceIndex(VectorIndex):
 
     def ids(self) -> Ids:
         return np.array(sorted(self._vectors), dtype=np.int64)
+
+    def frozen(self) -> BruteForceIndex:
+        copy = BruteForceIndex(self.dim, self.binary)
+        copy._vectors = dict(self._vectors)  # stored arrays are replaced, never changed in place
+        return copy
 
     def save(self, path: Path) -> None:
         keys = self.ids()

@@ -92,3 +92,37 @@ def test_ivf_recall_against_exact_search_and_exact_removal(tmp_path: Path) -> No
     ivf.save(tmp_path / "ivf.faiss")
     loaded = FaissIvfIndex.load(tmp_path / "ivf.faiss")
     assert np.array_equal(loaded.search(queries, 10)[1], ivf.search(queries, 10)[1])
+
+
+def _filled(kind: str, n: int) -> tuple[VectorIndex, np.ndarray]:
+    """An index of each kind holding ids 0..n-1, and their vectors."""
+    from indexer.vectors import FaissIvfIndex
+
+    binary = kind in ("binary", "brute-binary")
+    data = np.random.default_rng(4).integers(0, 256, (n, 32), np.uint8) if binary else None
+    data = _float_data(n, 16) if data is None else data
+    index: VectorIndex = {
+        "flat": lambda: FaissIndex(16),
+        "binary": lambda: FaissBinaryIndex(256),
+        "ivf": lambda: FaissIvfIndex.trained(data, nlist=4, nprobe=4),
+        "brute": lambda: BruteForceIndex(16),
+        "brute-binary": lambda: BruteForceIndex(256, binary=True),
+    }[kind]()
+    index.add(np.arange(n), data)
+    return index, data
+
+
+@pytest.mark.parametrize("kind", ["flat", "binary", "ivf", "brute", "brute-binary"])
+def test_a_frozen_copy_keeps_what_it_was_taken_with(kind: str) -> None:
+    """What a snapshot writes off the lock: changes to either side never reach the other."""
+    index, data = _filled(kind, 200)
+    copy = index.frozen()
+    index.remove(np.arange(10))
+    index.add(np.array([999]), data[:1])
+    copy.add(np.array([777]), data[150:151])
+    assert sorted(copy.ids().tolist()) == [*range(200), 777]
+    assert sorted(index.ids().tolist()) == [*range(10, 200), 999]
+    assert copy.search(data[:3], 1)[1][:, 0].tolist() == [0, 1, 2]
+    assert type(copy) is type(index) and copy.dim == index.dim
+    if kind == "ivf":
+        assert copy.nprobe == index.nprobe == 4  # type: ignore[attr-defined]
