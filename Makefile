@@ -105,9 +105,11 @@ bench-accuracy: install
 bench-speed: install
 	$(PY) -m benchmarks.speed --cache $(DATA)
 
-# Issue 6: performance at scale -> benchmarks/PERF.md (so far: the vector index).
-bench-perf: install
+# Issue 6: performance at scale -> benchmarks/PERF.md: scan throughput and stages, the vector
+# index at 10k-1M vectors and 10M with PQ (10 GB of disk under /tmp), the API under load.
+bench-perf: bench-speed
 	$(PY) -m benchmarks.index_scale --sizes 10000 100000 1000000
+	$(PY) -m benchmarks.index_pq --size 10000000 --workdir /tmp
 	$(PY) -m benchmarks.load --works 10000 100000 --users 8 96 --seconds 120
 
 bench-soak: install
@@ -117,7 +119,7 @@ bench-soak: install
 bench-watermark: install
 	$(PY) -m benchmarks.watermark
 
-bench: bench-accuracy bench-speed bench-perf
+bench: bench-accuracy bench-perf
 
 clean:
 	rm -rf $(VENV) data

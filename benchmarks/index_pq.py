@@ -21,14 +21,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.index_scale import DIM, QUERIES, QUERY_NOISE, clustered, file_bytes, near
-from benchmarks.report import machine, table, write_section
+from benchmarks.report import PERF, machine, table, write_section
 from indexer.sizing import RECALL, recall_at_10
 from indexer.vectors import FaissIvfIndex
 
-PERF = Path(__file__).parent / "PERF.md"
 CHUNK = 200_000  # vectors per step of generation, adding and exact search
 TRAIN_PER_LIST = 40  # k-means sample per centroid (FAISS warns below 39)
-CANDIDATES = 100  # PQ candidates re-ranked exactly per query
+CANDIDATES = (300, 1000, 3000, 10000)  # PQ candidates re-ranked exactly per query, tried in turn
+MAX_NPROBE = 256  # past this, more candidates are cheaper than more lists
 
 
 def exact_top10(x: NDArray[np.float32], queries: NDArray[np.float32]) -> NDArray[np.int64]:
@@ -52,13 +52,16 @@ def rerank(x: NDArray[np.float32], query: NDArray[np.float32], ids: NDArray[np.i
     return ids[np.argsort(-scores)[:10]]
 
 
-def search(index: Any, x: NDArray[np.float32], queries: NDArray[np.float32], exact: bool) -> Any:
-    """Top-10 ids per single query and the per-query milliseconds."""
+def search(
+    index: Any, x: NDArray[np.float32], queries: NDArray[np.float32], candidates: int
+) -> Any:
+    """Top-10 ids per single query and the per-query milliseconds: the best `candidates` by
+    PQ, re-ranked exactly (0: the PQ top 10 as they are)."""
     out, times = [], []
     for q in queries:
         start = time.perf_counter()
-        _, ids = index.search(q[None], CANDIDATES if exact else 10)
-        out.append(rerank(x, q, ids[0]) if exact else ids[0])
+        _, ids = index.search(q[None], candidates or 10)
+        out.append(rerank(x, q, ids[0]) if candidates else ids[0])
         times.append((time.perf_counter() - start) * 1000)
     return np.stack([np.pad(o, (0, 10 - len(o)), constant_values=-1) for o in out]), times
 
@@ -78,23 +81,28 @@ def build(x: NDArray[np.float32], nlist: int, m: int, threads: int) -> Any:
     return index
 
 
-def tune(index: Any, x: NDArray[np.float32], queries: NDArray[np.float32]) -> int:
-    """The fewest lists, doubling from 4, whose re-ranked top 10 reaches RECALL."""
-    truth, nprobe = exact_top10(x, queries), 4
-    while nprobe < index.nlist:
-        index.nprobe = nprobe
-        if recall_at_10(truth, search(index, x, queries, exact=True)[0]) >= RECALL:
-            break
-        nprobe *= 2
-    return nprobe
+def tune(index: Any, x: NDArray[np.float32], queries: NDArray[np.float32]) -> tuple[int, int]:
+    """(nprobe, candidates): the fewest candidates, then the fewest lists (doubling from 4 to
+    MAX_NPROBE), whose re-ranked top 10 reaches RECALL; the last pair tried when none does."""
+    truth = exact_top10(x, queries)
+    for candidates in CANDIDATES:
+        nprobe = 4
+        while nprobe <= min(MAX_NPROBE, index.nlist):
+            index.nprobe = nprobe
+            if recall_at_10(truth, search(index, x, queries, candidates)[0]) >= RECALL:
+                return nprobe, candidates
+            nprobe *= 2
+    return int(index.nprobe), candidates
 
 
-def removals_visible(index: Any, x: NDArray[np.float32], queries: NDArray[np.float32]) -> int:
+def removals_visible(
+    index: Any, x: NDArray[np.float32], queries: NDArray[np.float32], candidates: int
+) -> int:
     """Remove each query's nearest stored vector, search again, put them back: how many
     removed ids were still returned (must be 0)."""
     gone = np.unique(exact_top10(x, queries)[:, 0])
     index.remove_ids(gone)
-    found = search(index, x, queries, exact=True)[0]
+    found = search(index, x, queries, candidates)[0]
     index.add_with_ids(np.asarray(x[gone]), gone)
     return int(np.isin(found, gone).sum())
 
@@ -110,14 +118,15 @@ def measure(n: int, nlist: int, m: int, threads: int, workdir: Path) -> dict[str
     start = time.perf_counter()
     index = build(x, nlist, m, threads)
     build_s = time.perf_counter() - start
-    index.nprobe = tune(index, x, tuning)
+    index.nprobe, candidates = tune(index, x, tuning)
     truth = exact_top10(x, queries)
-    plain, plain_ms = search(index, x, queries, exact=False)
-    reranked, ms = search(index, x, queries, exact=True)
+    plain, plain_ms = search(index, x, queries, 0)
+    reranked, ms = search(index, x, queries, candidates)
     return {
         "n": n,
         "factory": f"IVF{nlist},PQ{m}x8np",
         "nprobe": int(index.nprobe),
+        "candidates": candidates,
         "build_s": build_s,
         "ram_bytes_per_vector": file_bytes(FaissIvfIndex(DIM, index)) / n,
         "disk_bytes_per_vector": DIM * 4,
@@ -128,14 +137,14 @@ def measure(n: int, nlist: int, m: int, threads: int, workdir: Path) -> dict[str
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
         "numpy_ms": numpy_ms,
-        "removed_returned": removals_visible(index, x, queries[:100]),
+        "removed_returned": removals_visible(index, x, queries[:100], candidates),
     }
 
 
 def markdown(r: dict[str, Any], seconds: float, threads: int) -> str:
     headers = ["index", "vectors", "build s", "RAM bytes/vector", "nprobe", "p50 ms", "p99 ms"]
     headers += ["recall@10", "recall@10 without re-rank", "speed-up vs numpy"]
-    row = [f"{r['factory']} + exact re-rank of {CANDIDATES}", r["n"], r["build_s"]]
+    row = [f"{r['factory']} + exact re-rank of {r['candidates']}", r["n"], r["build_s"]]
     row += [r["ram_bytes_per_vector"], r["nprobe"], r["p50_ms"], r["p99_ms"], r["recall"]]
     row += [r["pq_recall"], r["numpy_ms"] / r["p50_ms"]]
     return "\n\n".join(
@@ -145,10 +154,12 @@ def markdown(r: dict[str, Any], seconds: float, threads: int) -> str:
             f"clustered unit vectors and queries (noise of norm {QUERY_NOISE}) as above; run "
             f"time {seconds:.0f} s. `python -m benchmarks.index_pq --size {r['n']}`.",
             table(headers, [row]),
-            f"Each query takes the {CANDIDATES} best PQ candidates and re-scores them exactly "
-            f"from the float vectors in a memory-mapped file ({r['disk_bytes_per_vector']} bytes "
-            "per vector on disk, read through the page cache); nprobe is the fewest lists "
-            f"(doubling from 4) whose re-ranked recall@10 reaches {RECALL} on 200 other queries. "
+            f"Each query takes the {r['candidates']} best PQ candidates and re-scores them "
+            f"exactly from the float vectors in a memory-mapped file "
+            f"({r['disk_bytes_per_vector']} bytes per vector on disk, read through the page "
+            f"cache); the candidate count (of {', '.join(map(str, CANDIDATES))}) and then nprobe "
+            f"(doubling from 4 to {MAX_NPROBE}) are the smallest whose re-ranked recall@10 "
+            f"reaches {RECALL} on 200 other queries. "
             f"The query's own source is ranked first for {r['source_found']:.3f} of queries; "
             f"without re-ranking, p50 is {r['pq_p50_ms']:.2f} ms. Removing the nearest stored "
             f"vector of 100 queries and searching again returned {r['removed_returned']} "

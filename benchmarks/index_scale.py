@@ -18,11 +18,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.plots import scale_plot
-from benchmarks.report import machine, table, write_section
+from benchmarks.report import PERF, machine, table, write_section
 from indexer.sizing import RECALL, build_ivf, recall_at_10
 from indexer.vectors import FaissIndex, VectorIndex
 
-PERF = Path(__file__).parent / "PERF.md"
 PLOT = Path(__file__).parent / "perf.png"
 DIM = 256  # the content head's width
 QUERIES = 300

@@ -28,10 +28,9 @@ from typing import Any
 import httpx
 import numpy as np
 
-from benchmarks.report import machine, table, write_section
+from benchmarks.report import PERF, machine, table, write_section
 from benchmarks.synthetic import populate
 
-PERF = Path(__file__).parent / "PERF.md"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 KEY = "load-benchmark-admin-key"
 

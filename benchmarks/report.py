@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).parent / "RESULTS.md"
+RESULTS = Path(__file__).parent / "RESULTS.md"  # accuracy (issue 4)
+PERF = Path(__file__).parent / "PERF.md"  # speed, scale and load (issues 6 and 7)
 OUT = Path(__file__).parent / "out"
 HEADER = "# styletrace benchmark results\n\nWritten by `make bench`; each section by its script.\n"
 

@@ -1,6 +1,6 @@
 """First speed run (issue 3, item 10): images/s for register and scan, raw model throughput on
 the same images for comparison, and single-image match latency in process and over HTTP.
-Writes the `speed` section of benchmarks/RESULTS.md.
+Writes the `speed` section of benchmarks/PERF.md.
 
     python -m benchmarks.speed --cache benchmarks/.cache
 """
@@ -20,7 +20,7 @@ import torch
 from fastapi.testclient import TestClient
 
 from benchmarks.openclipart import build_style_dev
-from benchmarks.report import machine, table, write_section
+from benchmarks.report import PERF, machine, table, write_section
 from models.images import load_image_file
 from models.stages import StageTotals, recording
 from models.views import VIEWS
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
         "machine": machine(),
         "load_average": load_average(),
     }
-    write_section("speed", render(data), data)
+    write_section("speed", render(data), data, PERF)
     print(render(data))
 
 
