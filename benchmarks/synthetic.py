@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from indexer.library import Submission
+from indexer.spaces import Submission
 from models.embedder import Embedder, Vectors
 from service.bulk import register_sources
 from service.registration import from_directory

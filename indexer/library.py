@@ -8,7 +8,6 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +24,14 @@ from indexer.keys import KeyStore
 from indexer.published import PublishedStore
 from indexer.sizing import Rebuild, catch_up, needs_refit, rebuilt
 from indexer.snapshots import Snapshot, SnapshotWriter, WriteSnapshot, load_current
+from indexer.spaces import Hit, Registered, Space, Submission
 from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
 from models import local
 from models.embedder import Embedder
 from models.images import ImageLimits, load_image_file
 from models.pdq import MODEL_ID as PDQ_ID
 from models.pdq import PDQ_BITS, PDQ_BYTES, hash_batch
-from models.views import CROP_SIDE, VIEWS, Views, embed_each
+from models.views import CROP_SIDE, VIEWS
 
 log = logging.getLogger(__name__)
 # stored works were checked once, when they were registered
@@ -48,58 +48,6 @@ IndexFactory = Callable[[str, int, bool], VectorIndex]  # (space, dim, binary) -
 def faiss_index(space: str, dim: int, binary: bool) -> VectorIndex:
     """The default backend: exact FAISS indexes in process (IVF once large, indexer/sizing)."""
     return FaissBinaryIndex(dim) if binary else FaissIndex(dim)
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One image to register, already decoded by the safe loader."""
-
-    creator_id: str
-    work_id: str
-    image: Image.Image
-    data: bytes
-    sha256: str
-    source: str
-    meta: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Space:
-    """An embedding space: its model, and the views of a work it indexes (None: the whole
-    image, one vector per work; else one vector per view, all under the work's id)."""
-
-    embedder: Embedder
-    views: Views | None = None
-    views_id: str = ""
-
-    @property
-    def raw_id(self) -> str:
-        """Key of the stored raw vectors: the raw model, and the views when there are any."""
-        raw = self.embedder.raw_model_id
-        return f"{raw}@{self.views_id}" if self.views else raw
-
-    def embed_raw(self, images: Sequence[Image.Image]) -> NDArray[np.float32]:
-        """[n, v, raw_dim] raw vectors of each image's views (v = 1 without views)."""
-        if self.views is None:
-            return self.embedder.embed_raw(images)[:, None, :]
-        made = [self.views(img) for img in images]
-        return embed_each(self.embedder.embed_raw, made, self.embedder.raw_dim)
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One search result: the score (cosine, or Hamming distance for PDQ) and the work."""
-
-    score: float
-    work: Work
-
-
-@dataclass(frozen=True)
-class Registered:
-    """Outcome of one registration: the stored work and whether it is new."""
-
-    work: Work
-    created: bool
 
 
 class Library:
@@ -341,7 +289,7 @@ class Library:
 
     def _refit(self, space: str) -> None:
         """Rebuild one space's index as the kind its size calls for from a copy of its
-        contents, without the lock (103 s for an IVF of 1M vectors: benchmarks/PERF.md), then
+        contents, without the lock (about 110 s for an IVF of 1M vectors: benchmarks/PERF.md), then
         swap it in, brought up to date with the changes made during the build."""
         with self._lock:
             live = self.indexes[space]

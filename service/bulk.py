@@ -10,7 +10,8 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
-from indexer.library import Library, Registered, Submission
+from indexer.library import Library
+from indexer.spaces import Registered, Submission
 from models.registry import CALIBRATION_DIR, load_profile
 from service.calibrate import fit_calibration
 from service.pipeline import decoded_batches

@@ -17,7 +17,8 @@ from PIL import Image
 
 from indexer.catalog import Work
 from indexer.errors import WorkNotFound
-from indexer.library import WORK_CROPS, Hit, Library
+from indexer.library import WORK_CROPS, Library
+from indexer.spaces import Hit
 from models import local
 from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE, pdq_dihedral

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.ids import check_creator_id, check_work_id
-from indexer.library import Submission
+from indexer.spaces import Submission
 from models.images import ImageLimits, load_image_bytes
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp"}

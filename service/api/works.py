@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from indexer.catalog import Work
 from indexer.errors import WorkNotFound
-from indexer.library import Registered
+from indexer.spaces import Registered
 from service.api.auth import Caller, Principal, allow
 from service.api.deps import (
     MAX_OFFSET,

@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PIL import Image
 
-from indexer.library import WORK_CROPS, Library, Submission
+from indexer.library import WORK_CROPS, Library
 from indexer.sizing import rebuilt
+from indexer.spaces import Submission
 from indexer.vectors import FaissIndex, FaissIvfIndex, Ids, VectorIndex
 from models.images import LoadedImage
 from service.runtime import Runtime

@@ -8,8 +8,9 @@ import numpy as np
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from indexer.library import LOCAL, WORK_CROPS, Library, Submission
+from indexer.library import LOCAL, WORK_CROPS, Library
 from indexer.schema import VectorRow
+from indexer.spaces import Submission
 from models import local
 from service.calibration import Calibration
 from service.runtime import Runtime, build_runtime

@@ -81,7 +81,7 @@ def test_library_on_milvus_registers_matches_removes_and_reopens(
 
     import hashlib
 
-    from indexer.library import Submission
+    from indexer.spaces import Submission
 
     lib = runtime().library
     items = []

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from indexer.catalog import Catalog
-from indexer.library import Library, Submission
+from indexer.library import Library
 from indexer.snapshots import Snapshot, SnapshotWriter, load_current
+from indexer.spaces import Submission
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.fakes import PALETTES, HistogramEmbedder, PixelEmbedder, drawing

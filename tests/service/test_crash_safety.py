@@ -24,7 +24,7 @@ SCRIPT = textwrap.dedent(
     import hashlib, io, sys, time
     from pathlib import Path
     sys.path.insert(0, {repo!r})
-    from indexer.library import Submission
+    from indexer.spaces import Submission
     from service.runtime import open_library
     from service.settings import Settings
     from tests.fakes import PALETTES, HistogramEmbedder, PixelEmbedder, drawing

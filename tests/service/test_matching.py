@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from indexer.library import Submission
+from indexer.spaces import Submission
 from models import local
 from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE

@@ -1,0 +1,69 @@
+"""What a library is made of and gives back: the embedding spaces it indexes (a model and
+the views of a work), a work submitted for registration, a search hit and a registration's
+outcome. The library itself lives in indexer/library.py."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from indexer.catalog import Work
+from models.embedder import Embedder
+from models.views import Views, embed_each
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One image to register, already decoded by the safe loader."""
+
+    creator_id: str
+    work_id: str
+    image: Image.Image
+    data: bytes
+    sha256: str
+    source: str
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Space:
+    """An embedding space: its model, and the views of a work it indexes (None: the whole
+    image, one vector per work; else one vector per view, all under the work's id)."""
+
+    embedder: Embedder
+    views: Views | None = None
+    views_id: str = ""
+
+    @property
+    def raw_id(self) -> str:
+        """Key of the stored raw vectors: the raw model, and the views when there are any."""
+        raw = self.embedder.raw_model_id
+        return f"{raw}@{self.views_id}" if self.views else raw
+
+    def embed_raw(self, images: Sequence[Image.Image]) -> NDArray[np.float32]:
+        """[n, v, raw_dim] raw vectors of each image's views (v = 1 without views)."""
+        if self.views is None:
+            return self.embedder.embed_raw(images)[:, None, :]
+        made = [self.views(img) for img in images]
+        return embed_each(self.embedder.embed_raw, made, self.embedder.raw_dim)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: the score (cosine, or Hamming distance for PDQ) and the work."""
+
+    score: float
+    work: Work
+
+
+@dataclass(frozen=True)
+class Registered:
+    """Outcome of one registration: the stored work and whether it is new."""
+
+    work: Work
+    created: bool
