@@ -143,6 +143,7 @@ class Library:
             vectors[("pdq", PDQ_ID)] = hashes[i].tobytes()
             vectors[(LOCAL, local.MODEL_ID)] = keypoints[i]
             with self._lock:  # with the blob: an opt-out may be deleting the same bytes
+                before = self.catalog.generation()
                 self.blobs.put(item.sha256, item.data)
                 warnings = ownership.warnings(
                     item.creator_id, item.sha256, hashes[i], indexed[i], earlier
@@ -155,6 +156,7 @@ class Library:
                     continue
                 if created:
                     self._index_one(work, {s: projected[s][i] for s in raw}, hashes[i])
+                    self._advance(before)
                     earlier.append((work, hashes[i]))
             out.append(Registered(work, created))
         return out
@@ -169,15 +171,19 @@ class Library:
         """Tombstone a work; it is gone from every index, and its original deleted, before
         this returns."""
         with self._lock:
+            before = self.catalog.generation()
             work = self.catalog.remove(work_id, actor)
             self._forget([work])
+            self._advance(before)
         return work
 
     def remove_all(self, creator_id: str, actor: str = "system") -> list[Work]:
         """Tombstone every work of a creator (opt-out), as `remove` does, in one commit."""
         with self._lock:
+            before = self.catalog.generation()
             works = self.catalog.remove_all(creator_id, actor)
             self._forget(works)
+            self._advance(before)
         return works
 
     def _forget(self, works: Sequence[Work]) -> None:
@@ -192,7 +198,15 @@ class Library:
         for sha in {w.sha256 for w in works}:
             if not self.catalog.in_use(sha):
                 self.blobs.path(sha).unlink(missing_ok=True)
-        self.generation = self.catalog.generation()
+
+    def _advance(self, before: int) -> None:
+        """Count this process's own commit, made after the catalog was at `before`, as
+        indexed: only when the indexes reflected `before` and no other process committed
+        since. Otherwise the generation stays behind, so the next `refresh` reconciles and
+        picks up another process's removals and registrations too."""
+        after = self.catalog.generation()
+        if before == self.generation and after == before + 1:
+            self.generation = after
 
     def refresh(self) -> None:
         """Pick up registrations and removals committed by another process (a CLI next to a
@@ -279,7 +293,6 @@ class Library:
             self.indexes["pdq"].add(ids, code[None])
             self._works[work.pk] = work
             self._per_creator[work.creator_id] += 1
-            self.generation = self.catalog.generation()
 
     def _fit_to_size(self) -> None:
         """Exact search for small spaces, IVF from `ivf_from` vectors (indexer/sizing.py)."""
@@ -289,8 +302,8 @@ class Library:
 
     def _refit(self, space: str) -> None:
         """Rebuild one space's index as the kind its size calls for from a copy of its
-        contents, without the lock (about 110 s for an IVF of 1M vectors: benchmarks/PERF.md), then
-        swap it in, brought up to date with the changes made during the build."""
+        contents, without the lock (about 110 s for an IVF of 1M vectors: benchmarks/PERF.md),
+        then swap it in, brought up to date with the changes made during the build."""
         with self._lock:
             live = self.indexes[space]
             if not needs_refit(live, self.ivf_from):
@@ -311,9 +324,10 @@ class Library:
 
     def _reconcile(self) -> None:
         """Make every index hold exactly the catalog's active works."""
+        generation = self.catalog.generation()  # first: a commit after it is reconciled next time
         self._works = self.catalog.active()
         self._per_creator = Counter(w.creator_id for w in self._works.values())
-        self.generation = self.catalog.generation()
+        self.generation = generation
         active = np.fromiter(self._works, np.int64)
         for space, index in self.indexes.items():
             present = index.ids()

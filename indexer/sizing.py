@@ -61,7 +61,7 @@ def build_ivf(ids: Ids, vectors: NDArray[np.float32]) -> FaissIvfIndex:
     """Train nlist = 4 sqrt(n) centroids, add everything, tune nprobe against exact search
     over the same vectors."""
     rng = np.random.default_rng(0)
-    nlist = max(1, int(4 * math.sqrt(len(vectors))))
+    nlist = max(1, min(int(4 * math.sqrt(len(vectors))), len(vectors)))  # k-means needs n >= k
     sample = vectors[
         rng.choice(len(vectors), min(len(vectors), SAMPLE_PER_LIST * nlist), replace=False)
     ]
@@ -86,8 +86,14 @@ def exact_top10(vectors: NDArray[np.float32], queries: NDArray[np.float32]) -> N
 
 
 def recall_at_10(truth: NDArray[np.int64], got: NDArray[np.int64]) -> float:
-    """Mean share of each exact top 10 that an approximate top 10 found."""
-    return float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, got, strict=True)]))
+    """Mean share of the works in each exact top 10 that an approximate top 10 found. Works,
+    not rows: where a work has several vectors (its crops), its id can fill several places
+    of both lists, and counting places would never reach 1."""
+    shares = []
+    for a, b in zip(truth, got, strict=True):
+        wanted = set(a.tolist()) - {-1}
+        shares.append(len(wanted & set(b.tolist())) / len(wanted) if wanted else 1.0)
+    return float(np.mean(shares))
 
 
 def tuned_nprobe(ivf: FaissIvfIndex, truth: NDArray[np.int64], queries: NDArray[np.float32]) -> int:

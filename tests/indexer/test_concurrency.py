@@ -10,12 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PIL import Image
 
+from indexer.catalog import Work
 from indexer.library import WORK_CROPS, Library
 from indexer.sizing import rebuilt
 from indexer.spaces import Submission
 from indexer.vectors import FaissIndex, FaissIvfIndex, Ids, VectorIndex
 from models.images import LoadedImage
-from service.runtime import Runtime
+from service.runtime import Runtime, open_library
 from service.settings import Settings
 from tests.fakes import PALETTES, HistogramEmbedder, PixelEmbedder, drawing
 
@@ -99,6 +100,50 @@ def test_a_second_process_changes_are_picked_up_by_the_next_match(runtime: Runti
     result = runtime.matcher.match([query], runtime.options(5))[0]
     assert "dave/1.png" not in {m.work_id for m in result.content.matches}
     assert len(runtime.library) == 2
+
+
+def _found(library: Library, creator: str, seed: int) -> set[str]:
+    query = library.embedders["content"].embed([drawing(seed, PALETTES[creator])])
+    return {h.work.work_id for h in library.search("content", query, 10)[0]}
+
+
+def test_another_process_changes_survive_a_change_of_this_one(runtime: Runtime) -> None:
+    """The CLI removes and registers; the server then registers a work of its own before its
+    next refresh. The server's commit must not count the CLI's as already indexed."""
+    server = runtime.library
+    server.register([_sub("dave", 1), _sub("dave", 2)])
+    cli = open_library(runtime.settings, PixelEmbedder(), HistogramEmbedder())
+    cli.remove("dave/1.png")
+    cli.register([_sub("erin", 7)])
+    server.register([_sub("frank", 3)])
+    server.remove("dave/2.png")
+    server.refresh()
+    assert "dave/1.png" not in _found(server, "dave", 1)
+    assert "erin/7.png" in _found(server, "erin", 7)
+    assert set(server.catalog.active()) == set(server._works)  # exactly the active works
+
+
+def test_a_commit_during_a_reconciliation_is_picked_up_by_the_next(runtime: Runtime) -> None:
+    """Another process removes a work just after the server read the active works: the
+    server must not record the newer generation as reconciled."""
+    server = runtime.library
+    server.register([_sub("dave", 1), _sub("dave", 2)])
+    cli = open_library(runtime.settings, PixelEmbedder(), HistogramEmbedder())
+    cli.register([_sub("erin", 7)])  # the server's next refresh reconciles
+    read_active = server.catalog.active
+
+    def active_then_the_cli_commits() -> dict[int, Work]:
+        works = read_active()
+        if not removed:
+            removed.append(cli.remove("dave/1.png"))
+        return works
+
+    removed: list[Work] = []
+    server.catalog.active = active_then_the_cli_commits  # type: ignore[method-assign]
+    server.refresh()
+    assert "dave/1.png" in _found(server, "dave", 1)  # the read before the removal
+    server.refresh()
+    assert removed and "dave/1.png" not in _found(server, "dave", 1)
 
 
 class PausedRebuild:

@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from indexer.sizing import catch_up, needs_refit, rebuilt
+from indexer.sizing import build_ivf, catch_up, needs_refit, rebuilt, recall_at_10
 from indexer.vectors import FaissIndex, FaissIvfIndex, VectorIndex
 from models.embedder import l2_normalise
 
@@ -61,3 +61,30 @@ def test_catch_up_on_the_way_back_to_flat() -> None:
     catch_up(flat, ivf, copied)
     assert _multiset(flat) == _multiset(ivf)
     assert flat.search(fresh[1:], 1)[1][0, 0] == 300
+
+
+def test_an_ivf_over_several_vectors_per_work_is_tuned_by_works_not_rows() -> None:
+    """Five close vectors per work (its crops) fill the exact top 10 with two works: tuning
+    must count those works, or it never reaches RECALL and scans every list."""
+    rng = np.random.default_rng(1)
+    works, per = 600, 5
+    base = rng.normal(size=(works, DIM))
+    noise = 0.05 * rng.normal(size=(works * per, DIM))
+    vectors = l2_normalise(np.repeat(base, per, axis=0) + noise)
+    ivf = build_ivf(np.repeat(np.arange(works), per).astype(np.int64), vectors.astype(np.float32))
+    assert ivf.nprobe < ivf.nlist
+
+
+def test_recall_counts_each_work_once() -> None:
+    truth = np.array([[7, 7, 7, 3, 3, -1, -1, -1, -1, -1]])
+    assert recall_at_10(truth, np.array([[3, 7, 9, 9, 9, 9, 9, 9, 9, 9]])) == 1.0
+    assert recall_at_10(truth, np.array([[3, 3, 3, 3, 3, 3, 3, 3, 3, 3]])) == 0.5
+
+
+def test_a_tiny_library_can_still_be_built_as_an_ivf() -> None:
+    """STYLETRACE_IVF_FROM_VECTORS may be set very low: k-means needs no more centroids than
+    vectors."""
+    for n in (1, 8):
+        ivf = rebuilt(*_flat(np.arange(n)).items(), True)
+        assert isinstance(ivf, FaissIvfIndex) and len(ivf) == n
+        assert ivf.search(_vectors(1, 0), 1)[1][0][0] == 0
