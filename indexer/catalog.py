@@ -3,6 +3,7 @@ SQLAlchemy (SQLite by default, any SQLAlchemy URL such as PostgreSQL) with Alemb
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,6 +99,7 @@ class Catalog:
 
     def __init__(self, url: str) -> None:
         self.engine = open_engine(url)
+        self._identity: int | None = None
 
     def get(self, work_id: str) -> Work:
         """The active work with this id, or WorkNotFound."""
@@ -328,6 +330,31 @@ class Catalog:
         with Session(self.engine) as s, s.begin():
             for (space, model_id), data in vectors.items():
                 s.merge(VectorRow(work_pk=pk, space=space, model_id=model_id, data=data))
+
+    def identity(self) -> int:
+        """A random number drawn once per catalog database and kept in it: tells the index
+        snapshots written from it from those of another database behind the same data
+        directory."""
+        if self._identity is None:
+            self._identity = self._read_or_draw_identity()
+        return self._identity
+
+    def _read_or_draw_identity(self) -> int:
+        read = select(StateRow.value).where(StateRow.key == "catalog_id")
+        with Session(self.engine) as s:
+            found = s.scalar(read)
+        if found is not None:
+            return found
+        try:
+            with Session(self.engine) as s, s.begin():
+                s.add(StateRow(key="catalog_id", value=secrets.randbits(31)))
+        except IntegrityError:  # another process drew it first: theirs stands
+            pass
+        with Session(self.engine) as s:
+            drawn = s.scalar(read)
+        if drawn is None:
+            raise RuntimeError("the catalog lost its identity row while it was drawn")
+        return drawn
 
     def generation(self) -> int:
         """Number of committed registrations and removals so far."""

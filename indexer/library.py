@@ -107,12 +107,21 @@ class Library:
         size."""
         snap = load_current(self.data_dir / "index")
         with self._lock:
-            if snap is not None and snap.models == self.model_ids:
+            if snap is not None and self._fits(snap):
                 self.indexes = dict(snap.indexes)
             else:
                 self.indexes = self._empty_indexes()
             self._reconcile()
         self._fit_to_size()
+
+    def _fits(self, snap: Snapshot) -> bool:
+        """Whether a snapshot was written from this catalog database by these models. One
+        of another database behind the same data directory (a fresh one) would hold other
+        works' vectors under the same keys; the indexes are then rebuilt from the catalog."""
+        fits = snap.models == self.model_ids and snap.catalog == self.catalog.identity()
+        if not fits:
+            log.info("index snapshot %s does not fit this catalog; rebuilding", snap.snapshot_id)
+        return fits
 
     def register_one(self, item: Submission, actor: str = "system") -> Registered:
         """Register one work; a conflict raises (WorkConflict)."""
@@ -269,7 +278,7 @@ class Library:
         with self._lock:
             generation = self.generation
             frozen = {space: index.frozen() for space, index in self.indexes.items()}
-            snapshot = Snapshot(self.snapshot_id, self.model_ids, frozen)
+            snapshot = Snapshot(self.snapshot_id, self.model_ids, frozen, self.catalog.identity())
         return self.write_snapshot(generation, snapshot)
 
     def _new_work(self, item: Submission, warnings: list[str]) -> NewWork:

@@ -23,11 +23,13 @@ KEEP = 3
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A saved set of indexes and the model ids they were built with."""
+    """A saved set of indexes, the model ids they were built with, and the identity of the
+    catalog database they reflect (0: written before it was recorded)."""
 
     snapshot_id: str
     models: dict[str, str]
     indexes: dict[str, VectorIndex]
+    catalog: int = 0
 
 
 WriteSnapshot = Callable[[int, Snapshot], Path]  # (catalog generation, frozen snapshot) -> folder
@@ -66,6 +68,7 @@ def save_snapshot(root: Path, snapshot: Snapshot) -> Path:
         "snapshot_id": snapshot.snapshot_id,
         "models": snapshot.models,
         "counts": {space: len(index) for space, index in snapshot.indexes.items()},
+        "catalog": snapshot.catalog,
     }
     atomic_write(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())
     shutil.rmtree(folder, ignore_errors=True)
@@ -84,7 +87,12 @@ def load_current(root: Path) -> Snapshot | None:
         indexes: dict[str, VectorIndex] = {}
         for space in manifest["counts"]:
             indexes[space] = load_index(folder / f"{space}.faiss", binary=space == "pdq")
-        return Snapshot(snapshot_id, dict(manifest["models"]), indexes)
+        return Snapshot(
+            snapshot_id,
+            dict(manifest["models"]),
+            indexes,
+            int(manifest.get("catalog", 0)),
+        )
     except FileNotFoundError:
         return None
     except (OSError, RuntimeError, ValueError, KeyError) as exc:

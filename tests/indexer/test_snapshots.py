@@ -106,3 +106,24 @@ def test_a_save_overtaken_by_a_later_one_leaves_current_at_the_newest(
     assert not (root / older).exists()
     snapshot = load_current(root)
     assert snapshot is not None and _ids(snapshot) == _ids(lib)
+
+
+def _library_on(data: Path, database: str) -> Library:
+    catalog = Catalog(f"sqlite:///{data / database}")
+    library = Library(data, catalog, PixelEmbedder(), HistogramEmbedder())
+    library.open()
+    return library
+
+
+def test_a_snapshot_of_another_catalog_is_not_loaded(tmp_path: Path) -> None:
+    """A fresh database behind the same data directory reuses the keys 1..n: the old
+    snapshot's vectors must not answer for its works."""
+    old = _library_on(tmp_path, "one.db")
+    old.register([_sub("alice", i) for i in range(3)])
+    old.save()
+    new = _library_on(tmp_path, "two.db")
+    new.register([_sub("bob", 100 + i) for i in range(3)])  # the same keys and generation
+    restarted = _library_on(tmp_path, "two.db")
+    query = restarted.embedders["content"].embed([drawing(0, PALETTES["alice"])])
+    best = restarted.search("content", query, 1)[0][0]
+    assert best.work.work_id.startswith("bob/") and best.score < 0.999
