@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # stored works were checked once, when they were registered
 NO_LIMITS = ImageLimits(1 << 40, 1 << 40, max_jpeg_scans=1 << 40, max_decode_seconds=0)
 REEMBED_BATCH = 16  # works per forward pass when a model change re-embeds stored originals
+RESTORE_BATCH = 500  # works' stored vectors read per query when indexes are restored
 WORK_CROPS = "content_crops"  # the space of works' extra content views, several vectors per work
 IVF_FROM = 200_000  # vectors in a space from which it is searched through an IVF
 LOCAL = "local"  # stored keypoints of each work for geometric verification (no index)
@@ -357,9 +358,12 @@ class Library:
         model_id = sp.raw_id if sp else PDQ_ID
         dtype, width = (np.float32, sp.embedder.raw_dim) if sp else (np.uint8, PDQ_BYTES)
         found: dict[int, NDArray[Any]] = {}
-        for pk, data in self.catalog.vectors(space, model_id):
-            if pk in missing:
-                found[pk] = np.frombuffer(data, dtype).reshape(-1, width)
+        keys = sorted(missing)  # by key, not a scan: a refresh after one CLI change is cheap
+        for start in range(0, len(keys), RESTORE_BATCH):
+            stored = self.catalog.vectors_of(keys[start : start + RESTORE_BATCH], space, model_id)
+            found.update(
+                {pk: np.frombuffer(b, dtype).reshape(-1, width) for pk, b in stored.items()}
+            )
         stale = sorted(missing - found.keys())
         found.update(self._reembed(space, stale))
         if found:

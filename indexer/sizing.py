@@ -50,9 +50,9 @@ def catch_up(new: VectorIndex, live: Refittable, copied: Ids) -> None:
     works removed since leave it, works added since come with their vectors read from `live`.
     Work ids are never reused and a work's vectors never change while it is indexed, so
     comparing ids finds every change."""
-    now = live.ids()
-    new.remove(np.unique(copied[~np.isin(copied, now)]))
-    added = np.unique(now[~np.isin(now, copied)])
+    now, before = np.unique(live.ids()), np.unique(copied)  # a work's ids once, not per crop
+    new.remove(np.setdiff1d(before, now, assume_unique=True))
+    added = np.setdiff1d(now, before, assume_unique=True)
     if added.size:
         new.add(*live.items(among=added))  # all of a work's vectors in one add: add replaces
 

@@ -5,9 +5,11 @@ import io
 import shutil
 
 import numpy as np
+import pytest
 from PIL import Image
 from sqlalchemy.orm import Session
 
+from indexer import library as library_module
 from indexer.library import LOCAL, WORK_CROPS, Library
 from indexer.schema import VectorRow
 from indexer.spaces import Submission
@@ -79,6 +81,21 @@ def test_start_up_rebuilds_without_snapshot(
     runtime.library.register([_submission("alice", i) for i in range(4)])
     lib = _reopen(settings, fake_cal)  # no snapshot saved: everything comes from the catalog
     assert len(lib) == 4 and all(len(ids) == 4 for ids in _all_ids(lib).values())
+
+
+def test_start_up_restores_from_stored_vectors_in_batches_without_re_embedding(
+    settings: Settings, runtime: Runtime, fake_cal: Calibration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime.library.register([_submission("alice", i) for i in range(5)])
+    monkeypatch.setattr(library_module, "RESTORE_BATCH", 2)  # 5 works: three reads per space
+
+    def no_re_embedding(_: Library, space: str, pks: list[int]) -> dict[int, np.ndarray]:
+        assert not pks, f"{space}: stored vectors of {pks} were not read"
+        return {}
+
+    monkeypatch.setattr(Library, "_reembed", no_re_embedding)
+    lib = _reopen(settings, fake_cal)
+    assert len(lib) == 5 and all(len(ids) == 5 for ids in _all_ids(lib).values())
 
 
 def test_start_up_repairs_a_stale_snapshot(
