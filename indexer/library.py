@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +153,7 @@ class Library:
             }
             vectors[("pdq", PDQ_ID)] = hashes[i].tobytes()
             vectors[(LOCAL, local.MODEL_ID)] = keypoints[i]
-            with self._lock:  # with the blob: an opt-out may be deleting the same bytes
-                before = self.catalog.generation()
+            with self._own_commit():  # with the blob: an opt-out may be deleting the same bytes
                 self.blobs.put(item.sha256, item.data)
                 warnings = ownership.warnings(
                     item.creator_id, item.sha256, hashes[i], indexed[i], earlier
@@ -166,7 +166,6 @@ class Library:
                     continue
                 if created:
                     self._index_one(work, {s: projected[s][i] for s in raw}, hashes[i])
-                    self._advance(before)
                     earlier.append((work, hashes[i]))
             out.append(Registered(work, created))
         return out
@@ -180,20 +179,16 @@ class Library:
     def remove(self, work_id: str, actor: str = "system") -> Work:
         """Tombstone a work; it is gone from every index, and its original deleted, before
         this returns."""
-        with self._lock:
-            before = self.catalog.generation()
+        with self._own_commit():
             work = self.catalog.remove(work_id, actor)
             self._forget([work])
-            self._advance(before)
         return work
 
     def remove_all(self, creator_id: str, actor: str = "system") -> list[Work]:
         """Tombstone every work of a creator (opt-out), as `remove` does, in one commit."""
-        with self._lock:
-            before = self.catalog.generation()
+        with self._own_commit():
             works = self.catalog.remove_all(creator_id, actor)
             self._forget(works)
-            self._advance(before)
         return works
 
     def _forget(self, works: Sequence[Work]) -> None:
@@ -209,14 +204,19 @@ class Library:
             if not self.catalog.in_use(sha):
                 self.blobs.path(sha).unlink(missing_ok=True)
 
-    def _advance(self, before: int) -> None:
-        """Count this process's own commit, made after the catalog was at `before`, as
-        indexed: only when the indexes reflected `before` and no other process committed
-        since. Otherwise the generation stays behind, so the next `refresh` reconciles and
-        picks up another process's removals and registrations too."""
-        after = self.catalog.generation()
-        if before == self.generation and after == before + 1:
-            self.generation = after
+    @contextmanager
+    def _own_commit(self) -> Iterator[None]:
+        """Hold the lock around one commit of this process and the index changes that follow
+        it, then count that commit as indexed: only when the indexes reflected the catalog
+        before it and no other process committed since (a commit that changed nothing, or
+        an error, counts nothing). Otherwise the generation stays behind, so the next
+        `refresh` reconciles and picks up another process's removals and registrations."""
+        with self._lock:
+            before = self.catalog.generation()
+            yield
+            after = self.catalog.generation()
+            if before == self.generation and after == before + 1:
+                self.generation = after
 
     def refresh(self) -> None:
         """Pick up registrations and removals committed by another process (a CLI next to a
