@@ -15,10 +15,12 @@ matches of the content verdict on same-style non-copies.
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import random
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,9 +282,12 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int) -> dict[str, Any]:
         r.content.verdict == "match" and r.content.matches[0].work_id == t
         for r, t in zip(product_q, truth, strict=True)
     ]
+    with (dev.manifest.parent / "pool.csv").open(newline="") as fh:
+        dropped = Counter(row["status"] for row in csv.DictReader(fh))
     return {
         "rows": rows,
         "sizes": {
+            "dropped": {status: dropped[status] for status in ("exact", "near", "recolour")},
             "references": len(refs),
             "queries": len(queries),
             "distractors": len(distractors),
@@ -376,7 +381,11 @@ def render(r: dict[str, Any]) -> str:
         "### Copy detection",
         f"{z['references']} registered sources; {z['queries']} edited copies; "
         f"{z['distractors']} non-copy distractors ({z['same_group_distractors']} by the same "
-        "artist or from the same folder as a source). Each method ranks its top-1 "
+        "artist or from the same folder as a source). Before choosing, the pool left out "
+        f"{z['dropped']['exact']} exact and {z['dropped']['near']} near duplicates (PDQ) and "
+        f"{z['dropped']['recolour']} recolours (the same drawing in other colours: "
+        "`benchmarks/structure.py`), so that no distractor is a copy of a source by the "
+        "benchmark's own edits. Each method ranks its top-1 "
         "prediction; recall at a false-match rate counts copies whose top-1 is the true source "
         "and scores above the threshold that lets that share of distractors through.",
         "Overall:",

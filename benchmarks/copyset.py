@@ -3,7 +3,7 @@
 Images come from five domains: Debian wallpapers, GCompris activity pictures (inside its Qt
 resource archives), Tux Paint stamps, scikit-image's bundled samples and openclipart renders.
 Here live the per-domain scans, a reader for Qt `.rcc` archives, the normaliser, the filter
-that drops exact and near duplicates (a distractor that duplicates a source would be a
+that drops exact and near duplicates and recolours (a distractor that repeats a source would be a
 mislabelled copy), the domain-balanced seeded selection and splits, and the query writer.
 The edits live in `benchmarks.edits`; the openclipart scan and renderer in
 `benchmarks.openclipart`.
@@ -32,6 +32,8 @@ from PIL import Image, ImageOps, ImageStat
 from benchmarks.edits import EDITS, WHITE
 from benchmarks.openclipart import DEFAULT_ROOT as OPENCLIPART_ROOT
 from benchmarks.openclipart import _seeded_split, eligible_works, load_on_white, scan_openclipart
+from benchmarks.structure import RULES as RECOLOUR_RULES
+from benchmarks.structure import StructureIndex
 from models.pdq import MATCH_DISTANCE, PDQ_BYTES, dihedral_distances, hash_batch
 
 ITEM_SPLITS = ("calibration", "reference", "calibration_distractor", "distractor")
@@ -249,24 +251,30 @@ def _load(candidate: _Candidate, size: int) -> Image.Image:
 
 
 class _Deduplicator:
-    """Remembers kept images by pixel digest and PDQ hash; names what a new image repeats."""
+    """Remembers kept images by pixel digest, PDQ hash and colour boundaries; names what a new
+    image repeats: the same pixels, a near duplicate, or the same picture in other colours."""
 
     def __init__(self) -> None:
         self.by_digest: dict[str, str] = {}
         self.ids: list[str] = []
         self.codes = np.zeros((0, PDQ_BYTES), np.uint8)
+        self.structure = StructureIndex()
 
     def check(self, item_id: str, img: Image.Image) -> tuple[str, str]:
-        """("kept", "") and remember it, or ("exact" | "near", id of the earlier image)."""
+        """("kept", "") and remember it, or ("exact" | "near" | "recolour", earlier image's id)."""
         digest = hashlib.sha256(repr(img.size).encode() + img.tobytes()).hexdigest()
         if digest in self.by_digest:
             return "exact", self.by_digest[digest]
         distances = dihedral_distances(img, self.codes)
         if len(distances) and distances.min() <= MATCH_DISTANCE:
             return "near", self.ids[int(distances.argmin())]
+        recoloured, _ = self.structure.find(img)
+        if recoloured:
+            return "recolour", recoloured
         self.by_digest[digest] = item_id
         self.ids.append(item_id)
         self.codes = np.concatenate([self.codes, hash_batch([img])])
+        self.structure.add(item_id, img)
         return "kept", ""
 
 
@@ -306,7 +314,7 @@ def _cached_verdicts(path: Path, key: str) -> dict[str, tuple[str, str]]:
 
 def _pool(candidates: list[_Candidate], size: int, out_dir: Path) -> list[_Candidate]:
     """The kept candidates; verdicts are cached in pool.csv, keyed by files, size and rules."""
-    rules = f"{size}:{_MIN_SIDE}:{_MAX_ASPECT}:{_MIN_CONTRAST}:{MATCH_DISTANCE}"
+    rules = f"{size}:{_MIN_SIDE}:{_MAX_ASPECT}:{_MIN_CONTRAST}:{MATCH_DISTANCE}:{RECOLOUR_RULES}"
     listing = "\n".join(f"{c.id}\t{c.stamp}" for c in candidates)
     key = hashlib.sha256(f"{rules}\n{listing}".encode()).hexdigest()[:16]
     path = out_dir / "pool.csv"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, ImageDraw, ImageEnhance
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from benchmarks.copyset import CopyDevSet, CopyRoots, build_copy_dev, plan_edits, read_qresource
 from benchmarks.edits import EDITS
@@ -131,6 +131,9 @@ def _fake_roots(root: Path) -> CopyRoots:
     (clipart / "svg/animals/recolour.svg").write_text(SVG.format(title="r", creator="Ann Artist"))
     recolour = ImageEnhance.Brightness(Image.open(clipart / "png/animals/ann0.png")).enhance(1.08)
     recolour.save(clipart / "png/animals/recolour.png")  # a near duplicate of ann0
+    (clipart / "svg/animals/inverted.svg").write_text(SVG.format(title="i", creator="Bo Painter"))
+    inverted = ImageOps.invert(Image.open(clipart / "png/animals/bo0.png").convert("RGB"))
+    inverted.save(clipart / "png/animals/inverted.png")  # bo0 in other colours, far for PDQ
     return CopyRoots((walls,), root / "gcompris", stamps, samples, clipart)
 
 
@@ -198,6 +201,7 @@ def test_duplicates_and_skipped_files_never_enter(dev: CopyDevSet) -> None:
         status = {row["id"]: (row["status"], row["duplicate_of"]) for row in csv.DictReader(fh)}
     assert status["wallpaper/gnome/a"] == ("exact", "skimage/a_again")  # first in id order stays
     assert status["openclipart/ann-artist/recolour"] == ("near", "openclipart/ann-artist/ann0")
+    assert status["openclipart/bo-painter/inverted"] == ("recolour", "openclipart/bo-painter/bo0")
     assert status["skimage/broken"][0] == "unreadable"
     assert status["gcompris/animals/resource/icon"][0] == "small"
     assert status["wallpaper/mate/nature/overlay"][0] == "blank"
