@@ -101,6 +101,9 @@ class CopyDevSet:
     calibration_distractors: list[CopyItem]
     distractors: list[CopyItem]
     manifest: Path
+    # Recolours of held-out sources that the pool dropped: never distractors, but the
+    # benchmark reports how recall changes if they were counted as non-copies.
+    recolours: list[CopyItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -312,8 +315,11 @@ def _cached_verdicts(path: Path, key: str) -> dict[str, tuple[str, str]]:
     return {row["id"]: (row["status"], row["duplicate_of"]) for row in rows}
 
 
-def _pool(candidates: list[_Candidate], size: int, out_dir: Path) -> list[_Candidate]:
-    """The kept candidates; verdicts are cached in pool.csv, keyed by files, size and rules."""
+def _pool(
+    candidates: list[_Candidate], size: int, out_dir: Path
+) -> tuple[list[_Candidate], dict[str, tuple[str, str]]]:
+    """The kept candidates and every candidate's verdict; verdicts are cached in pool.csv,
+    keyed by files, size and rules."""
     rules = f"{size}:{_MIN_SIDE}:{_MAX_ASPECT}:{_MIN_CONTRAST}:{MATCH_DISTANCE}:{RECOLOUR_RULES}"
     listing = "\n".join(f"{c.id}\t{c.stamp}" for c in candidates)
     key = hashlib.sha256(f"{rules}\n{listing}".encode()).hexdigest()[:16]
@@ -323,7 +329,7 @@ def _pool(candidates: list[_Candidate], size: int, out_dir: Path) -> list[_Candi
         verdicts = _verdicts(candidates, size)
         rows = [[key, c.id, c.domain, c.group, *verdicts[c.id]] for c in candidates]
         _write_csv(path, ["key", "id", "domain", "group", "status", "duplicate_of"], rows)
-    return [c for c in candidates if verdicts[c.id][0] == "kept"]
+    return [c for c in candidates if verdicts[c.id][0] == "kept"], verdicts
 
 
 def _even_quotas(available: dict[str, int], total: int) -> dict[str, int]:
@@ -415,6 +421,26 @@ def _split_items(
     return items
 
 
+def _recolours_of(
+    sources: list[CopyItem],
+    candidates: list[_Candidate],
+    verdicts: dict[str, tuple[str, str]],
+    out_dir: Path,
+    size: int,
+) -> list[CopyItem]:
+    """The pool's recolours of these sources, normalised into sources/ like them."""
+    by_id = {item.id for item in sources}
+    found = []
+    for candidate in candidates:
+        status, of = verdicts[candidate.id]
+        if status == "recolour" and of in by_id:
+            dest = out_dir / "sources" / f"{candidate.id}.png"
+            if not dest.exists():
+                _save_png(_load(candidate, size), dest)
+            found.append(CopyItem(candidate.id, candidate.domain, candidate.group, dest))
+    return found
+
+
 def plan_edits(source_ids: list[str], per_source: int, seed: int) -> list[tuple[str, str]]:
     """(source id, edit) pairs: `per_source` distinct edits each, every edit equally often.
 
@@ -493,7 +519,8 @@ def build_copy_dev(
         raise ValueError(f"edits_per_source must be 1..{len(EDITS)}")
     out_dir = cache_dir / "copy"
     out_dir.mkdir(parents=True, exist_ok=True)
-    pool = _pool(_candidates(roots or CopyRoots(), seed), size, out_dir)
+    candidates = _candidates(roots or CopyRoots(), seed)
+    pool, verdicts = _pool(candidates, size, out_dir)
     sources, distractors = _select(pool, seed, n_sources, n_distractors)
     calibration, references = _split_items(
         sources, calibration_fraction, f"{seed}:calibration", out_dir, size
@@ -508,6 +535,7 @@ def build_copy_dev(
         _write_queries(references, edits_per_source, seed, out_dir),
         *distractor_sides,
         manifest=out_dir / "manifest.csv",
+        recolours=_recolours_of(references, candidates, verdicts, out_dir, size),
     )
     _write_csv(dev.manifest, _COLUMNS, _manifest_rows(dev, out_dir))
     return dev

@@ -1,7 +1,7 @@
 """Colour-blind structure of an image: where its colour boundaries lie, and how far two images'
 boundaries coincide beyond chance. The copy set uses it to keep one picture of each family of
-recolours (the same drawing in other colours is a copy by the benchmark's own colour-jitter
-edit, so it may be neither a second source nor a distractor). No benchmarked model is used.
+recolours: the same drawing in other colours is a derivative of it, not an independent work,
+so it may be neither a second source nor a "non-copy" distractor. No benchmarked model is used.
 """
 
 from __future__ import annotations
@@ -12,20 +12,28 @@ from PIL import Image
 
 SIDE = 64  # boundaries are found on a SIDE x SIDE box-filtered thumbnail
 STEP = 24  # a boundary: some channel changes by more than this between neighbouring pixels
-MIN_BOUNDARY = 40  # fewer boundary pixels than this: too plain to call anything a recolour
+LINE_SHARE = 0.8  # a row or column this full of boundary is a line across the frame: layout
+MIN_BOUNDARY = 150  # fewer boundary pixels (off such lines) than this: too plain to tell
 MAX_COVER = 0.9  # grown boundaries over more of the frame than this: too busy to tell
 MAX_LOG_ASPECT = 0.05  # aspect ratios further apart than 5% are different pictures
 RECOLOUR_AGREEMENT = 0.9  # chance-corrected share of boundaries lying on the other's
-RULES = f"{SIDE}:{STEP}:{MIN_BOUNDARY}:{MAX_COVER}:{MAX_LOG_ASPECT}:{RECOLOUR_AGREEMENT}"
+RULES = (
+    f"2:{SIDE}:{STEP}:{LINE_SHARE}:{MIN_BOUNDARY}:{MAX_COVER}:{MAX_LOG_ASPECT}:{RECOLOUR_AGREEMENT}"
+)
 
 
 def boundaries(img: Image.Image) -> NDArray[np.bool_]:
     """SIDE x SIDE map of pixels whose right or lower neighbour differs by more than STEP in
-    some channel: a recolour moves no boundary, whatever colours it picks."""
+    some channel: a recolour moves no boundary, whatever colours it picks. Lines across the
+    whole frame (the stripes of a flag, a banner's edge) are cleared: many different works
+    share such a layout, so it says nothing about one being a recolour of the other."""
     rgb = np.asarray(img.convert("RGB").resize((SIDE, SIDE), Image.Resampling.BOX), np.int16)
     out = np.zeros((SIDE, SIDE), bool)
     out[:, :-1] |= np.abs(np.diff(rgb, axis=1)).max(axis=2) > STEP
     out[:-1, :] |= np.abs(np.diff(rgb, axis=0)).max(axis=2) > STEP
+    rows, cols = out.mean(axis=1) >= LINE_SHARE, out.mean(axis=0) >= LINE_SHARE
+    out[rows, :] = False
+    out[:, cols] = False
     return out
 
 

@@ -131,9 +131,12 @@ def _fake_roots(root: Path) -> CopyRoots:
     (clipart / "svg/animals/recolour.svg").write_text(SVG.format(title="r", creator="Ann Artist"))
     recolour = ImageEnhance.Brightness(Image.open(clipart / "png/animals/ann0.png")).enhance(1.08)
     recolour.save(clipart / "png/animals/recolour.png")  # a near duplicate of ann0
-    (clipart / "svg/animals/inverted.svg").write_text(SVG.format(title="i", creator="Bo Painter"))
-    inverted = ImageOps.invert(Image.open(clipart / "png/animals/bo0.png").convert("RGB"))
-    inverted.save(clipart / "png/animals/inverted.png")  # bo0 in other colours, far for PDQ
+    for k in (0, 4):  # bo0 and bo4 in other colours, far apart for PDQ
+        (clipart / f"svg/animals/inverted{k}.svg").write_text(
+            SVG.format(title=k, creator="Bo Painter")
+        )
+        inverted = ImageOps.invert(Image.open(clipart / f"png/animals/bo{k}.png").convert("RGB"))
+        inverted.save(clipart / f"png/animals/inverted{k}.png")
     return CopyRoots((walls,), root / "gcompris", stamps, samples, clipart)
 
 
@@ -201,7 +204,7 @@ def test_duplicates_and_skipped_files_never_enter(dev: CopyDevSet) -> None:
         status = {row["id"]: (row["status"], row["duplicate_of"]) for row in csv.DictReader(fh)}
     assert status["wallpaper/gnome/a"] == ("exact", "skimage/a_again")  # first in id order stays
     assert status["openclipart/ann-artist/recolour"] == ("near", "openclipart/ann-artist/ann0")
-    assert status["openclipart/bo-painter/inverted"] == ("recolour", "openclipart/bo-painter/bo0")
+    assert status["openclipart/bo-painter/inverted0"] == ("recolour", "openclipart/bo-painter/bo0")
     assert status["skimage/broken"][0] == "unreadable"
     assert status["gcompris/animals/resource/icon"][0] == "small"
     assert status["wallpaper/mate/nature/overlay"][0] == "blank"
@@ -270,3 +273,19 @@ def test_some_distractors_share_a_source_group(dev: CopyDevSet) -> None:
 def test_a_pool_too_small_is_refused(roots: CopyRoots, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="needed"):
         build_copy_dev(tmp_path, 0, SIZE, n_sources=30, n_distractors=30, roots=roots)
+
+
+def test_recolours_of_held_out_sources_are_kept_aside(dev: CopyDevSet) -> None:
+    """A recolour the pool dropped is listed, with its image, when it recolours a held-out
+    source: the benchmark can then count it as a non-copy too, to show what the drop does."""
+    with (dev.manifest.parent / "pool.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    references = {item.id for item in dev.references}
+    expected = {
+        r["id"] for r in rows if r["status"] == "recolour" and r["duplicate_of"] in references
+    }
+    assert {item.id for item in dev.recolours} == expected
+    assert expected  # the fixture's bo4 is a held-out source with a recolour
+    assert all(item.path.exists() for item in dev.recolours)
+    chosen = {item_id for split in _items(dev) for item_id in split}
+    assert not expected & chosen
