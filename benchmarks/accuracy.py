@@ -294,18 +294,10 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int) -> dict[str, Any]:
     )
     product_q = match_all(runtime, queries, 5)
     product_d = match_all(runtime, distractors, 5)
-    rows += copy_rows(
-        "styletrace (calibrated)", product_top1(product_q), truth, edits, product_top1(product_d)
-    )
-    product_r = product_top1(match_all(runtime, recolours, 5)) if recolours else None
-    recoloured += recolour_rows(
-        "styletrace (calibrated)",
-        product_top1(product_q),
-        truth,
-        edits,
-        product_top1(product_d),
-        product_r,
-    )
+    found_q, found_d = product_top1(product_q), product_top1(product_d)
+    found_r = product_top1(match_all(runtime, recolours, 5)) if recolours else None
+    rows += copy_rows("styletrace (calibrated)", found_q, truth, edits, found_d)
+    recoloured += recolour_rows("styletrace (calibrated)", found_q, truth, edits, found_d, found_r)
     groups = {_creator(i.group) for i in dev.references}
     same = [
         r for r, i in zip(product_d, dev.distractors, strict=True) if _creator(i.group) in groups
@@ -340,8 +332,8 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int) -> dict[str, Any]:
             "content match on the true source (recall of the verdict)": float(np.mean(found)),
         },
         "scores": {
-            "copy (true source, -log10 rate)": list(product_top1(product_q).scores),
-            "non-copy (-log10 rate)": list(product_top1(product_d).scores),
+            "copy (true source, -log10 rate)": list(found_q.scores),
+            "non-copy (-log10 rate)": list(found_d.scores),
         },
         "models": runtime.library.model_ids,
     }
