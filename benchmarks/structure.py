@@ -100,6 +100,6 @@ class StructureIndex:
         new_cover = flat_grown.mean()
         on_new = (maps @ flat_grown / np.maximum(counts, 1) - new_cover) / max(1 - new_cover, 1e-9)
         agree = np.minimum(on_kept, on_new)
-        aspect_ok = np.abs(self._aspects[: self._size] - np.log(img.width / img.height))
-        usable = (counts >= MIN_BOUNDARY) & (cover <= MAX_COVER) & (aspect_ok <= MAX_LOG_ASPECT)
+        aspect_gap = np.abs(self._aspects[: self._size] - np.log(img.width / img.height))
+        usable = (counts >= MIN_BOUNDARY) & (cover <= MAX_COVER) & (aspect_gap <= MAX_LOG_ASPECT)
         return np.where(usable, agree, 0.0)
