@@ -31,13 +31,14 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from benchmarks import baselines
-from benchmarks.copyset import CopyDevSet, build_copy_dev
+from benchmarks.copyset import CopyDevSet, CopyQuery, build_copy_dev
 from benchmarks.fonts import build_font_dev
 from benchmarks.metrics import (
     mean_average_precision_at,
     micro_average_precision,
     precision_at,
     recall_at_fmr,
+    threshold_at_fmr,
 )
 from benchmarks.openclipart import build_style_dev
 from benchmarks.plots import score_plot
@@ -57,13 +58,18 @@ RATES = (0.01, 0.001)
 @dataclass
 class StyleSet:
     """A style dev set as (style label, path) lists; `cross` holds same-content images in
-    unregistered styles (empty where the set has no content labels)."""
+    unregistered styles (empty where the set has no content labels); `near_copies` and
+    `cross_near_copies` hold the unseen works and same-content images set aside as PDQ near
+    duplicates of a registered work, and `notes` says what else the builder left out."""
 
     name: str
     gallery: list[tuple[str, Path]]
     queries: list[tuple[str, Path]]
     impostors: list[tuple[str, Path]]
     cross: list[tuple[str, Path]] = field(default_factory=list)
+    near_copies: list[tuple[str, Path]] = field(default_factory=list)
+    cross_near_copies: list[tuple[str, Path]] = field(default_factory=list)
+    notes: str = ""
 
 
 def load(pairs: Sequence[tuple[str, Path]]) -> list[Image.Image]:
@@ -144,6 +150,17 @@ def evaluate_style(dev: StyleSet, tmp: Path) -> dict[str, Any]:
     )
     unregistered = match_all(runtime, load(dev.impostors), 10)
     cross = match_all(runtime, load(dev.cross), 10) if dev.cross else []
+    rates = verdict_rates(product, unregistered, cross)
+    if dev.near_copies:
+        near = product + match_all(runtime, load(dev.near_copies), 10)
+        rates["content match, same-style non-copies and the near duplicates set aside"] = float(
+            np.mean([r.content.verdict == "match" for r in near])
+        )
+    if dev.cross_near_copies:
+        near = cross + match_all(runtime, load(dev.cross_near_copies), 10)
+        rates["style match, same content other style and the near duplicates set aside"] = float(
+            np.mean([r.style.verdict == "match" for r in near])
+        )
     return {
         "rows": rows,
         "sizes": {
@@ -153,8 +170,11 @@ def evaluate_style(dev: StyleSet, tmp: Path) -> dict[str, Any]:
             "unregistered": len(dev.impostors),
             "unregistered_styles": len({c for c, _ in dev.impostors}),
             "cross": len(dev.cross),
+            "near_copies": len(dev.near_copies),
+            "cross_near_copies": len(dev.cross_near_copies),
         },
-        "rates": verdict_rates(product, unregistered, cross),
+        "notes": dev.notes,
+        "rates": rates,
         "scores": {
             "true creator": [
                 next((c.score for c in r.style.creators if c.creator_id == t), 0.0)
@@ -260,6 +280,27 @@ def recolour_rows(
     ]
 
 
+def product_misses(
+    picked: Sequence[CopyQuery], results: list[MatchResult], found: Predictions, cut: float
+) -> list[dict[str, Any]]:
+    """The copies the product does not find at the score `cut`: each with its edit, source,
+    top-1 work, score and the PDQ distance and content score it gave the true source."""
+    out = []
+    for q, r, score, top in zip(picked, results, found.scores, found.sources, strict=True):
+        if top == q.source.id and score >= cut:
+            continue
+        true = next((m for m in r.content.matches if m.work_id == q.source.id), None)
+        out.append(
+            {
+                "query": q.path.name, "edit": q.edit, "source": q.source.id, "top1": top,
+                "score": round(float(score), 3),
+                "source_pdq": true.pdq_distance if true else None,
+                "source_content": true.score if true else None,
+            }
+        )  # fmt: skip
+    return out
+
+
 def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int) -> dict[str, Any]:
     """Copy table rows for baselines and the product, and the content verdict's rates."""
     picked = dev.queries
@@ -298,6 +339,8 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int) -> dict[str, Any]:
     found_r = product_top1(match_all(runtime, recolours, 5)) if recolours else None
     rows += copy_rows("styletrace (calibrated)", found_q, truth, edits, found_d)
     recoloured += recolour_rows("styletrace (calibrated)", found_q, truth, edits, found_d, found_r)
+    cut = threshold_at_fmr(found_d.scores, RATES[0])
+    misses = product_misses(picked, product_q, found_q, cut)
     groups = {_creator(i.group) for i in dev.references}
     same = [
         r for r, i in zip(product_d, dev.distractors, strict=True) if _creator(i.group) in groups
@@ -311,6 +354,7 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int) -> dict[str, Any]:
     return {
         "rows": rows,
         "recoloured": recoloured,
+        "misses_at_1pct": misses,
         "sizes": {
             "recolours": len(recolours),
             "dropped": {status: dropped[status] for status in ("exact", "near", "recolour")},
@@ -347,6 +391,13 @@ def _creator(group: str) -> str:
 def style_sets(cache: Path, font_families: int) -> list[StyleSet]:
     clip = build_style_dev(cache)
     fonts = build_font_dev(cache, max_families=font_families or None)
+    aside = {split: len(glyphs) for split, glyphs in fonts.duplicates.items()}
+    clones = ", ".join(f"{family} as {kept}" for family, kept in sorted(fonts.clones.items()))
+    notes = (
+        f"Families that are clones of another design (most glyphs PDQ near duplicates) count "
+        f"as that design: {clones or 'none'}. Glyphs set aside per split as PDQ near "
+        f"duplicates of a registered glyph (copies, not non-copies): {aside}."
+    )
     return [
         StyleSet("style-artists (openclipart)", clip.gallery, clip.queries, clip.impostors),
         StyleSet(
@@ -355,6 +406,9 @@ def style_sets(cache: Path, font_families: int) -> list[StyleSet]:
             [(g.family, g.path) for g in fonts.queries],
             [(g.family, g.path) for g in fonts.impostors],
             [(g.family, g.path) for g in fonts.cross_style],
+            [(g.family, g.path) for g in fonts.duplicates.get("query", [])],
+            [(g.family, g.path) for g in fonts.duplicates.get("cross_style", [])],
+            notes,
         ),
     ]
 
@@ -397,7 +451,8 @@ def render(r: dict[str, Any]) -> str:
             f"### Style: {name}",
             f"{z['gallery']} registered works of {z['styles']} styles; {z['queries']} unseen "
             f"works of them as queries; {z['unregistered']} works of {z['unregistered_styles']} "
-            f"unregistered styles; {z['cross']} same-content images in unregistered styles.",
+            f"unregistered styles; {z['cross']} same-content images in unregistered styles. "
+            + s.get("notes", ""),
             table(["features", "P@1", "P@3", "mAP@10"], s["rows"]),
             table(["verdict rate", "share"], [[k, v] for k, v in s["rates"].items()]),
         ]
@@ -429,6 +484,13 @@ def render(r: dict[str, Any]) -> str:
             [[row[0], row[1], *row[2:]] for row in c["recoloured"]],
         ),
         table(["verdict rate", "share"], [[k, v] for k, v in c["rates"].items()]),
+        f"styletrace misses {len(c['misses_at_1pct'])} copies at 1% false-match rate (all in "
+        "`benchmarks/out/accuracy.json`); those whose true source was within PDQ's match "
+        "distance:",
+        table(
+            ["copy", "edit", "source", "top-1", "score", "PDQ distance", "content score"],
+            [list(m.values()) for m in c["misses_at_1pct"] if m["source_pdq"] is not None],
+        ),
     ]
     return "\n\n".join(parts)
 

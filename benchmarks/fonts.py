@@ -4,7 +4,12 @@ Style = font family, content = character (A-Z a-z 0-9). Here live the family-nam
 the font scan with its face choice and missing-glyph check, the glyph renderer, and the seeded
 split: families reserved for training, registered families (gallery characters registered,
 the other characters as queries) and unregistered families (gallery characters as
-cross-style queries, the other characters as impostors). The fonts come from
+cross-style queries, the other characters as impostors). Labels follow the copy set's
+standard (PDQ near duplicate, `models.pdq.MATCH_DISTANCE`): families whose glyphs are near
+duplicates for most characters are one design (a clone such as Hack of DejaVu Sans Mono), of
+which only the first by name is used; a query-side glyph that is a near duplicate of a
+registered glyph (an `l` drawn as the same bar as an `I`) is a copy, not a non-copy, and is
+set aside. The fonts come from
 `make dev-data-packages`, which installs, among the other benchmark packages:
 
     apt-get install -y --no-install-recommends \
@@ -49,10 +54,14 @@ import re
 import string
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
+
+from models.pdq import MATCH_DISTANCE, dihedral_distances, hash_batch
 
 DEFAULT_ROOT = Path("/usr/share/fonts")
 CHARSET = string.ascii_uppercase + string.ascii_lowercase + string.digits
@@ -60,6 +69,7 @@ FONT_SUFFIXES = frozenset({".ttf", ".otf"})
 RENDER_SCALE = 4  # glyphs are drawn at this many times the output size, then downscaled
 INK_FILL = 0.8  # the glyph's long side, as a fraction of the canvas
 SPLITS = ("train", "gallery", "query", "cross_style", "impostor")
+QUERY_SPLITS = ("query", "cross_style", "impostor")  # compared with the registered glyphs
 _PROBE_SIZE = 48
 _NOTDEF_PROBES = ("\uffff", "\u0378")  # a non-character and an unassigned code point
 # How far a face is from the family's plain upright text face; unknown words cost 2.
@@ -125,7 +135,9 @@ class Glyph:
 
 @dataclass(frozen=True)
 class FontDevSet:
-    """The glyphs of each split, plus the manifest that lists them all."""
+    """The glyphs of each split, plus the manifest that lists them all; `duplicates` holds, per
+    query split, the glyphs set aside as near duplicates of a registered glyph, and `clones`
+    maps each family left out as a clone to the family kept for its design."""
 
     train: list[Glyph]
     gallery: list[Glyph]
@@ -133,6 +145,8 @@ class FontDevSet:
     cross_style: list[Glyph]
     impostors: list[Glyph]
     manifest: Path
+    duplicates: dict[str, list[Glyph]] = field(default_factory=dict)
+    clones: dict[str, str] = field(default_factory=dict)
 
 
 def _words(name: str) -> list[str]:
@@ -296,6 +310,46 @@ def glyph_splits(groups: dict[str, str], shown: str, held: str) -> dict[str, lis
     }
 
 
+def same_designs(codes: dict[str, NDArray[np.uint8]]) -> dict[str, str]:
+    """Family -> the family kept for its design: itself, or the first by name of the families
+    linked to it by a median same-character PDQ distance within MATCH_DISTANCE.
+
+    `codes` maps each family to its [len(CHARSET), 32] packed hashes, in CHARSET order.
+    """
+    names = sorted(codes)
+    bits = np.stack([np.unpackbits(codes[name], axis=1) for name in names]).astype(np.int16)
+    root = list(range(len(names)))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            i = root[i]
+        return i
+
+    for i in range(len(names)):
+        medians = np.median(np.abs(bits[i + 1 :] - bits[i]).sum(axis=2), axis=1)
+        for j in np.flatnonzero(medians <= MATCH_DISTANCE) + i + 1:
+            a, b = sorted((find(i), find(int(j))))
+            root[b] = a
+    return {name: names[find(i)] for i, name in enumerate(names)}
+
+
+def near_duplicates(registered: Sequence[Path], candidates: Sequence[Path]) -> dict[Path, Path]:
+    """Candidate -> the registered glyph it is a PDQ near duplicate of, under any of the eight
+    flips and quarter turns, as the copy set's pool and the product compare."""
+    codes = hash_batch([_rgb(path) for path in registered])
+    found: dict[Path, Path] = {}
+    for path in candidates:
+        distances = dihedral_distances(_rgb(path), codes)
+        if len(distances) and distances.min() <= MATCH_DISTANCE:
+            found[path] = registered[int(distances.argmin())]
+    return found
+
+
+def _rgb(path: Path) -> Image.Image:
+    with Image.open(path) as img:
+        return img.convert("RGB")
+
+
 def _sample(families: list[str], limit: int | None, seed: int) -> list[str]:
     """At most `limit` families, in an order keyed by each name, so samples nest as they grow."""
     if limit is None:
@@ -322,27 +376,49 @@ def build_font_dev(
     present; their path does not encode `size`, so use a fresh cache_dir for another size.
     """
     fonts = usable_fonts(roots)
-    families = _sample(sorted(fonts), max_families, seed)
-    groups = family_groups(families, seed, train_fraction, unregistered_fraction)
     out_dir = cache_dir / "fonts"
+    rendered = {
+        family: _render_family(face, out_dir / family, size) for family, face in fonts.items()
+    }
+    designs = same_designs(
+        {family: hash_batch([_rgb(p) for p in paths]) for family, paths in rendered.items()}
+    )
+    clones = {family: kept for family, kept in designs.items() if family != kept}
+    families = _sample(sorted(set(designs.values())), max_families, seed)
+    groups = family_groups(families, seed, train_fraction, unregistered_fraction)
     splits: dict[str, list[Glyph]] = {split: [] for split in SPLITS}
+    for family, rows in glyph_splits(groups, *gallery_chars(seed, gallery_fraction)).items():
+        for char, split in rows:
+            splits[split].append(Glyph(family, char, rendered[family][CHARSET.index(char)]))
+    registered = [glyph.path for glyph in splits["gallery"]]
+    candidates = [glyph.path for split in QUERY_SPLITS for glyph in splits[split]]
+    copies = near_duplicates(registered, candidates)
+    duplicates = {split: [g for g in splits[split] if g.path in copies] for split in QUERY_SPLITS}
+    for split in QUERY_SPLITS:
+        splits[split] = [glyph for glyph in splits[split] if glyph.path not in copies]
     manifest = out_dir / "manifest.csv"
-    out_dir.mkdir(parents=True, exist_ok=True)
     with manifest.open("w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["family", "char", "path", "split"])
-        for family, rows in glyph_splits(groups, *gallery_chars(seed, gallery_fraction)).items():
-            font = load_font(fonts[family].path, RENDER_SCALE * size)
-            for char, split in rows:
-                dest = out_dir / family / f"{ord(char):04x}.png"
-                glyph = Glyph(family, char, _render_cached(font, char, dest, size))
-                splits[split].append(glyph)
+        writer.writerow(["family", "char", "path", "split", "duplicate_of"])
+        for split, glyphs in [
+            *splits.items(),
+            *((f"{s}-duplicate", g) for s, g in duplicates.items()),
+        ]:
+            for glyph in glyphs:
                 relative = glyph.path.relative_to(out_dir).as_posix()
-                writer.writerow([family, f"{ord(char):04x}", relative, split])
+                original = copies.get(glyph.path)
+                of = original.relative_to(out_dir).as_posix() if original else ""
+                writer.writerow([glyph.family, f"{ord(glyph.char):04x}", relative, split, of])
     return FontDevSet(
         splits["train"], splits["gallery"], splits["query"], splits["cross_style"],
-        splits["impostor"], manifest,
+        splits["impostor"], manifest, duplicates, clones,
     )  # fmt: skip
+
+
+def _render_family(face: FontFace, folder: Path, size: int) -> list[Path]:
+    """The family's CHARSET glyphs, in CHARSET order, rendered unless already cached."""
+    font = load_font(face.path, RENDER_SCALE * size)
+    return [_render_cached(font, c, folder / f"{ord(c):04x}.png", size) for c in CHARSET]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -368,6 +444,10 @@ def main(argv: list[str] | None = None) -> None:
         missing = sorted(text - used)
         print(f"families missing a glyph of {CHARSET}: {len(missing)}: {', '.join(missing)}")
     print(f"families used: {len(used)}")
+    clones = ", ".join(f"{family} (as {kept})" for family, kept in sorted(dev.clones.items()))
+    print(f"families left out as clones of another design: {len(dev.clones)}: {clones}")
+    for split, glyphs in dev.duplicates.items():
+        print(f"{split} glyphs set aside as near duplicates of registered glyphs: {len(glyphs)}")
     for name, glyphs in (
         ("train", dev.train), ("gallery", dev.gallery), ("queries", dev.queries),
         ("cross_style", dev.cross_style), ("impostors", dev.impostors),

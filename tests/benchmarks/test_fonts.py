@@ -6,6 +6,7 @@ import csv
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -27,7 +28,10 @@ from benchmarks.fonts import (
     is_text_family,
     load_font,
     missing_chars,
+    near_duplicates,
+    same_designs,
 )
+from models.pdq import MATCH_DISTANCE, PDQ_BITS
 
 FONT_ROOT = Path("/usr/share/fonts")
 NAMES = [f"family-{i}" for i in range(3000)]
@@ -221,6 +225,7 @@ def test_build_renders_and_lists_one_family(tmp_path: Path) -> None:
     dev = build_font_dev(tmp_path / "cache", size=32, roots=[root])
     splits = [dev.train, dev.gallery, dev.queries, dev.cross_style, dev.impostors]
     glyphs = [glyph for split in splits for glyph in split]
+    glyphs += [glyph for aside in dev.duplicates.values() for glyph in aside]
     assert sorted(glyph.char for glyph in glyphs) == sorted(CHARSET)
     assert len({glyph.family for glyph in glyphs}) == 1
     with Image.open(glyphs[0].path) as img:
@@ -245,3 +250,70 @@ def test_makefile_installs_the_fonts_the_module_lists() -> None:
     listed = _packages(fonts.__doc__, "--no-install-recommends")
     assert listed == _packages(makefile, "FONT_PACKAGES :=")
     assert len(listed) > 100 and all(name.startswith("fonts-") for name in listed)
+
+
+def _codes(rng: np.random.Generator, base: np.ndarray, flips: list[int]) -> np.ndarray:
+    """`base` hashes with flips[i] random bits changed in character i's hash."""
+    bits = np.unpackbits(base, axis=1)
+    for row, count in zip(bits, flips, strict=True):
+        row[rng.choice(PDQ_BITS, count, replace=False)] ^= 1
+    return np.packbits(bits, axis=1)
+
+
+def test_same_designs_joins_families_whose_glyphs_mostly_nearly_repeat() -> None:
+    rng = np.random.default_rng(0)
+    n = len(CHARSET)
+    base = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+    near, far = MATCH_DISTANCE - 3, MATCH_DISTANCE + 20
+    codes = {
+        "vera": base,
+        "dejavu": _codes(rng, base, [near] * n),  # a clone: every glyph a near duplicate
+        "hack": _codes(rng, base, [near] * (n // 2 + 1) + [far] * (n - n // 2 - 1)),
+        "lookalike": _codes(rng, base, [near] * (n // 2 - 1) + [far] * (n - n // 2 + 1)),
+        "other": rng.integers(0, 256, (n, 32), dtype=np.uint8),
+    }
+    kept = same_designs(codes)
+    assert kept == {
+        "dejavu": "dejavu", "hack": "dejavu", "vera": "dejavu",
+        "lookalike": "lookalike", "other": "other",
+    }  # fmt: skip
+
+
+def test_same_designs_follows_chains_to_the_first_name() -> None:
+    rng = np.random.default_rng(1)
+    n = len(CHARSET)
+    a = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+    b = _codes(rng, a, [MATCH_DISTANCE - 5] * n)
+    c = _codes(rng, b, [MATCH_DISTANCE - 5] * n)  # near b, about twice as far from a
+    assert same_designs({"c": c, "b": b, "a": a}) == {"a": "a", "b": "a", "c": "a"}
+
+
+def _drawing(shape: str, size: int = 96) -> Image.Image:
+    img = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(img)
+    if shape == "bar":
+        draw.rectangle((40, 8, 52, 88), fill="black")
+    elif shape == "ell":
+        draw.rectangle((20, 8, 32, 88), fill="black")
+        draw.rectangle((20, 76, 80, 88), fill="black")
+    elif shape == "ring":
+        draw.ellipse((12, 12, 84, 84), outline="black", width=10)
+    return img
+
+
+def test_near_duplicates_finds_repeats_under_flips_only(tmp_path: Path) -> None:
+    paths = {}
+    for name, img in {
+        "bar": _drawing("bar"),
+        "ell": _drawing("ell"),
+        "bar-again": _drawing("bar"),
+        "ell-mirrored": _drawing("ell").transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        "ring": _drawing("ring"),
+    }.items():
+        paths[name] = tmp_path / f"{name}.png"
+        img.save(paths[name])
+    found = near_duplicates(
+        [paths["bar"], paths["ell"]], [paths["bar-again"], paths["ell-mirrored"], paths["ring"]]
+    )
+    assert found == {paths["bar-again"]: paths["bar"], paths["ell-mirrored"]: paths["ell"]}
+    assert near_duplicates([], [paths["ring"]]) == {}

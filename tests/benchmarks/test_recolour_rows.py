@@ -1,11 +1,15 @@
-"""The copy table's sensitivity rows: recolours counted as non-copies can only lower recall,
-and lower it when they outscore the copies."""
+"""The copy table's sensitivity rows (recolours counted as non-copies can only lower recall,
+and lower it when they outscore the copies) and its list of the copies the product misses."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from benchmarks.accuracy import Predictions, recolour_rows
+from benchmarks.accuracy import Predictions, product_misses, recolour_rows
+from benchmarks.copyset import CopyItem, CopyQuery
+from service.schemas import ContentResult, MatchResult, WorkMatch
 
 
 def _predictions(scores: list[float], sources: list[str]) -> Predictions:
@@ -30,3 +34,28 @@ def test_without_recolours_both_columns_agree() -> None:
     negatives = _predictions([0.5] * 100, ["a"] * 100)
     rows = recolour_rows("m", queries, ["a", "b"], ["jpeg", "jpeg"], negatives, None)
     assert rows == [["m", "all", 0.5, 0.5]]
+
+
+def _result(matches: list[WorkMatch]) -> MatchResult:
+    content = ContentResult(verdict="none", score=0.0, calibrated=1.0, matches=matches)
+    return MatchResult.model_construct(content=content)
+
+
+def test_product_misses_lists_copies_below_the_cut_or_on_the_wrong_source() -> None:
+    source = CopyItem("a", "clipart", "g", Path("a.png"))
+    other = CopyItem("b", "clipart", "g", Path("b.png"))
+    picked = [
+        CopyQuery("blur", source, Path("found.png")),
+        CopyQuery("blur", source, Path("weak.png")),
+        CopyQuery("rescale", other, Path("wrong.png")),
+    ]
+    weak = WorkMatch(creator_id="g", work_id="a", score=0.5, calibrated=0.1, pdq_distance=28)
+    results = [_result([]), _result([weak]), _result([])]
+    found = _predictions([3.0, 1.0, 3.0], ["a", "a", "a"])
+    misses = product_misses(picked, results, found, cut=2.0)
+    assert [(m["query"], m["edit"], m["top1"]) for m in misses] == [
+        ("weak.png", "blur", "a"),
+        ("wrong.png", "rescale", "a"),
+    ]
+    assert (misses[0]["source_pdq"], misses[0]["source_content"]) == (28, 0.5)
+    assert misses[1]["source_pdq"] is None
