@@ -34,7 +34,7 @@ from benchmarks.openclipart import DEFAULT_ROOT as OPENCLIPART_ROOT
 from benchmarks.openclipart import _seeded_split, eligible_works, load_on_white, scan_openclipart
 from benchmarks.structure import RULES as RECOLOUR_RULES
 from benchmarks.structure import StructureIndex
-from models.pdq import MATCH_DISTANCE, PDQ_BYTES, dihedral_distances, hash_batch
+from models.pdq import MATCH_DISTANCE, PDQ_BYTES, hash_batch, near_duplicate_of
 
 ITEM_SPLITS = ("calibration", "reference", "calibration_distractor", "distractor")
 QUERY_SPLITS = ("calibration_query", "query")
@@ -268,9 +268,8 @@ class _Deduplicator:
         digest = hashlib.sha256(repr(img.size).encode() + img.tobytes()).hexdigest()
         if digest in self.by_digest:
             return "exact", self.by_digest[digest]
-        distances = dihedral_distances(img, self.codes)
-        if len(distances) and distances.min() <= MATCH_DISTANCE:
-            return "near", self.ids[int(distances.argmin())]
+        if (index := near_duplicate_of(img, self.codes)) is not None:
+            return "near", self.ids[index]
         recoloured, _ = self.structure.find(img)
         if recoloured:
             return "recolour", recoloured

@@ -61,7 +61,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
-from models.pdq import MATCH_DISTANCE, dihedral_distances, hash_batch
+from models.pdq import MATCH_DISTANCE, hash_batch, near_duplicate_of
 
 DEFAULT_ROOT = Path("/usr/share/fonts")
 CHARSET = string.ascii_uppercase + string.ascii_lowercase + string.digits
@@ -339,9 +339,8 @@ def near_duplicates(registered: Sequence[Path], candidates: Sequence[Path]) -> d
     codes = hash_batch([_rgb(path) for path in registered])
     found: dict[Path, Path] = {}
     for path in candidates:
-        distances = dihedral_distances(_rgb(path), codes)
-        if len(distances) and distances.min() <= MATCH_DISTANCE:
-            found[path] = registered[int(distances.argmin())]
+        if (index := near_duplicate_of(_rgb(path), codes)) is not None:
+            found[path] = registered[index]
     return found
 
 
@@ -397,6 +396,7 @@ def build_font_dev(
     for split in QUERY_SPLITS:
         splits[split] = [glyph for glyph in splits[split] if glyph.path not in copies]
     manifest = out_dir / "manifest.csv"
+    out_dir.mkdir(parents=True, exist_ok=True)
     with manifest.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["family", "char", "path", "split", "duplicate_of"])
@@ -441,7 +441,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"font files: {len(faces)}, families: {len(text | symbols)}")
     print(f"symbol/maths families skipped: {len(symbols)}: {', '.join(sorted(symbols))}")
     if args.max_families is None:
-        missing = sorted(text - used)
+        missing = sorted(text - used - set(dev.clones))
         print(f"families missing a glyph of {CHARSET}: {len(missing)}: {', '.join(missing)}")
     print(f"families used: {len(used)}")
     clones = ", ".join(f"{family} (as {kept})" for family, kept in sorted(dev.clones.items()))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops
 
-from models.pdq import MATCH_DISTANCE, dihedral_distances, hash_batch
+from models.pdq import hash_batch, near_duplicate_of
 
 DEFAULT_ROOT = Path("/usr/share/openclipart")
 _PROLOG_BYTES = 1 << 16
@@ -246,7 +246,7 @@ def near_copies(paths: list[Path], splits: list[str]) -> list[bool]:
     codes = hash_batch([Image.open(p).convert("RGB") for p in gallery])
     return [
         split in ("query", "impostor")
-        and bool(dihedral_distances(Image.open(p).convert("RGB"), codes).min() <= MATCH_DISTANCE)
+        and near_duplicate_of(Image.open(p).convert("RGB"), codes) is not None
         for p, split in zip(paths, splits, strict=True)
     ]
 

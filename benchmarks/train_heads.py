@@ -29,7 +29,7 @@ from benchmarks.copyset import CopyRoots, build_copy_dev, clipart_candidates
 from benchmarks.edits import EDITS
 from benchmarks.fonts import build_font_dev
 from benchmarks.openclipart import build_style_dev, load_on_white, scan_openclipart
-from models.pdq import MATCH_DISTANCE, dihedral_distances, hash_batch
+from models.pdq import hash_batch, near_duplicate_of
 from models.projection import fit_wccn, save_projection
 from models.registry import PROFILE_DIR, create_embedder, load_profile
 from service.calibrate import embed_all
@@ -76,7 +76,7 @@ def content_training_set(
         if len(set(labels)) == drawings:
             break
         img = load_on_white(clip.png, CONTENT_SIZE)
-        if dihedral_distances(img, codes).min() <= MATCH_DISTANCE:
+        if near_duplicate_of(img, codes) is not None:
             continue  # a near-copy of a benchmark image would leak it
         names = random.Random(f"{seed}:{clip.work_id}").sample(list(EDITS), edits_per_drawing)
         edited = [EDITS[e](img, random.Random(f"{seed}:{clip.work_id}:{e}")) for e in names]

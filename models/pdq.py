@@ -78,3 +78,12 @@ def dihedral_distances(img: Image.Image, codes: NDArray[np.uint8]) -> NDArray[np
     xor = np.bitwise_xor(variants[:, None, :], codes[None, :, :])
     distances: NDArray[np.int64] = np.unpackbits(xor, axis=2).sum(axis=2).min(axis=0)
     return distances.astype(np.int64)
+
+
+def near_duplicate_of(img: Image.Image, codes: NDArray[np.uint8]) -> int | None:
+    """Index of the code nearest the image under its eight dihedral variants when within
+    MATCH_DISTANCE (a copy by PDQ's published standard); None when none is, or none given."""
+    distances = dihedral_distances(img, codes)
+    if not len(distances) or distances.min() > MATCH_DISTANCE:
+        return None
+    return int(distances.argmin())

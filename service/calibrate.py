@@ -16,8 +16,8 @@ from PIL import Image
 
 from models import local
 from models.embedder import Embedder
-from models.pdq import MATCH_DISTANCE, dihedral_distances, hash_batch
 from models.pdq import MODEL_ID as PDQ_ID
+from models.pdq import dihedral_distances, hash_batch, near_duplicate_of
 from models.views import VIEWS, embed_each
 from service.calibration import Calibration, NullDistribution
 
@@ -137,7 +137,7 @@ def distinct(images: Sequence[Image.Image]) -> list[int]:
     codes = hash_batch(images)
     keep: list[int] = []
     for i, img in enumerate(images):
-        if not keep or dihedral_distances(img, codes[keep]).min() > MATCH_DISTANCE:
+        if near_duplicate_of(img, codes[keep]) is None:
             keep.append(i)
     return keep
 
