@@ -15,7 +15,6 @@ matches of the content verdict on same-style non-copies.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import random
 import tempfile
@@ -349,15 +348,15 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int) -> dict[str, Any]:
         r.content.verdict == "match" and r.content.matches[0].work_id == t
         for r, t in zip(product_q, truth, strict=True)
     ]
-    with (dev.manifest.parent / "pool.csv").open(newline="") as fh:
-        dropped = Counter(row["status"] for row in csv.DictReader(fh))
     return {
         "rows": rows,
         "recoloured": recoloured,
         "misses_at_1pct": misses,
         "sizes": {
             "recolours": len(recolours),
-            "dropped": {status: dropped[status] for status in ("exact", "near", "recolour")},
+            "dropped": {
+                status: dev.pool_verdicts.get(status, 0) for status in ("exact", "near", "recolour")
+            },
             "references": len(refs),
             "queries": len(queries),
             "distractors": len(distractors),

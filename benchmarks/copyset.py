@@ -104,6 +104,8 @@ class CopyDevSet:
     # Recolours of held-out sources that the pool dropped: never distractors, but the
     # benchmark reports how recall changes if they were counted as non-copies.
     recolours: list[CopyItem] = field(default_factory=list)
+    # How many pool candidates got each verdict (kept, exact, near, recolour, unusable ones).
+    pool_verdicts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -535,6 +537,7 @@ def build_copy_dev(
         *distractor_sides,
         manifest=out_dir / "manifest.csv",
         recolours=_recolours_of(references, candidates, verdicts, out_dir, size),
+        pool_verdicts=dict(Counter(status for status, _ in verdicts.values())),
     )
     _write_csv(dev.manifest, _COLUMNS, _manifest_rows(dev, out_dir))
     return dev

@@ -210,6 +210,7 @@ def test_duplicates_and_skipped_files_never_enter(dev: CopyDevSet) -> None:
     assert status["wallpaper/mate/nature/overlay"][0] == "blank"
     assert status["wallpaper/mate/nature/strip"][0] in {"small", "narrow"}  # 32 x 96 at SIZE
     assert "tuxpaint/animals/s0_mirror" not in status
+    assert dev.pool_verdicts == Counter(verdict for verdict, _ in status.values())
     assert not any("paintings" in key or "core" in key for key in status)
     chosen = {item_id for split in _items(dev) for item_id in split}
     assert chosen <= {key for key, (verdict, _) in status.items() if verdict == "kept"}
