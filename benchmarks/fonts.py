@@ -53,7 +53,7 @@ import random
 import re
 import string
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,7 +61,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
-from models.pdq import MATCH_DISTANCE, hash_batch, near_duplicate_of
+from models.pdq import MATCH_DISTANCE, PDQ_BYTES, hash_batch, near_duplicate_of
 
 DEFAULT_ROOT = Path("/usr/share/fonts")
 CHARSET = string.ascii_uppercase + string.ascii_lowercase + string.digits
@@ -333,14 +333,20 @@ def same_designs(codes: dict[str, NDArray[np.uint8]]) -> dict[str, str]:
     return {name: names[find(i)] for i, name in enumerate(names)}
 
 
-def near_duplicates(registered: Sequence[Path], candidates: Sequence[Path]) -> dict[Path, Path]:
+def near_duplicates(
+    registered: Mapping[Path, NDArray[np.uint8]], candidates: Sequence[Path]
+) -> dict[Path, Path]:
     """Candidate -> the registered glyph it is a PDQ near duplicate of, under any of the eight
-    flips and quarter turns, as the copy set's pool and the product compare."""
-    codes = hash_batch([_rgb(path) for path in registered])
+    flips and quarter turns, as the copy set's pool and the product compare. `registered`
+    maps each registered glyph to its packed PDQ hash."""
+    paths = list(registered)
+    codes = (
+        np.stack([registered[p] for p in paths]) if paths else np.zeros((0, PDQ_BYTES), np.uint8)
+    )
     found: dict[Path, Path] = {}
     for path in candidates:
         if (index := near_duplicate_of(_rgb(path), codes)) is not None:
-            found[path] = registered[index]
+            found[path] = paths[index]
     return found
 
 
@@ -379,9 +385,8 @@ def build_font_dev(
     rendered = {
         family: _render_family(face, out_dir / family, size) for family, face in fonts.items()
     }
-    designs = same_designs(
-        {family: hash_batch([_rgb(p) for p in paths]) for family, paths in rendered.items()}
-    )
+    codes = {family: hash_batch([_rgb(p) for p in paths]) for family, paths in rendered.items()}
+    designs = same_designs(codes)
     clones = {family: kept for family, kept in designs.items() if family != kept}
     families = _sample(sorted(set(designs.values())), max_families, seed)
     groups = family_groups(families, seed, train_fraction, unregistered_fraction)
@@ -389,7 +394,7 @@ def build_font_dev(
     for family, rows in glyph_splits(groups, *gallery_chars(seed, gallery_fraction)).items():
         for char, split in rows:
             splits[split].append(Glyph(family, char, rendered[family][CHARSET.index(char)]))
-    registered = [glyph.path for glyph in splits["gallery"]]
+    registered = {g.path: codes[g.family][CHARSET.index(g.char)] for g in splits["gallery"]}
     candidates = [glyph.path for split in QUERY_SPLITS for glyph in splits[split]]
     copies = near_duplicates(registered, candidates)
     duplicates = {split: [g for g in splits[split] if g.path in copies] for split in QUERY_SPLITS}
