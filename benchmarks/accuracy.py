@@ -300,11 +300,16 @@ def product_misses(
     return out
 
 
+def sample_queries(dev: CopyDevSet, limit: int) -> list[CopyQuery]:
+    """The copies evaluated: all, or a seeded sample of `limit` of them in path order."""
+    if not limit or limit >= len(dev.queries):
+        return list(dev.queries)
+    return sorted(random.Random(0).sample(dev.queries, limit), key=lambda q: q.path)
+
+
 def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int) -> dict[str, Any]:
     """Copy table rows for baselines and the product, and the content verdict's rates."""
-    picked = dev.queries
-    if limit and limit < len(picked):
-        picked = sorted(random.Random(0).sample(picked, limit), key=lambda q: q.path)
+    picked = sample_queries(dev, limit)
     refs = load([("", i.path) for i in dev.references])
     ref_ids = [i.id for i in dev.references]
     queries = load([("", q.path) for q in picked])

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
+from benchmarks.accuracy import sample_queries
 from benchmarks.copyset import CopyDevSet, CopyRoots, build_copy_dev, plan_edits, read_qresource
 from benchmarks.edits import EDITS
 
@@ -290,3 +291,11 @@ def test_recolours_of_held_out_sources_are_kept_aside(dev: CopyDevSet) -> None:
     assert all(item.path.exists() for item in dev.recolours)
     chosen = {item_id for split in _items(dev) for item_id in split}
     assert not expected & chosen
+
+
+def test_a_query_sample_is_seeded_in_path_order_and_never_pads(dev: CopyDevSet) -> None:
+    few = sample_queries(dev, 5)
+    assert len(few) == 5 and few == sample_queries(dev, 5)  # the same copies every run
+    assert [q.path for q in few] == sorted(q.path for q in few)
+    assert set(few) <= set(dev.queries)
+    assert sample_queries(dev, 0) == sample_queries(dev, 10**6) == dev.queries
