@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from benchmarks.copyset import build_copy_dev
 from benchmarks.metrics import recall_at_fmr
 from benchmarks.report import machine, table, write_section
 from models.registry import load_profile
-from service.calibrate import distinct, embed_all
+from service.calibrate import content_null, distinct, embed_all
 from service.calibration import NullDistribution, any_of
 
 DISTRACTORS = "distractors (no recall; rated under 1%)"
@@ -35,15 +36,18 @@ LOW_PASS = 3.0  # Gaussian radius, pixels at SIDE
 
 
 def grey(img: Image.Image) -> Image.Image:
+    """The image without colour."""
     return img.convert("L").convert("RGB")
 
 
 def low_pass(img: Image.Image) -> Image.Image:
+    """The image at the embedder's input size without its fine detail."""
     small = img.convert("RGB").resize((SIDE, SIDE), Image.Resampling.BILINEAR)
     return small.filter(ImageFilter.GaussianBlur(LOW_PASS))
 
 
 def grey_low_pass(img: Image.Image) -> Image.Image:
+    """Neither colour nor fine detail."""
     return low_pass(grey(img))
 
 
@@ -53,6 +57,17 @@ PAIRED_VIEWS: dict[str, Callable[[Image.Image], Image.Image] | None] = {
     "+ low-pass": low_pass,
     "+ grey low-pass": grey_low_pass,
 }
+Vectors = dict[str, NDArray[np.float32]]  # per image set: works, queries, distractors, background
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The copy set's images and labels, and the background the null is measured on."""
+
+    sets: dict[str, list[Image.Image]]
+    truth: NDArray[np.int64]  # per query: index of its source among the works
+    edits: list[str]
+    groups: list[str]  # per background image: its creator, family or folder
 
 
 def paired_scores(
@@ -68,12 +83,31 @@ def paired_scores(
     return scores
 
 
-def null_across_groups(scores: NDArray[np.float32], groups: Sequence[str]) -> NDArray[np.float32]:
-    """Scores of every pair of images in different groups, each ordered pair once."""
-    labels = np.asarray(groups)
-    other = labels[:, None] != labels[None, :]
-    pairs: NDArray[np.float32] = scores[other]
-    return pairs
+def rows_for(probe: Probe, plain: Vectors, views: Vectors | None) -> dict[str, list[float | None]]:
+    """Per edit (and all): [recall at 1% FMR, share of copies rated under 1% per query]; for
+    the distractors: [None, share rated under 1%]."""
+
+    def score(a: str, b: str) -> NDArray[np.float32]:
+        return paired_scores(plain[a], plain[b], *((views[a], views[b]) if views else (None, None)))
+
+    bg = score("background", "background")
+    null = NullDistribution.fit(content_null(bg, probe.groups, symmetric=True))
+    works = len(plain["works"])
+    found, negatives = score("queries", "works"), score("distractors", "works").max(axis=1)
+    best, correct = found.max(axis=1), found.argmax(axis=1) == probe.truth
+    rated = np.array([any_of(null.rate(s), works) < 0.01 for s in best]) & correct
+    out: dict[str, list[float | None]] = {}
+    for edit in [*sorted(set(probe.edits)), "all"]:
+        sel = np.array([edit in (e, "all") for e in probe.edits])
+        out[edit] = [
+            recall_at_fmr(best[sel], correct[sel], negatives, 0.01),
+            float(rated[sel].mean()),
+        ]
+    out[DISTRACTORS] = [
+        None,
+        float(np.mean([any_of(null.rate(s), works) < 0.01 for s in negatives])),
+    ]
+    return out
 
 
 def pivot(data: dict[str, dict[str, list[float | None]]]) -> list[list[str]]:
@@ -87,6 +121,28 @@ def pivot(data: dict[str, dict[str, list[float | None]]]) -> list[list[str]]:
     return [[edit, *(cell(*data[label][edit]) for label in data)] for edit in edits]
 
 
+def load_probe(cache: Path, copy_queries: int, glyphs_per_family: int) -> Probe:
+    """The copy set's works, sampled copies and distractors, and the calibration background
+    without its near duplicates."""
+    dev = build_copy_dev(cache)
+    picked = sample_queries(dev, copy_queries)
+    ref_ids = [i.id for i in dev.references]
+    bg = background(cache, glyphs_per_family)
+    background_images = [Image.open(p).convert("RGB") for _, p in bg]
+    keep = distinct(background_images)
+    return Probe(
+        sets={
+            "works": [Image.open(i.path).convert("RGB") for i in dev.references],
+            "queries": [Image.open(q.path).convert("RGB") for q in picked],
+            "distractors": [Image.open(i.path).convert("RGB") for i in dev.distractors],
+            "background": [background_images[i] for i in keep],
+        },
+        truth=np.array([ref_ids.index(q.source.id) for q in picked]),
+        edits=[q.edit for q in picked],
+        groups=[bg[i][0] for i in keep],
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/.cache"))
@@ -94,56 +150,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--glyphs-per-family", type=int, default=8)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    dev = build_copy_dev(args.cache)
-    picked = sample_queries(dev, args.copy_queries)
-    ref_ids = [i.id for i in dev.references]
-    truth = np.array([ref_ids.index(q.source.id) for q in picked])
-    edits = [q.edit for q in picked]
-    bg = background(args.cache, args.glyphs_per_family)
-    sets = {
-        "works": [Image.open(i.path).convert("RGB") for i in dev.references],
-        "queries": [Image.open(q.path).convert("RGB") for q in picked],
-        "distractors": [Image.open(i.path).convert("RGB") for i in dev.distractors],
-        "background": [Image.open(p).convert("RGB") for _, p in bg],
-    }
-    keep = distinct(sets["background"])
-    sets["background"] = [sets["background"][i] for i in keep]
-    groups = [bg[i][0] for i in keep]
+    probe = load_probe(args.cache, args.copy_queries, args.glyphs_per_family)
     embedder = load_profile("default").embedder("content")
-    plain = {name: embed_all(embedder, imgs) for name, imgs in sets.items()}
-    data: dict[str, dict[str, list[float | None]]] = {}
+    plain = {name: embed_all(embedder, imgs) for name, imgs in probe.sets.items()}
+    data = {}
     for label, view in PAIRED_VIEWS.items():
-        views: dict[str, NDArray[np.float32] | None] = (
-            {name: embed_all(embedder, [view(i) for i in imgs]) for name, imgs in sets.items()}
+        views = (
+            {
+                name: embed_all(embedder, [view(i) for i in imgs])
+                for name, imgs in probe.sets.items()
+            }
             if view
-            else dict.fromkeys(sets)
+            else None
         )
-
-        def score(
-            a: str, b: str, views: dict[str, NDArray[np.float32] | None] = views
-        ) -> NDArray[np.float32]:
-            return paired_scores(plain[a], plain[b], views[a], views[b])
-
-        null = NullDistribution.fit(null_across_groups(score("background", "background"), groups))
-        found, negatives = score("queries", "works"), score("distractors", "works").max(axis=1)
-        best, correct = found.max(axis=1), found.argmax(axis=1) == truth
-        rated = np.array([any_of(null.rate(s), len(ref_ids)) < 0.01 for s in best]) & correct
-        data[label] = {}
-        for edit in [*sorted(set(edits)), "all"]:
-            sel = np.array([edit in (e, "all") for e in edits])
-            data[label][edit] = [
-                recall_at_fmr(best[sel], correct[sel], negatives, 0.01),
-                float(rated[sel].mean()),
-            ]
-        false = np.mean([any_of(null.rate(s), len(ref_ids)) < 0.01 for s in negatives])
-        data[label][DISTRACTORS] = [None, float(false)]
+        data[label] = rows_for(probe, plain, views)
     elapsed = time.perf_counter() - started
+    sizes = {name: len(imgs) for name, imgs in probe.sets.items()}
     markdown = "\n\n".join(
         [
             "### Content head, whole image: paired grey and low-pass views (a probe)",
-            f"{len(picked)} copies of {len(ref_ids)} works, {len(dev.distractors)} distractors; "
-            f"null from {len(groups)} background images (pairs across groups). "
-            f"Low-pass: Gaussian radius {LOW_PASS:g} px at {SIDE} px. "
+            f"{sizes['queries']} copies of {sizes['works']} works, {sizes['distractors']} "
+            f"distractors; null from {sizes['background']} background images (pairs across "
+            f"groups). Low-pass: Gaussian radius {LOW_PASS:g} px at {SIDE} px. The score is "
+            "the whole image's, without the product's crops, PDQ or keypoints. "
             f"{elapsed:.0f} s on {machine()}; "
             f"`python -m benchmarks.content_probe --copy-queries {args.copy_queries}`.",
             "Each cell: recall at 1% false-match rate / share rated under 1% per query.",
