@@ -26,7 +26,8 @@ from service.calibrate import distinct
 SIDE = 64  # plainness is measured on a SIDE x SIDE grey thumbnail, the size PDQ hashes
 FLAT_STEP = 2  # a pixel is flat when its right and lower steps sum to less than this
 EDGES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # plainness buckets
-CUTS = (MATCH_DISTANCE, 36, 44, 52, 60)
+RATE_CUT = 44  # the per-pair rate is given within this: the blurred flag's distance to its source
+CUTS = (MATCH_DISTANCE, 36, RATE_CUT, 52, 60)
 
 
 def flat_share(img: Image.Image) -> float:
@@ -50,7 +51,7 @@ def bucket_rows(
     groups: Sequence[str],
     same_group: bool,
 ) -> list[list[object]]:
-    """[bucket, queries, pairs, pairs within each of CUTS, rate within 44 per pair] over the
+    """[bucket, queries, pairs, pairs within each of CUTS, rate within RATE_CUT per pair] over the
     pairs of distinct images in the same group (or in different groups), by the plainness of
     the query image."""
     labels = np.asarray(groups)
@@ -63,7 +64,7 @@ def bucket_rows(
         queries = (plainness >= lo) & ((plainness < hi) | (hi == EDGES[-1]))
         d = distances[queries][pairs[queries]]
         within = [int((d <= cut).sum()) for cut in CUTS]
-        rate = f"{within[CUTS.index(44)] / len(d):.1e}" if len(d) else "-"
+        rate = f"{within[CUTS.index(RATE_CUT)] / len(d):.1e}" if len(d) else "-"
         rows.append([f"{lo:.1f}-{hi:.1f}", int(queries.sum()), len(d), *within, rate])
     return rows
 
@@ -81,7 +82,13 @@ def main(argv: list[str] | None = None) -> None:
     groups = [pairs[i][0] for i in keep]
     distances = pair_distances(images)
     plainness = np.array([flat_share(img) for img in images])
-    headers = ["query flat share", "queries", "pairs", *(f"<= {c}" for c in CUTS), "rate <= 44"]
+    headers = [
+        "query flat share",
+        "queries",
+        "pairs",
+        *(f"<= {c}" for c in CUTS),
+        f"rate <= {RATE_CUT}",
+    ]
     other = bucket_rows(distances, plainness, groups, same_group=False)
     same = bucket_rows(distances, plainness, groups, same_group=True)
     elapsed = time.perf_counter() - started

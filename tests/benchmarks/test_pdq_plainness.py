@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from benchmarks.pdq_plainness import CUTS, EDGES, bucket_rows, flat_share, pair_distances
+from benchmarks.pdq_plainness import (
+    CUTS,
+    EDGES,
+    RATE_CUT,
+    bucket_rows,
+    flat_share,
+    pair_distances,
+)
 from models.pdq import MATCH_DISTANCE
 
 
@@ -58,5 +65,5 @@ def test_bucket_rows_count_pairs_by_query_plainness_and_group() -> None:
     last = other[-1]  # images 1 and 2 (0.9 and 1.0: the closed last bucket)
     assert last[1:3] == [2, 3]  # 1 -> 2, and 2 -> 0 and 2 -> 1
     assert last[3] == 1  # only 2 -> 0, at 30, is within 31
-    assert same[0][1:3] == [1, 1] and same[0][3 + CUTS.index(44)] == 1  # 0 -> 1 at 40
+    assert same[0][1:3] == [1, 1] and same[0][3 + CUTS.index(RATE_CUT)] == 1  # 0 -> 1 at 40
     assert same[-1][2] == 1  # 1 -> 0; image 2 has no other work in its group
