@@ -93,20 +93,22 @@ def rows_for(probe: Probe, plain: Vectors, views: Vectors | None) -> dict[str, l
     bg = score("background", "background")
     null = NullDistribution.fit(content_null(bg, probe.groups, symmetric=True))
     works = len(plain["works"])
+
+    def rated(scores: NDArray[np.float32]) -> NDArray[np.bool_]:
+        """Whether the null rates each score under 1% per query for a catalog of the works."""
+        return np.array([any_of(null.rate(s), works) < 0.01 for s in scores], bool)
+
     found, negatives = score("queries", "works"), score("distractors", "works").max(axis=1)
     best, correct = found.max(axis=1), found.argmax(axis=1) == probe.truth
-    rated = np.array([any_of(null.rate(s), works) < 0.01 for s in best]) & correct
+    hits = rated(best) & correct
     out: dict[str, list[float | None]] = {}
     for edit in [*sorted(set(probe.edits)), "all"]:
         sel = np.array([edit in (e, "all") for e in probe.edits])
         out[edit] = [
             recall_at_fmr(best[sel], correct[sel], negatives, 0.01),
-            float(rated[sel].mean()),
+            float(hits[sel].mean()),
         ]
-    out[DISTRACTORS] = [
-        None,
-        float(np.mean([any_of(null.rate(s), works) < 0.01 for s in negatives])),
-    ]
+    out[DISTRACTORS] = [None, float(rated(negatives).mean())]
     return out
 
 
