@@ -10,6 +10,11 @@ distractors, for the product (ranked by its calibrated rate) and for baselines; 
 matches of the content verdict on same-style non-copies.
 
     python -m benchmarks.accuracy --cache benchmarks/.cache
+
+Another model profile, or only some sets, is measured into its own section, named
+accuracy-PROFILE-SETS (calibrate the profile first: benchmarks/calibrate.py --profile):
+
+    python -m benchmarks.accuracy --profile greylow --sets copy --copy-queries 1200
 """
 
 from __future__ import annotations
@@ -86,8 +91,12 @@ def match_all(runtime: Runtime, images: Sequence[Image.Image], top_k: int) -> li
     return out
 
 
-def registered_runtime(tmp: Path, works: Sequence[WorkSource]) -> Runtime:
-    runtime = build_runtime(Settings(data_dir=tmp, _env_file=None))  # type: ignore[call-arg]
+SETS = ("style", "copy")
+
+
+def registered_runtime(tmp: Path, works: Sequence[WorkSource], profile: str) -> Runtime:
+    settings = Settings(data_dir=tmp, profile=profile, _env_file=None)  # type: ignore[call-arg]
+    runtime = build_runtime(settings)
     register_sources(runtime.library, runtime.settings, works)
     return runtime
 
@@ -124,7 +133,7 @@ def style_row(
     ]
 
 
-def evaluate_style(dev: StyleSet, tmp: Path) -> dict[str, Any]:
+def evaluate_style(dev: StyleSet, tmp: Path, profile: str) -> dict[str, Any]:
     """Style table rows for raw features and the product, and the style verdict's rates."""
     gl, ql = [c for c, _ in dev.gallery], [c for c, _ in dev.queries]
     gallery, queries = load(dev.gallery), load(dev.queries)
@@ -135,7 +144,9 @@ def evaluate_style(dev: StyleSet, tmp: Path) -> dict[str, Any]:
         works = [list(labels[np.argsort(-row)[:10]]) for row in sims]
         rows.append(style_row(name, rank_creators(sims, labels), works, ql, gl))
     runtime = registered_runtime(
-        tmp, [WorkSource(c, f"{c}/{i}-{p.name}", p) for i, (c, p) in enumerate(dev.gallery)]
+        tmp,
+        [WorkSource(c, f"{c}/{i}-{p.name}", p) for i, (c, p) in enumerate(dev.gallery)],
+        profile,
     )
     product = match_all(runtime, queries, 10)
     rows.append(
@@ -307,7 +318,7 @@ def sample_queries(dev: CopyDevSet, limit: int) -> list[CopyQuery]:
     return sorted(random.Random(0).sample(dev.queries, limit), key=lambda q: q.path)
 
 
-def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int) -> dict[str, Any]:
+def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int, profile: str) -> dict[str, Any]:
     """Copy table rows for baselines and the product, and the content verdict's rates."""
     picked = sample_queries(dev, limit)
     refs = load([("", i.path) for i in dev.references])
@@ -323,7 +334,7 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int) -> dict[str, Any]:
             create_embedder({"kind": "efficientnet_lite0"})
         ),
         "content head, whole image (no views, no PDQ)": baselines.embedding_similarity(
-            load_profile("default").embedder("content")
+            load_profile(profile).embedder("content")
         ),
     }
     recolours = load([("", i.path) for i in dev.recolours])
@@ -335,7 +346,7 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int) -> dict[str, Any]:
         found_r = top1(similarity(recolours, refs), ref_ids) if recolours else None
         recoloured += recolour_rows(name, found_q, truth, edits, found_d, found_r)
     runtime = registered_runtime(
-        tmp, [WorkSource(_creator(i.group), i.id, i.path) for i in dev.references]
+        tmp, [WorkSource(_creator(i.group), i.id, i.path) for i in dev.references], profile
     )
     product_q = match_all(runtime, queries, 5)
     product_d = match_all(runtime, distractors, 5)
@@ -422,32 +433,47 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/.cache"))
     parser.add_argument("--font-families", type=int, default=0, help="0 = all")
     parser.add_argument("--copy-queries", type=int, default=0, help="0 = all")
+    parser.add_argument("--profile", default="default", help="model profile (name or path)")
+    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     args = parser.parse_args(argv)
+    name = load_profile(args.profile).name
+    section = section_name(name, args.sets)
     started = time.perf_counter()
-    results: dict[str, Any] = {"style": {}, "timings": {}}
-    for dev in style_sets(args.cache, args.font_families):
+    results: dict[str, Any] = {"profile": name, "style": {}, "timings": {}}
+    for dev in style_sets(args.cache, args.font_families) if "style" in args.sets else []:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
-            results["style"][dev.name] = evaluate_style(dev, Path(tmp))
+            results["style"][dev.name] = evaluate_style(dev, Path(tmp), args.profile)
         results["timings"][dev.name] = round(time.perf_counter() - t0, 1)
         print(f"{dev.name}: {results['timings'][dev.name]} s", flush=True)
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        results["copy"] = evaluate_copy(build_copy_dev(args.cache), Path(tmp), args.copy_queries)
-    results["timings"]["copy"] = round(time.perf_counter() - t0, 1)
+    if "copy" in args.sets:
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            copies = build_copy_dev(args.cache)
+            results["copy"] = evaluate_copy(copies, Path(tmp), args.copy_queries, args.profile)
+        results["timings"]["copy"] = round(time.perf_counter() - t0, 1)
     results["seconds"] = round(time.perf_counter() - started, 1)
-    score_plot(results, Path(__file__).parent / "accuracy.png")
-    text = render(results)
-    write_section("accuracy", text, results)
+    score_plot(results, Path(__file__).parent / f"{section}.png")
+    text = render(results, section)
+    write_section(section, text, results)
     print(text)
 
 
-def render(r: dict[str, Any]) -> str:
+def section_name(profile: str, sets: Sequence[str]) -> str:
+    """`accuracy` for the default profile on every set, else accuracy-PROFILE-SETS: a trial
+    of another profile or a part of the sets never overwrites the default's tables."""
+    if profile == "default" and set(sets) == set(SETS):
+        return "accuracy"
+    return "-".join(["accuracy", profile, *(s for s in SETS if s in sets)])
+
+
+def render(r: dict[str, Any], section: str = "accuracy") -> str:
+    models = [s["models"] for s in [*r["style"].values(), r.get("copy", {})] if "models" in s]
     parts = [
-        "## Accuracy (issue 4): held-out creators, families and sources",
+        "## Accuracy (issue 4): held-out creators, families and sources"
+        + ("" if section == "accuracy" else f"; profile `{r['profile']}`"),
         f"Run time {r['seconds']} s on {machine()}; per set: {r['timings']}. "
-        "Plot: `benchmarks/accuracy.png`. Models: "
-        f"`{r['copy']['models']}`.",
+        f"Plot: `benchmarks/{section}.png`. Models: `{models[-1] if models else {}}`.",
     ]
     for name, s in r["style"].items():
         z = s["sizes"]
@@ -460,6 +486,8 @@ def render(r: dict[str, Any]) -> str:
             table(["features", "P@1", "P@3", "mAP@10"], s["rows"]),
             table(["verdict rate", "share"], [[k, v] for k, v in s["rates"].items()]),
         ]
+    if "copy" not in r:
+        return "\n\n".join(parts)
     c = r["copy"]
     z = c["sizes"]
     within = [m for m in c["misses_at_1pct"] if m["source_pdq"] is not None]

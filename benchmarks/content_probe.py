@@ -4,7 +4,8 @@ version, the score being the better of that pair and the plain one. Per edit on 
 set: recall at 1% false-match rate of the top-1 score (as the accuracy table's "content
 head, whole image" row), and the share of copies whose score the background null of the
 same comparison rates under 1% per query for a catalog of the references' size. A probe:
-matching does not use these views (benchmarks/RESULTS.md, section content_probe).
+matching pairs the grey low-pass view only in the `greylow` profile, measured in the product
+in section accuracy-greylow-copy (benchmarks/RESULTS.md, section content_probe).
 
     python -m benchmarks.content_probe --copy-queries 1200
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from benchmarks.accuracy import sample_queries
 from benchmarks.calibrate import background
@@ -27,30 +28,11 @@ from benchmarks.copyset import build_copy_dev
 from benchmarks.metrics import recall_at_fmr
 from benchmarks.report import machine, table, write_section
 from models.registry import load_profile
+from models.views import LOW_PASS, SIDE, grey, grey_low_pass, low_pass
 from service.calibrate import content_null, distinct, embed_all
 from service.calibration import NullDistribution, any_of
 
 DISTRACTORS = "distractors (no recall; rated under 1%)"
-SIDE = 224  # the content embedder's input size: views are blurred at the size it sees
-LOW_PASS = 3.0  # Gaussian radius, pixels at SIDE
-
-
-def grey(img: Image.Image) -> Image.Image:
-    """The image without colour."""
-    return img.convert("L").convert("RGB")
-
-
-def low_pass(img: Image.Image) -> Image.Image:
-    """The image at the embedder's input size without its fine detail."""
-    small = img.convert("RGB").resize((SIDE, SIDE), Image.Resampling.BILINEAR)
-    return small.filter(ImageFilter.GaussianBlur(LOW_PASS))
-
-
-def grey_low_pass(img: Image.Image) -> Image.Image:
-    """Neither colour nor fine detail."""
-    return low_pass(grey(img))
-
-
 PAIRED_VIEWS: dict[str, Callable[[Image.Image], Image.Image] | None] = {
     "image only (the shipped head)": None,
     "+ grey": grey,

@@ -17,7 +17,8 @@ def score_plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     panels = [(f"style: {name}", s["scores"]) for name, s in results["style"].items()]
-    panels.append(("content: copy set", results["copy"]["scores"]))
+    if "copy" in results:
+        panels.append(("content: copy set", results["copy"]["scores"]))
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6))
     for ax, (title, samples) in zip(np.atleast_1d(axes), panels, strict=True):
         values = [np.asarray(v, float) for v in samples.values()]

@@ -48,7 +48,7 @@ def forward_seconds(runtime: Runtime, paths: list[Path], batch: int) -> float:
     with recording(totals):
         for i in range(0, len(images), batch):
             chunk = images[i : i + batch]
-            views = [v for img in chunk for v in scheme.query(img)]
+            views = [v for img in chunk for v in scheme.embedded(img)]
             runtime.library.embedders["content"].embed(views)
             runtime.library.embedders["style"].embed(chunk)
     return totals.total("model:")

@@ -40,6 +40,7 @@ NO_LIMITS = ImageLimits(1 << 40, 1 << 40, max_jpeg_scans=1 << 40, max_decode_sec
 REEMBED_BATCH = 16  # works per forward pass when a model change re-embeds stored originals
 RESTORE_BATCH = 500  # works' stored vectors read per query when indexes are restored
 WORK_CROPS = "content_crops"  # the space of works' extra content views, several vectors per work
+WORK_PAIRED = "content_paired"  # the space of works' paired content view, one vector per work
 IVF_FROM = 200_000  # vectors in a space from which it is searched through an IVF
 LOCAL = "local"  # stored keypoints of each work for geometric verification (no index)
 
@@ -82,8 +83,11 @@ class Library:
         scheme = VIEWS[content_views]
         self.views_per_work = max(1, len(scheme.work(Image.new("RGB", (8, 8)))))
         if scheme.indexes_work_views:
-            views_id = f"{content_views}-side{CROP_SIDE:g}"  # stored crops follow their geometry
+            views_id = f"{scheme.work_id}-side{CROP_SIDE:g}"  # stored crops follow their geometry
             self.spaces[WORK_CROPS] = Space(content, scheme.work, views_id)
+        if scheme.paired is not None:
+            paired = scheme.paired
+            self.spaces[WORK_PAIRED] = Space(content, lambda img: [paired(img)], scheme.paired_id)
         self._lock = threading.RLock()
         self._sizing = threading.Lock()  # one rebuild at a time: each holds a copy of a space
         self._works: dict[int, Work] = {}
@@ -94,9 +98,10 @@ class Library:
     @property
     def model_ids(self) -> dict[str, str]:
         ids = {space: e.model_id for space, e in self.embedders.items()}
-        if WORK_CROPS in self.spaces:
-            crops = self.spaces[WORK_CROPS]
-            ids[WORK_CROPS] = f"{crops.embedder.model_id}@{crops.views_id}"
+        for space in (WORK_CROPS, WORK_PAIRED):
+            if space in self.spaces:
+                sp = self.spaces[space]
+                ids[space] = f"{sp.embedder.model_id}@{sp.views_id}"
         return {**ids, "pdq": PDQ_ID}
 
     @property

@@ -3,8 +3,10 @@ optionally with overlapping crops, so that a work pasted into a larger canvas, a
 or a wide border still meets an image of itself) and the extra views indexed for each
 registered work (its crops, so that a query cropped out of a work meets that part of it).
 Query views are compared with works' whole images, and the query's whole image with works'
-extra views; crops never meet crops. The calibration records the scheme its null was
-measured with; matching uses the same."""
+extra views; crops never meet crops. A scheme may also pair one view of both sides (the grey,
+low-pass image: what a blurred, greyed or rescaled copy still shares with its source), met only
+by the same view of each work. The calibration records the scheme its null was measured with;
+matching uses the same."""
 
 from __future__ import annotations
 
@@ -13,11 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, ImageFilter
 
 CROP_SIDE = 0.7  # each crop keeps 70% of width and height: about half the area
+SIDE = 224  # the content embedder's input size: a paired view is blurred at the size it sees
+LOW_PASS = 3.0  # Gaussian radius of the low-pass view, pixels at SIDE
 
 Views = Callable[[Image.Image], list[Image.Image]]
+View = Callable[[Image.Image], Image.Image]
 
 
 def whole(img: Image.Image) -> list[Image.Image]:
@@ -43,6 +48,22 @@ def crops5(img: Image.Image) -> list[Image.Image]:
     return [img, *five_crops(img)]
 
 
+def grey(img: Image.Image) -> Image.Image:
+    """The image without colour."""
+    return img.convert("L").convert("RGB")
+
+
+def low_pass(img: Image.Image) -> Image.Image:
+    """The image at the embedder's input size without its fine detail."""
+    small = img.convert("RGB").resize((SIDE, SIDE), Image.Resampling.BILINEAR)
+    return small.filter(ImageFilter.GaussianBlur(LOW_PASS))
+
+
+def grey_low_pass(img: Image.Image) -> Image.Image:
+    """Neither colour nor fine detail."""
+    return low_pass(grey(img))
+
+
 def embed_each(
     embed: Callable[[Sequence[Image.Image]], NDArray[np.float32]],
     views: list[list[Image.Image]],
@@ -56,20 +77,36 @@ def embed_each(
 
 @dataclass(frozen=True)
 class ViewScheme:
-    """Views of a query (the first is the whole image) and extra views of a registered work."""
+    """Views of a query (the first is the whole image), extra views of a registered work, and
+    optionally a view of both sides met only by its counterpart."""
 
     query: Views
     work: Views
     work_is_query_crops: bool = False  # work views == query views[1:]: embed them once
+    work_id: str = ""  # names the work views: their stored vectors follow it
+    paired: View | None = None
+    paired_id: str = ""  # names the paired view's transform: its stored vectors follow it
 
     @property
     def indexes_work_views(self) -> bool:
         """Whether registered works are indexed with extra views."""
         return self.work is not nothing
 
+    def embedded(self, img: Image.Image) -> list[Image.Image]:
+        """Every image of a query the content model embeds: its views, then its paired view."""
+        return [*self.query(img), *([self.paired(img)] if self.paired else [])]
+
 
 VIEWS: dict[str, ViewScheme] = {
     "global": ViewScheme(whole, nothing),
     "crops5": ViewScheme(crops5, nothing),
-    "crops5-both": ViewScheme(crops5, five_crops, work_is_query_crops=True),
+    "crops5-both": ViewScheme(crops5, five_crops, work_is_query_crops=True, work_id="crops5-both"),
+    "crops5-both-greylow": ViewScheme(
+        crops5,
+        five_crops,
+        work_is_query_crops=True,
+        work_id="crops5-both",  # the same crops: works indexed for crops5-both keep theirs
+        paired=grey_low_pass,
+        paired_id=f"grey-lowpass{LOW_PASS:g}@{SIDE}",
+    ),
 }

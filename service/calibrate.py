@@ -36,17 +36,17 @@ def content_scores(
     vectors: NDArray[np.float32],
     views: NDArray[np.float32] | None = None,
     work_views: NDArray[np.float32] | None = None,
+    paired: NDArray[np.float32] | None = None,
 ) -> NDArray[np.float32]:
     """[n, n] content score of image i (as a query) against image j (as a work), as matching
-    scores it: with `views` [n, v, d] (each image's query views) and `work_views` [n, w, d]
-    (each work's extra views), the best of i's views against work j, and of image i against
-    work j's extra views; else the plain cosine."""
-    if views is None:
-        out: NDArray[np.float32] = (vectors @ vectors.T).astype(np.float32)
-        return out
-    best = np.einsum("nvd,md->nmv", views, vectors).max(axis=2)
-    if work_views is not None and work_views.shape[1]:
+    scores it: the best of i's query views `views` [n, v, d] against work j, of image i
+    against work j's extra views `work_views` [n, w, d], and of i's paired view against j's
+    (`paired` [n, d]); the plain cosine where none are given."""
+    best = vectors @ vectors.T if views is None else np.einsum("nvd,md->nmv", views, vectors).max(2)
+    if views is not None and work_views is not None and work_views.shape[1]:
         best = np.maximum(best, np.einsum("nd,mwd->nmw", views[:, 0], work_views).max(axis=2))
+    if paired is not None:
+        best = np.maximum(best, paired @ paired.T)
     scores: NDArray[np.float32] = best.astype(np.float32)
     return scores
 
@@ -167,16 +167,18 @@ def fit_calibration(
         "content_views": content_views,
         "local": local.MODEL_ID,
     }
+    scheme = VIEWS[content_views]
     views = embed_views(content, images, content_views) if content_views != "global" else None
     content_vecs = views[:, 0] if views is not None else embed_all(content, images)
     work_views = None
     if views is not None:
-        scheme = VIEWS[content_views]
         work_views = (
             views[:, 1:]
             if scheme.work_is_query_crops
             else embed_work_views(content, images, content_views)
         )
+    paired = scheme.paired
+    paired_vecs = embed_all(content, [paired(img) for img in images]) if paired else None
     info = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": source,
@@ -185,7 +187,7 @@ def fit_calibration(
         "creators": len(set(creators)),
     }
     info["id"] = hashlib.sha256(repr((models, sorted(info.items()))).encode()).hexdigest()[:12]
-    scores = content_scores(content_vecs, views, work_views)
+    scores = content_scores(content_vecs, views, work_views, paired_vecs)
     symmetric = bool(np.array_equal(scores, scores.T))  # cosines, and crops on both sides
     return Calibration(
         profile=profile,

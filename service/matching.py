@@ -17,7 +17,7 @@ from PIL import Image
 
 from indexer.catalog import Work
 from indexer.errors import WorkNotFound
-from indexer.library import WORK_CROPS, Library
+from indexer.library import WORK_CROPS, WORK_PAIRED, Library
 from indexer.spaces import Hit
 from models import local
 from models.images import LoadedImage
@@ -91,7 +91,10 @@ class Matcher:
         self.watermarks = watermarks
         self.calibration = calibration
         self.views = calibration.models.get("content_views", "global")  # as its null was measured
-        if VIEWS[self.views].indexes_work_views and WORK_CROPS not in library.spaces:
+        scheme = VIEWS[self.views]
+        if (scheme.indexes_work_views and WORK_CROPS not in library.spaces) or (
+            scheme.paired is not None and WORK_PAIRED not in library.spaces
+        ):
             raise ValueError(f"calibration views {self.views!r} need a library indexing them")
         # geometric verification only where the calibration measured the same local model
         self.verifies = (
@@ -103,7 +106,7 @@ class Matcher:
         batch, then per query verification and scoring."""
         images = [q.image for q in queries]
         with stage("views"):
-            views = [VIEWS[self.views].query(img) for img in images]
+            views = [VIEWS[self.views].embedded(img) for img in images]
         content_vecs = self.library.embedders["content"].embed([v for vs in views for v in vs])
         style_vecs = self.library.embedders["style"].embed(images)
         with stage("pdq"):
@@ -167,21 +170,33 @@ class Matcher:
         self, vecs: NDArray[np.float32], counts: list[int], opts: MatchOptions
     ) -> list[tuple[dict[int, float], dict[int, Work]]]:
         """Per query: each work's content score (its best pair of views: every query view
-        against whole works, and the whole query against works' crops) and the works."""
+        against whole works, the whole query against works' crops, the query's paired view
+        against works' same view) and the works. `counts`: each query's embedded images,
+        its paired view last when the scheme has one."""
         k = max(opts.top_k, 10)
+        scheme = VIEWS[self.views]
         starts = np.cumsum([0, *counts])[:-1]
+        ends = starts + np.asarray(counts, np.int64)
+        is_paired = np.zeros(len(vecs), bool)
+        if scheme.paired is not None:
+            is_paired[ends - 1] = True
+        none: list[list[Hit]] = [[] for _ in counts]
         with stage("search"):
-            searches = self.library.search("content", vecs, k)
+            found = iter(self.library.search("content", vecs[~is_paired], k))
+            searches = [[] if p else next(found) for p in is_paired]
             crops = (
                 self.library.search(WORK_CROPS, vecs[starts], k * self.library.views_per_work)
-                if VIEWS[self.views].indexes_work_views
-                else [[] for _ in counts]
+                if scheme.indexes_work_views
+                else none
+            )
+            paired = (
+                self.library.search(WORK_PAIRED, vecs[is_paired], k) if is_paired.any() else none
             )
         out = []
-        for q, (start, count) in enumerate(zip(starts, counts, strict=True)):
+        for q, (start, end) in enumerate(zip(starts, ends, strict=True)):
             sims: dict[int, float] = {}
             works: dict[int, Work] = {}
-            for view_hits in [*searches[start : start + count], crops[q]]:
+            for view_hits in [*searches[start:end], crops[q], paired[q]]:
                 for h in view_hits:
                     works[h.work.pk] = h.work
                     sims[h.work.pk] = max(h.score, sims.get(h.work.pk, -1.0))

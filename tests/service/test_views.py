@@ -1,6 +1,7 @@
-"""Query views for content matching: crops let a work pasted into a larger canvas meet itself;
-the calibration's null is measured with the same views, and a profile whose views differ
-from its calibration's is refused."""
+"""Query views for content matching: crops let a work pasted into a larger canvas meet itself,
+a paired grey low-pass view lets a greyed or blurred copy meet its source's same view; the
+calibration's null is measured with the same views, and a profile whose views differ from its
+calibration's is refused."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
-from indexer.library import WORK_CROPS, Library
-from models.views import VIEWS
+from indexer.library import WORK_CROPS, WORK_PAIRED, Library
+from models.views import SIDE, VIEWS, grey, grey_low_pass, low_pass
 from service.calibrate import content_null, content_scores, embed_views, embed_work_views
 from service.calibration import Calibration
 from service.matching import Matcher
@@ -30,6 +31,45 @@ def test_crops5_gives_the_image_and_five_half_size_crops() -> None:
     assert VIEWS["global"].query(img) == [img]
     assert VIEWS["crops5"].work(img) == [] and not VIEWS["crops5"].indexes_work_views
     assert [v.size for v in VIEWS["crops5-both"].work(img)] == [(140, 70)] * 5
+
+
+def test_views_drop_colour_or_detail() -> None:
+    pixels = np.random.default_rng(0).integers(0, 256, (100, 150, 3), dtype=np.uint8)
+    img = Image.fromarray(pixels)
+    g = np.asarray(grey(img))
+    assert g.shape == (100, 150, 3) and (g[..., 0] == g[..., 2]).all()
+    smooth = np.asarray(low_pass(img), np.float32)
+    assert smooth.shape == (SIDE, SIDE, 3)
+    assert smooth.std() < 0.3 * pixels.std()  # noise is mostly fine detail
+    both = np.asarray(grey_low_pass(img))
+    assert both.shape == (SIDE, SIDE, 3) and (both[..., 0] == both[..., 1]).all()
+
+
+def test_the_paired_view_comes_last_and_only_in_schemes_that_pair() -> None:
+    img = Image.new("RGB", (200, 100), (200, 40, 40))
+    scheme = VIEWS["crops5-both-greylow"]
+    views = scheme.embedded(img)
+    assert len(views) == 7 and views[0] is img and views[-1].size == (SIDE, SIDE)
+    assert np.array_equal(np.asarray(views[-1]), np.asarray(grey_low_pass(img)))
+    assert scheme.query(img) == views[:6] and scheme.paired_id
+    assert VIEWS["crops5-both"].embedded(img) == VIEWS["crops5-both"].query(img)
+
+
+def test_paired_null_takes_the_better_of_the_views_and_the_pair() -> None:
+    images = [drawing(i, PALETTES["alice" if i % 2 else "bob"]) for i in range(6)]
+    images.append(grey(images[0]))  # a greyed copy: what the pair is for
+    creators = ["a" if i % 2 else "b" for i in range(6)] + ["c"]
+    embedder = PixelEmbedder()
+    views = embed_views(embedder, images, "crops5-both-greylow")
+    assert views.shape == (7, 6, embedder.dim)  # the paired view is not a query view
+    paired = embedder.embed([grey_low_pass(img) for img in images])
+    crops = views[:, 1:]
+    without = content_scores(views[:, 0], views, crops)
+    with_pair = content_scores(views[:, 0], views, crops, paired)
+    np.testing.assert_allclose(with_pair, np.maximum(without, paired @ paired.T), atol=1e-6)
+    assert with_pair[6, 0] > without[6, 0] + 0.1  # the copy meets its source's pair
+    nulls = [content_null(s, creators) for s in (without, with_pair)]
+    assert nulls[0].shape == nulls[1].shape and np.all(nulls[1] >= nulls[0] - 1e-6)
 
 
 def test_view_null_takes_each_pair_at_its_best_view() -> None:
@@ -139,3 +179,54 @@ def test_a_calibration_with_work_views_needs_a_library_indexing_them(
     assert WORK_CROPS not in lib.spaces
     with pytest.raises(ValueError, match="views"):
         Matcher(lib, crops)
+
+
+def _greylow_gallery(runtime: Runtime) -> Library:
+    """The gallery registered through a library indexing the paired view (the default
+    profile's does not, and the test gallery's stored originals cannot be embedded again)."""
+    lib = _library(runtime, "crops5-both-greylow")
+    _register_gallery(dataclasses.replace(runtime, library=lib))
+    return lib
+
+
+def test_a_greyed_blurred_copy_meets_its_source_through_the_paired_view(
+    runtime: Runtime, fake_cal: Calibration
+) -> None:
+    lib = _greylow_gallery(runtime)
+    assert len(lib.indexes[WORK_PAIRED]) == len(lib)  # one paired view per work
+    copy = grey(drawing(102, PALETTES["bob"])).filter(ImageFilter.GaussianBlur(2))  # bob/2.png
+    scheme = {"content_views": "crops5-both-greylow"}
+    paired = dataclasses.replace(fake_cal, models=fake_cal.models | scheme)
+    crops = dataclasses.replace(fake_cal, models=fake_cal.models | {"content_views": "crops5-both"})
+    opts = runtime.options(3)
+    plain = Matcher(lib, crops).match([_query(copy)], opts)[0].content.matches
+    both = Matcher(lib, paired).match([_query(copy)], opts)[0].content.matches
+    assert both[0].work_id == "bob/2.png"
+    plain_score = next((m.score for m in plain if m.work_id == "bob/2.png"), 0.0)
+    assert both[0].score > plain_score + 0.05
+    lib.remove("bob/2.png")
+    assert len(lib.indexes[WORK_PAIRED]) == len(lib)
+    after = Matcher(lib, paired).match([_query(copy)], opts)[0].content.matches
+    assert all(m.work_id != "bob/2.png" for m in after)
+
+
+def test_paired_views_are_restored_from_stored_vectors(runtime: Runtime) -> None:
+    first = _greylow_gallery(runtime)
+    space = first.spaces[WORK_PAIRED]
+    assert len(dict(first.catalog.vectors(WORK_PAIRED, space.raw_id))) == len(first)
+    assert first.model_ids[WORK_PAIRED].endswith("@" + VIEWS["crops5-both-greylow"].paired_id)
+    again = _library(runtime, "crops5-both-greylow")  # restored from the catalog's vectors
+    assert len(again.indexes[WORK_PAIRED]) == len(again)
+    crops_only = _library(runtime, "crops5-both")  # the same crops, stored once for both
+    assert crops_only.spaces[WORK_CROPS].raw_id == first.spaces[WORK_CROPS].raw_id
+
+
+def test_a_calibration_with_a_paired_view_needs_a_library_indexing_it(
+    runtime: Runtime, fake_cal: Calibration
+) -> None:
+    scheme = {"content_views": "crops5-both-greylow"}
+    paired = dataclasses.replace(fake_cal, models=fake_cal.models | scheme)
+    lib = _library(runtime, "crops5-both")
+    assert WORK_PAIRED not in lib.spaces
+    with pytest.raises(ValueError, match="views"):
+        Matcher(lib, paired)
