@@ -437,6 +437,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     args = parser.parse_args(argv)
     name = load_profile(args.profile).name
+    if name == "default" and args.profile != "default":
+        parser.error(f"{args.profile} is named default: a trial profile needs its own name")
     section = section_name(name, args.sets)
     started = time.perf_counter()
     results: dict[str, Any] = {"profile": name, "style": {}, "timings": {}}
@@ -518,7 +520,7 @@ def render(r: dict[str, Any], section: str = "accuracy") -> str:
         ),
         table(["verdict rate", "share"], [[k, v] for k, v in c["rates"].items()]),
         f"styletrace misses {len(c['misses_at_1pct'])} copies at 1% false-match rate (all in "
-        "`benchmarks/out/accuracy.json`): "
+        f"`benchmarks/out/{section}.json`): "
         + ", ".join(f"{e} {n}" for e, n in Counter(m["edit"] for m in c["misses_at_1pct"]).items())
         + f"; {len(within)} of them had their true source within PDQ's match distance.",
     ]

@@ -5,7 +5,7 @@ set: recall at 1% false-match rate of the top-1 score (as the accuracy table's "
 head, whole image" row), and the share of copies whose score the background null of the
 same comparison rates under 1% per query for a catalog of the references' size. A probe:
 matching pairs the grey low-pass view only in the `greylow` profile, measured in the product
-in section accuracy-greylow-copy (benchmarks/RESULTS.md, section content_probe).
+in section accuracy-greylow-copy of benchmarks/RESULTS.md (this probe's own: content_probe).
 
     python -m benchmarks.content_probe --copy-queries 1200
 """

@@ -4,9 +4,9 @@ or a wide border still meets an image of itself) and the extra views indexed for
 registered work (its crops, so that a query cropped out of a work meets that part of it).
 Query views are compared with works' whole images, and the query's whole image with works'
 extra views; crops never meet crops. A scheme may also pair one view of both sides (the grey,
-low-pass image: what a blurred, greyed or rescaled copy still shares with its source), met only
-by the same view of each work. The calibration records the scheme its null was measured with;
-matching uses the same."""
+low-pass image: what a blurred, greyed or colour-jittered copy still shares with its source),
+met only by the same view of each work. The calibration records the scheme its null was
+measured with; matching uses the same."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageFilter
 
 CROP_SIDE = 0.7  # each crop keeps 70% of width and height: about half the area
-SIDE = 224  # the content embedder's input size: a paired view is blurred at the size it sees
+SIDE = 224  # the default content embedder's input size: the low-pass view is blurred at it
 LOW_PASS = 3.0  # Gaussian radius of the low-pass view, pixels at SIDE
 
 Views = Callable[[Image.Image], list[Image.Image]]
@@ -86,6 +86,13 @@ class ViewScheme:
     work_id: str = ""  # names the work views: their stored vectors follow it
     paired: View | None = None
     paired_id: str = ""  # names the paired view's transform: its stored vectors follow it
+
+    def __post_init__(self) -> None:
+        """Stored vectors are keyed by these names: a view without one would share another's."""
+        if self.work is not nothing and not self.work_id:
+            raise ValueError("a scheme indexing work views names them (work_id)")
+        if self.paired is not None and not self.paired_id:
+            raise ValueError("a scheme with a paired view names it (paired_id)")
 
     @property
     def indexes_work_views(self) -> bool:

@@ -168,6 +168,8 @@ def fit_calibration(
         "local": local.MODEL_ID,
     }
     scheme = VIEWS[content_views]
+    if scheme.paired is not None:  # as the library names the paired space's vectors
+        models["content_paired"] = f"{content.model_id}@{scheme.paired_id}"
     views = embed_views(content, images, content_views) if content_views != "global" else None
     content_vecs = views[:, 0] if views is not None else embed_all(content, images)
     work_views = None

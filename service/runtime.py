@@ -70,20 +70,20 @@ def load_calibration(settings: Settings, profile_name: str, models: dict[str, st
     )
     if not path.is_file():
         raise CalibrationMissing(
-            f"no calibration at {path}: run `make calibrate` (or "
-            "benchmarks/calibrate.py) for this model profile"
+            f"no calibration at {path}: run `python -m benchmarks.calibrate --profile "
+            f"{profile_name}` (`make calibrate` for the default profile)"
         )
     cal = Calibration.load(path)
     measured = {"content_views": "global"} | cal.models
     stale = [
         k
-        for k in ("content", "style", "content_views")
+        for k in ("content", "style", "content_views", "content_paired")
         if k in models and measured.get(k) != models[k]
     ]
     if stale:
         raise CalibrationMissing(
             f"calibration {path} was measured with other {', '.join(stale)} "
-            "model(s) or views; run `make calibrate` for this profile"
+            f"model(s) or views; run `python -m benchmarks.calibrate --profile {profile_name}`"
         )
     return cal
 

@@ -13,13 +13,30 @@ import pytest
 from PIL import Image, ImageFilter
 
 from indexer.library import WORK_CROPS, WORK_PAIRED, Library
-from models.views import SIDE, VIEWS, grey, grey_low_pass, low_pass
-from service.calibrate import content_null, content_scores, embed_views, embed_work_views
+from models.views import (
+    SIDE,
+    VIEWS,
+    ViewScheme,
+    crops5,
+    five_crops,
+    grey,
+    grey_low_pass,
+    low_pass,
+    nothing,
+    whole,
+)
+from service.calibrate import (
+    content_null,
+    content_scores,
+    embed_views,
+    embed_work_views,
+    fit_calibration,
+)
 from service.calibration import Calibration
 from service.matching import Matcher
 from service.runtime import CalibrationMissing, Runtime, load_calibration
 from service.settings import Settings
-from tests.fakes import PALETTES, PixelEmbedder, drawing
+from tests.fakes import PALETTES, HistogramEmbedder, PixelEmbedder, drawing
 from tests.service.test_matching import _query, _register_gallery
 
 
@@ -111,6 +128,11 @@ def test_calibration_measured_with_other_views_is_refused(
     assert load_calibration(pinned, "fake", models).models == fake_cal.models
     with pytest.raises(CalibrationMissing, match="views"):
         load_calibration(pinned, "fake", models | {"content_views": "crops5"})
+    paired = fake_cal.models | {"content_paired": "fake-pixels-8@grey-lowpass3@224"}
+    dataclasses.replace(fake_cal, models=paired).save(path)
+    assert load_calibration(pinned, "fake", models | {"content_paired": paired["content_paired"]})
+    with pytest.raises(CalibrationMissing, match="content_paired"):  # another low-pass view
+        load_calibration(pinned, "fake", models | {"content_paired": "fake-pixels-8@other"})
 
 
 def test_work_views_null_adds_the_query_against_each_works_crops() -> None:
@@ -230,3 +252,63 @@ def test_a_calibration_with_a_paired_view_needs_a_library_indexing_it(
     assert WORK_PAIRED not in lib.spaces
     with pytest.raises(ValueError, match="views"):
         Matcher(lib, paired)
+
+
+def test_a_batch_meets_each_querys_own_paired_view(runtime: Runtime, fake_cal: Calibration) -> None:
+    lib = _greylow_gallery(runtime)
+    scheme = {"content_views": "crops5-both-greylow"}
+    matcher = Matcher(lib, dataclasses.replace(fake_cal, models=fake_cal.models | scheme))
+    copy = grey(drawing(102, PALETTES["bob"])).filter(ImageFilter.GaussianBlur(2))  # bob/2.png
+    batch = [drawing(1, PALETTES["alice"]), copy, grey(drawing(203, PALETTES["carol"]))]
+    opts = runtime.options(12)
+    together = matcher.match([_query(img) for img in batch], opts)
+    alone = [matcher.match([_query(img)], opts)[0] for img in batch]
+    for a, b in zip(together, alone, strict=True):
+        assert [(m.work_id, m.score) for m in a.content.matches] == [
+            (m.work_id, m.score) for m in b.content.matches
+        ]
+    for img, result in zip(batch, together, strict=True):
+        expected = _paired_scores(lib, img)
+        assert result.content.matches
+        for m in result.content.matches:
+            assert m.score == pytest.approx(expected[m.work_id], abs=1e-5)
+
+
+def _paired_scores(lib: Library, query: Image.Image) -> dict[str, float]:
+    """Each gallery work's content score under crops5-both-greylow, computed directly: the
+    best of the query's views against the whole work, the whole query against the work's
+    crops, and the query's grey low-pass view against the work's."""
+    embed = lib.embedders["content"].embed
+    views, paired = embed(crops5(query)), embed([grey_low_pass(query)])[0]
+    out = {}
+    for ci, creator in enumerate(("alice", "bob", "carol")):
+        for seed in range(4):
+            work = drawing(100 * ci + seed, PALETTES[creator])
+            whole_work, crops = embed([work])[0], embed(five_crops(work))
+            pair = paired @ embed([grey_low_pass(work)])[0]
+            out[f"{creator}/{seed}.png"] = float(
+                max((views @ whole_work).max(), (crops @ views[0]).max(), pair)
+            )
+    return out
+
+
+def test_the_calibration_of_a_paired_scheme_measures_the_pair() -> None:
+    groups = {name: [drawing(20_000 + i, pal) for i in range(5)] for name, pal in PALETTES.items()}
+    groups["greys"] = [grey(drawing(20_000 + i, PALETTES["alice"])) for i in range(5)]
+    content, style = PixelEmbedder(), HistogramEmbedder()
+    crops = fit_calibration("fake", content, style, groups, content_views="crops5-both")
+    paired = fit_calibration("fake", content, style, groups, content_views="crops5-both-greylow")
+    assert "content_paired" not in crops.models
+    named = VIEWS["crops5-both-greylow"].paired_id
+    assert paired.models["content_paired"] == f"fake-pixels-8@{named}"  # as the library names it
+    assert paired.content.n == crops.content.n
+    rates = (0.5, 0.2, 0.1, 0.05)
+    assert all(paired.content.threshold(r) >= crops.content.threshold(r) - 1e-6 for r in rates)
+    assert any(paired.content.threshold(r) > crops.content.threshold(r) + 1e-4 for r in rates)
+
+
+def test_a_scheme_names_the_views_it_stores() -> None:
+    with pytest.raises(ValueError, match="work_id"):
+        ViewScheme(crops5, five_crops)
+    with pytest.raises(ValueError, match="paired_id"):
+        ViewScheme(whole, nothing, paired=grey)
