@@ -25,7 +25,7 @@ from indexer.keys import KeyStore
 from indexer.published import PublishedStore
 from indexer.sizing import Rebuild, catch_up, needs_refit, rebuilt
 from indexer.snapshots import Snapshot, SnapshotWriter, WriteSnapshot, load_current
-from indexer.spaces import Hit, Registered, Space, Submission
+from indexer.spaces import Hit, Registered, Space, Submission, paired_space
 from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
 from models import local
 from models.embedder import Embedder
@@ -86,8 +86,7 @@ class Library:
             views_id = f"{scheme.work_id}-side{CROP_SIDE:g}"  # stored crops follow their geometry
             self.spaces[WORK_CROPS] = Space(content, scheme.work, views_id)
         if scheme.paired is not None:
-            paired = scheme.paired
-            self.spaces[WORK_PAIRED] = Space(content, lambda img: [paired(img)], scheme.paired_id)
+            self.spaces[WORK_PAIRED] = paired_space(content, scheme)
         self._lock = threading.RLock()
         self._sizing = threading.Lock()  # one rebuild at a time: each holds a copy of a space
         self._works: dict[int, Work] = {}
@@ -97,12 +96,7 @@ class Library:
 
     @property
     def model_ids(self) -> dict[str, str]:
-        ids = {space: e.model_id for space, e in self.embedders.items()}
-        for space in (WORK_CROPS, WORK_PAIRED):
-            if space in self.spaces:
-                sp = self.spaces[space]
-                ids[space] = f"{sp.embedder.model_id}@{sp.views_id}"
-        return {**ids, "pdq": PDQ_ID}
+        return {**{space: sp.model_id for space, sp in self.spaces.items()}, "pdq": PDQ_ID}
 
     @property
     def snapshot_id(self) -> str:

@@ -14,7 +14,7 @@ from PIL import Image
 
 from indexer.catalog import Work
 from models.embedder import Embedder
-from models.views import Views, embed_each
+from models.views import Views, ViewScheme, embed_each
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,11 @@ class Space:
     views_id: str = ""
 
     @property
+    def model_id(self) -> str:
+        """Identifies the indexed vectors: the model, and the views when there are any."""
+        return f"{self.embedder.model_id}@{self.views_id}" if self.views else self.embedder.model_id
+
+    @property
     def raw_id(self) -> str:
         """Key of the stored raw vectors: the raw model, and the views when there are any."""
         raw = self.embedder.raw_model_id
@@ -51,6 +56,15 @@ class Space:
             return self.embedder.embed_raw(images)[:, None, :]
         made = [self.views(img) for img in images]
         return embed_each(self.embedder.embed_raw, made, self.embedder.raw_dim)
+
+
+def paired_space(content: Embedder, scheme: ViewScheme) -> Space:
+    """The space of works' paired content view (one vector per work), as the library indexes
+    it and the calibration names it."""
+    paired = scheme.paired
+    if paired is None:
+        raise ValueError("this view scheme pairs no view")
+    return Space(content, lambda img: [paired(img)], scheme.paired_id)
 
 
 @dataclass(frozen=True)

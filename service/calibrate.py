@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from indexer.spaces import paired_space
 from models import local
 from models.embedder import Embedder
 from models.pdq import MODEL_ID as PDQ_ID
@@ -169,7 +170,7 @@ def fit_calibration(
     }
     scheme = VIEWS[content_views]
     if scheme.paired is not None:  # as the library names the paired space's vectors
-        models["content_paired"] = f"{content.model_id}@{scheme.paired_id}"
+        models["content_paired"] = paired_space(content, scheme).model_id
     views = embed_views(content, images, content_views) if content_views != "global" else None
     content_vecs = views[:, 0] if views is not None else embed_all(content, images)
     work_views = None
