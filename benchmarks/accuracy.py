@@ -321,11 +321,13 @@ def sample_queries(dev: CopyDevSet, limit: int) -> list[CopyQuery]:
 def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int, profile: str) -> dict[str, Any]:
     """Copy table rows for baselines and the product, and the content verdict's rates."""
     picked = sample_queries(dev, limit)
+    domain_sizes = Counter(q.source.domain for q in picked)
     refs = load([("", i.path) for i in dev.references])
     ref_ids = [i.id for i in dev.references]
     queries = load([("", q.path) for q in picked])
     distractors = load([("", i.path) for i in dev.distractors])
     truth, edits = [q.source.id for q in picked], [q.edit for q in picked]
+    domains = [f"{q.source.domain} ({domain_sizes[q.source.domain]})" for q in picked]
     methods = {
         "colour histogram": baselines.histogram_similarity,
         "pHash": baselines.phash_similarity,
@@ -338,11 +340,12 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int, profile: str) -> dict[
         ),
     }
     recolours = load([("", i.path) for i in dev.recolours])
-    rows, recoloured = [], []
+    rows, recoloured, domain_rows = [], [], []
     for name, similarity in methods.items():
         found_q = top1(similarity(queries, refs), ref_ids)
         found_d = top1(similarity(distractors, refs), ref_ids)
         rows += copy_rows(name, found_q, truth, edits, found_d)
+        domain_rows += copy_rows(name, found_q, truth, domains, found_d)
         found_r = top1(similarity(recolours, refs), ref_ids) if recolours else None
         recoloured += recolour_rows(name, found_q, truth, edits, found_d, found_r)
     runtime = registered_runtime(
@@ -353,6 +356,7 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int, profile: str) -> dict[
     found_q, found_d = product_top1(product_q), product_top1(product_d)
     found_r = product_top1(match_all(runtime, recolours, 5)) if recolours else None
     rows += copy_rows("styletrace (calibrated)", found_q, truth, edits, found_d)
+    domain_rows += copy_rows("styletrace (calibrated)", found_q, truth, domains, found_d)
     recoloured += recolour_rows("styletrace (calibrated)", found_q, truth, edits, found_d, found_r)
     cut = threshold_at_fmr(found_d.scores, RATES[0])
     misses = product_misses(picked, product_q, found_q, cut)
@@ -366,6 +370,7 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int, profile: str) -> dict[
     ]
     return {
         "rows": rows,
+        "domain_rows": domain_rows,
         "recoloured": recoloured,
         "misses_at_1pct": misses,
         "sizes": {
@@ -510,7 +515,10 @@ def render(r: dict[str, Any], section: str = "accuracy") -> str:
             [[row[0], *row[2:]] for row in c["rows"] if row[1] == "all"],
         ),
         "Recall at 1% false-match rate per edit type:",
-        per_edit_table(c["rows"]),
+        recall_table("edit", c["rows"]),
+        "Recall at 1% false-match rate per source domain (how many copies; the threshold is "
+        "the same, set on all distractors):",
+        recall_table("domain", c.get("domain_rows", [])),
         f"If the pool's {z['recolours']} recolours of registered sources were distractors too "
         "(counted as non-copies, as before the pool dropped them), recall at 1% false-match "
         "rate would be:",
@@ -527,12 +535,13 @@ def render(r: dict[str, Any], section: str = "accuracy") -> str:
     return "\n\n".join(parts)
 
 
-def per_edit_table(rows: list[list[Any]]) -> str:
-    """Edits as rows, methods as columns, recall at 1% false-match rate in the cells."""
+def recall_table(label: str, rows: list[list[Any]]) -> str:
+    """Edits or domains (`label`) as rows, methods as columns, recall at 1% false-match rate
+    in the cells."""
     methods = list(dict.fromkeys(row[0] for row in rows))
-    edits = list(dict.fromkeys(row[1] for row in rows))
+    labels = list(dict.fromkeys(row[1] for row in rows))
     cell = {(row[0], row[1]): row[3] for row in rows}
-    return table(["edit", *methods], [[e, *(cell[m, e] for m in methods)] for e in edits])
+    return table([label, *methods], [[e, *(cell[m, e] for m in methods)] for e in labels])
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from benchmarks.metrics import recall_at_fmr
 from benchmarks.report import machine, table, write_section
 from models.registry import load_profile
 from models.views import LOW_PASS, SIDE, grey, grey_low_pass, low_pass
-from service.calibrate import content_null, distinct, embed_all
+from service.calibrate import content_null, distinct, embed_all, view_scores
 from service.calibration import NullDistribution, any_of
 
 DISTRACTORS = "distractors (no recall; rated under 1%)"
@@ -50,19 +50,7 @@ class Probe:
     truth: NDArray[np.int64]  # per query: index of its source among the works
     edits: list[str]
     groups: list[str]  # per background image: its creator, family or folder
-
-
-def paired_scores(
-    queries: NDArray[np.float32],
-    works: NDArray[np.float32],
-    query_views: NDArray[np.float32] | None,
-    work_views: NDArray[np.float32] | None,
-) -> NDArray[np.float32]:
-    """[q, w] score: the cosine of the images, or the better of it and the views' cosine."""
-    scores: NDArray[np.float32] = queries @ works.T
-    if query_views is not None and work_views is not None:
-        scores = np.maximum(scores, query_views @ work_views.T)
-    return scores
+    domains: tuple[str, ...] = ()  # per query: its source's domain (wallpaper, tuxpaint, ...)
 
 
 def rows_for(probe: Probe, plain: Vectors, views: Vectors | None) -> dict[str, list[float | None]]:
@@ -70,7 +58,8 @@ def rows_for(probe: Probe, plain: Vectors, views: Vectors | None) -> dict[str, l
     the distractors: [None, share rated under 1%]."""
 
     def score(a: str, b: str) -> NDArray[np.float32]:
-        return paired_scores(plain[a], plain[b], *((views[a], views[b]) if views else (None, None)))
+        paired = (views[a], views[b]) if views else None
+        return view_scores(plain[a][:, None], plain[b], None, paired)
 
     bg = score("background", "background")
     null = NullDistribution.fit(content_null(bg, probe.groups, symmetric=True))
@@ -124,6 +113,7 @@ def load_probe(cache: Path, copy_queries: int, glyphs_per_family: int) -> Probe:
         truth=np.array([ref_ids.index(q.source.id) for q in picked]),
         edits=[q.edit for q in picked],
         groups=[bg[i][0] for i in keep],
+        domains=tuple(q.source.domain for q in picked),
     )
 
 

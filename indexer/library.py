@@ -25,14 +25,14 @@ from indexer.keys import KeyStore
 from indexer.published import PublishedStore
 from indexer.sizing import Rebuild, catch_up, needs_refit, rebuilt
 from indexer.snapshots import Snapshot, SnapshotWriter, WriteSnapshot, load_current
-from indexer.spaces import Hit, Registered, Space, Submission, paired_space
+from indexer.spaces import Hit, Registered, Space, Submission, crops_space, paired_space
 from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
 from models import local
 from models.embedder import Embedder
 from models.images import ImageLimits, load_image_file
 from models.pdq import MODEL_ID as PDQ_ID
 from models.pdq import PDQ_BITS, PDQ_BYTES, hash_batch
-from models.views import CROP_SIDE, VIEWS
+from models.views import VIEWS
 
 log = logging.getLogger(__name__)
 # stored works were checked once, when they were registered
@@ -83,8 +83,7 @@ class Library:
         scheme = VIEWS[content_views]
         self.views_per_work = max(1, len(scheme.work(Image.new("RGB", (8, 8)))))
         if scheme.indexes_work_views:
-            views_id = f"{scheme.work_id}-side{CROP_SIDE:g}"  # stored crops follow their geometry
-            self.spaces[WORK_CROPS] = Space(content, scheme.work, views_id)
+            self.spaces[WORK_CROPS] = crops_space(content, scheme)
         if scheme.paired is not None:
             self.spaces[WORK_PAIRED] = paired_space(content, scheme)
         self._lock = threading.RLock()

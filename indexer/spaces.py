@@ -14,7 +14,7 @@ from PIL import Image
 
 from indexer.catalog import Work
 from models.embedder import Embedder
-from models.views import Views, ViewScheme, embed_each
+from models.views import CROP_SIDE, Views, ViewScheme, embed_each
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,15 @@ class Space:
             return self.embedder.embed_raw(images)[:, None, :]
         made = [self.views(img) for img in images]
         return embed_each(self.embedder.embed_raw, made, self.embedder.raw_dim)
+
+
+def crops_space(content: Embedder, scheme: ViewScheme) -> Space:
+    """The space of works' extra views (several vectors per work), as the library indexes it
+    and the calibration names it: its id follows the crops' geometry, so stored crops and a
+    calibration measured with other crops are never taken for these."""
+    if not scheme.indexes_work_views:
+        raise ValueError("this view scheme indexes no work views")
+    return Space(content, scheme.work, f"{scheme.work_id}-side{CROP_SIDE:g}")
 
 
 def paired_space(content: Embedder, scheme: ViewScheme) -> Space:

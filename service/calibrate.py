@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from indexer.spaces import paired_space
+from indexer.spaces import crops_space, paired_space
 from models import local
 from models.embedder import Embedder
 from models.pdq import MODEL_ID as PDQ_ID
@@ -33,23 +33,38 @@ def embed_all(
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
 
 
+def view_scores(
+    query_views: NDArray[np.float32],
+    works: NDArray[np.float32],
+    work_views: NDArray[np.float32] | None = None,
+    paired: tuple[NDArray[np.float32], NDArray[np.float32]] | None = None,
+) -> NDArray[np.float32]:
+    """[n, m] content score of each query against each work, as matching scores it: the best
+    of the query's views `query_views` [n, v, d] (the first the whole image) against the
+    whole work `works` [m, d], of the whole query against the work's extra views
+    `work_views` [m, w, d], and of the query's paired view against the work's
+    (`paired`: [n, d] and [m, d])."""
+    best = np.einsum("nvd,md->nmv", query_views, works).max(2)
+    if work_views is not None and work_views.shape[1]:
+        best = np.maximum(best, np.einsum("nd,mwd->nmw", query_views[:, 0], work_views).max(2))
+    if paired is not None:
+        best = np.maximum(best, paired[0] @ paired[1].T)
+    scores: NDArray[np.float32] = best.astype(np.float32)
+    return scores
+
+
 def content_scores(
     vectors: NDArray[np.float32],
     views: NDArray[np.float32] | None = None,
     work_views: NDArray[np.float32] | None = None,
     paired: NDArray[np.float32] | None = None,
 ) -> NDArray[np.float32]:
-    """[n, n] content score of image i (as a query) against image j (as a work), as matching
-    scores it: the best of i's query views `views` [n, v, d] against work j, of image i
-    against work j's extra views `work_views` [n, w, d], and of i's paired view against j's
-    (`paired` [n, d]); the plain cosine where none are given."""
-    best = vectors @ vectors.T if views is None else np.einsum("nvd,md->nmv", views, vectors).max(2)
-    if views is not None and work_views is not None and work_views.shape[1]:
-        best = np.maximum(best, np.einsum("nd,mwd->nmw", views[:, 0], work_views).max(axis=2))
-    if paired is not None:
-        best = np.maximum(best, paired @ paired.T)
-    scores: NDArray[np.float32] = best.astype(np.float32)
-    return scores
+    """[n, n] view_scores of image i as a query (its views `views` [n, v, d], or the whole
+    image alone) against image j as a work (its vector, extra views and paired view)."""
+    query_views = vectors[:, None] if views is None else views
+    return view_scores(
+        query_views, vectors, work_views, None if paired is None else (paired, paired)
+    )
 
 
 def content_null(
@@ -169,7 +184,9 @@ def fit_calibration(
         "local": local.MODEL_ID,
     }
     scheme = VIEWS[content_views]
-    if scheme.paired is not None:  # as the library names the paired space's vectors
+    if scheme.indexes_work_views:  # as the library names its spaces' vectors
+        models["content_crops"] = crops_space(content, scheme).model_id
+    if scheme.paired is not None:
         models["content_paired"] = paired_space(content, scheme).model_id
     views = embed_views(content, images, content_views) if content_views != "global" else None
     content_vecs = views[:, 0] if views is not None else embed_all(content, images)

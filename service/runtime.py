@@ -77,7 +77,7 @@ def load_calibration(settings: Settings, profile_name: str, models: dict[str, st
     measured = {"content_views": "global"} | cal.models
     stale = [
         k
-        for k in ("content", "style", "content_views", "content_paired")
+        for k in ("content", "style", "content_views", "content_crops", "content_paired")
         if k in models and measured.get(k) != models[k]
     ]
     if stale:

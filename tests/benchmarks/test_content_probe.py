@@ -1,5 +1,5 @@
-"""The content probe's paired views: what a view removes, the better-of-two score, and the
-null over pairs across groups."""
+"""The content probe's paired views: what a view removes and the null over pairs across
+groups (the better-of-two score itself: tests/service/test_views.py)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,9 @@ import numpy as np
 from benchmarks.content_probe import (
     DISTRACTORS,
     Probe,
-    paired_scores,
     pivot,
     rows_for,
 )
-
-
-def test_paired_scores_take_the_better_comparison() -> None:
-    q = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
-    w = np.array([[0.6, 0.8]], np.float32)
-    assert np.allclose(paired_scores(q, w, None, None), [[0.6], [0.8]])
-    qv = np.array([[0.0, 1.0], [1.0, 0.0]], np.float32)
-    assert np.allclose(paired_scores(q, w, qv, w), [[0.8], [0.8]])
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:

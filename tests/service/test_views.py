@@ -14,6 +14,7 @@ from PIL import Image, ImageFilter
 
 from indexer.library import WORK_CROPS, WORK_PAIRED, Library
 from models.views import (
+    CROP_SIDE,
     SIDE,
     VIEWS,
     ViewScheme,
@@ -31,6 +32,7 @@ from service.calibrate import (
     embed_views,
     embed_work_views,
     fit_calibration,
+    view_scores,
 )
 from service.calibration import Calibration
 from service.matching import Matcher
@@ -70,6 +72,23 @@ def test_the_paired_view_comes_last_and_only_in_schemes_that_pair() -> None:
     assert np.array_equal(np.asarray(views[-1]), np.asarray(grey_low_pass(img)))
     assert scheme.query(img) == views[:6] and scheme.paired_id
     assert VIEWS["crops5-both"].embedded(img) == VIEWS["crops5-both"].query(img)
+
+
+def test_view_scores_take_each_query_work_pair_at_its_best_comparison() -> None:
+    e = np.eye(3, dtype=np.float32)
+    query_views = np.stack([e[[0, 1]], e[[1, 2]]])  # [2 queries, 2 views, d]: whole, crop
+    works = np.array([[0.6, 0.8, 0.0], [0.0, 0.0, 1.0]], np.float32)
+    np.testing.assert_allclose(view_scores(query_views, works), [[0.8, 0.0], [0.8, 1.0]])
+    work_views = np.stack([e[[2]], e[[0]]])  # one extra view per work, met by the whole query
+    np.testing.assert_allclose(
+        view_scores(query_views, works, work_views), [[0.8, 1.0], [0.8, 1.0]]
+    )
+    paired = (e[[2, 0]], e[[0, 2]])  # met only by each other
+    np.testing.assert_allclose(
+        view_scores(query_views, works, None, paired), [[0.8, 1.0], [1.0, 1.0]]
+    )
+    square = content_scores(works, works[:, None])
+    np.testing.assert_allclose(square, view_scores(works[:, None], works))
 
 
 def test_paired_null_takes_the_better_of_the_views_and_the_pair() -> None:
@@ -133,6 +152,15 @@ def test_calibration_measured_with_other_views_is_refused(
     assert load_calibration(pinned, "fake", models | {"content_paired": paired["content_paired"]})
     with pytest.raises(CalibrationMissing, match="content_paired"):  # another low-pass view
         load_calibration(pinned, "fake", models | {"content_paired": "fake-pixels-8@other"})
+    crops = {"content_crops": "fake-pixels-8@crops5-both-side0.7"}
+    with pytest.raises(CalibrationMissing, match="content_crops"):  # crops it did not record
+        load_calibration(pinned, "fake", models | crops)
+    dataclasses.replace(fake_cal, models=fake_cal.models | crops).save(path)
+    assert load_calibration(pinned, "fake", models | crops)
+    with pytest.raises(CalibrationMissing, match="content_crops"):  # crops of another size
+        load_calibration(
+            pinned, "fake", models | {"content_crops": "fake-pixels-8@crops5-both-side0.6"}
+        )
 
 
 def test_work_views_null_adds_the_query_against_each_works_crops() -> None:
@@ -299,6 +327,8 @@ def test_the_calibration_of_a_paired_scheme_measures_the_pair() -> None:
     crops = fit_calibration("fake", content, style, groups, content_views="crops5-both")
     paired = fit_calibration("fake", content, style, groups, content_views="crops5-both-greylow")
     assert "content_paired" not in crops.models
+    assert crops.models["content_crops"] == f"fake-pixels-8@crops5-both-side{CROP_SIDE:g}"
+    assert paired.models["content_crops"] == crops.models["content_crops"]  # the same crops
     named = VIEWS["crops5-both-greylow"].paired_id
     assert paired.models["content_paired"] == f"fake-pixels-8@{named}"  # as the library names it
     assert paired.content.n == crops.content.n
