@@ -516,9 +516,15 @@ def render(r: dict[str, Any], section: str = "accuracy") -> str:
         ),
         "Recall at 1% false-match rate per edit type:",
         recall_table("edit", c["rows"]),
-        "Recall at 1% false-match rate per source domain (how many copies; the threshold is "
-        "the same, set on all distractors):",
-        recall_table("domain", c.get("domain_rows", [])),
+        *(
+            [
+                "Recall at 1% false-match rate per source domain (how many copies; the "
+                "threshold is the same, set on all distractors):",
+                recall_table("domain", c["domain_rows"]),
+            ]
+            if c.get("domain_rows")
+            else []
+        ),
         f"If the pool's {z['recolours']} recolours of registered sources were distractors too "
         "(counted as non-copies, as before the pool dropped them), recall at 1% false-match "
         "rate would be:",

@@ -209,9 +209,14 @@ def _scan_openclipart(root: Path, seed: int) -> list[_Candidate]:
     found: list[_Candidate] = []
     for creator, clips in works.items():
         for clip in clips:
-            item_id = f"openclipart/{_safe(clip.work_id.removesuffix('.png'))}"
+            item_id = clipart_item_id(clip.work_id)
             found.append(_Candidate(item_id, "openclipart", creator, clip.png, _stamp(clip.png)))
     return found
+
+
+def clipart_item_id(work_id: str) -> str:
+    """The copy set's id of an openclipart drawing, from its style-set work id."""
+    return f"openclipart/{_safe(work_id.removesuffix('.png'))}"
 
 
 def clipart_candidates(roots: CopyRoots, seed: int) -> set[Path]:

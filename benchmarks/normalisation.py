@@ -4,8 +4,11 @@ matching uses. Scores are the product's: every query view against whole works an
 query against works' crops (the default profile's views). Neighbours are measured against the
 calibration background. Per method: muAP and recall at 1% and 0.1% false-match rate of the
 top-1 on the copy set, overall and per source domain, content score alone (no PDQ or
-keypoints). A monotone map of every query's scores would leave these unchanged, so each
-method's own null would rate them in the same order: the table needs no refitted calibration.
+keypoints). One monotone map applied to every score, as a fitted null's rate is, would
+leave these unchanged, so the table needs no calibration refitted per method. Two things
+favour the normalised scores here: the thresholds are set on the evaluated distractors
+themselves, not on a background null, and CSLS takes its top-1 over every work, where
+matching would re-rank only the works its search returns.
 
     python -m benchmarks.normalisation --copy-queries 1200
 """
@@ -26,6 +29,7 @@ from benchmarks.content_probe import load_probe
 from benchmarks.metrics import micro_average_precision, recall_at_fmr
 from benchmarks.report import machine, table, write_section
 from models.registry import load_profile
+from models.views import VIEWS
 from service.calibrate import embed_views, view_scores
 
 Scores = NDArray[np.float32]
@@ -88,6 +92,9 @@ def load_copies(cache: Path, copy_queries: int, glyphs_per_family: int) -> Copie
     """Embed the copy set's and the background's views and score every needed pair."""
     probe = load_probe(cache, copy_queries, glyphs_per_family)
     profile = load_profile("default")
+    scheme = VIEWS[profile.content_views]
+    if not scheme.work_is_query_crops or scheme.paired is not None:
+        raise ValueError("written for works whose extra views are the query's crops, unpaired")
     embedder = profile.embedder("content")
     views = {
         n: embed_views(embedder, imgs, profile.content_views) for n, imgs in probe.sets.items()

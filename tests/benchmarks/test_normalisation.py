@@ -38,7 +38,7 @@ def _copies(query_background: list[list[float]]) -> Copies:
 
 
 def test_a_copy_below_a_distractor_counts_only_once_normalisation_lifts_it() -> None:
-    copies = _copies([[0.2, 0.1], [0.3, 0.2]])  # the second copy's neighbourhood is sparse
+    copies = _copies([[0.2, 0.1], [0.3, 0.2]])  # the distractor's neighbourhood is crowded
     plain = evaluate(copies, NORMALISERS["none (matching's score)"], 1)
     assert plain["recall@1.0%"] == 0.5 and plain["clipart (1)"] == 0.0
     assert plain["photo (1)"] == 1.0 and np.isclose(plain["muAP"], (1 + 2 / 3) / 2)
@@ -52,3 +52,18 @@ def test_a_wrong_top1_is_never_a_hit() -> None:
         copies.queries, copies.distractors, np.array([1, 1]), copies.domains, copies.background
     )
     assert evaluate(wrong, NORMALISERS["none (matching's score)"], 1)["photo (1)"] == 0.0
+
+
+def test_csls_can_change_the_top1_by_the_works_hubness() -> None:
+    copies = _copies([[0.2, 0.1], [0.3, 0.2]])
+    hub = Copies(
+        np.array([[0.9, 0.85]], np.float32),  # the true source (work 1) scores a little lower
+        copies.distractors,
+        np.array([1]),
+        ("photo",),
+        copies.background
+        | {"queries": copies.background["queries"][:1], "works": np.array([[0.9], [0.1]])},
+    )
+    csls = NORMALISERS["CSLS: 2s minus query's and work's means"]
+    assert evaluate(hub, NORMALISERS["none (matching's score)"], 1)["recall@1.0%"] == 0.0
+    assert evaluate(hub, csls, 1)["recall@1.0%"] == 1.0  # work 0 is a hub: everything nears it

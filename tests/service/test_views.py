@@ -87,8 +87,8 @@ def test_view_scores_take_each_query_work_pair_at_its_best_comparison() -> None:
     np.testing.assert_allclose(
         view_scores(query_views, works, None, paired), [[0.8, 1.0], [1.0, 1.0]]
     )
-    square = content_scores(works, works[:, None])
-    np.testing.assert_allclose(square, view_scores(works[:, None], works))
+    square = content_scores(works, paired=paired[1])  # the square: every work as a query
+    np.testing.assert_allclose(square, np.maximum(works @ works.T, paired[1] @ paired[1].T))
 
 
 def test_paired_null_takes_the_better_of_the_views_and_the_pair() -> None:

@@ -1,0 +1,29 @@
+"""The calibration background leaves out what the copy benchmark scores: a drawing that is
+a near duplicate of an evaluated work, mirrored or resized, is no null."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import ImageOps
+
+from benchmarks.calibrate import not_evaluated
+from benchmarks.copyset import clipart_item_id
+from models.pdq import hash_batch
+from tests.fakes import PALETTES, drawing
+
+
+def test_near_duplicates_of_evaluated_images_are_left_out(tmp_path: Path) -> None:
+    works = [drawing(i, PALETTES["alice"], 128) for i in range(4)]
+    evaluated = hash_batch(works[:2])
+    pairs = []
+    for i, img in enumerate([ImageOps.mirror(works[0]), works[1].resize((64, 64)), *works[2:]]):
+        img.save(path := tmp_path / f"{i}.png")
+        pairs.append((f"clip:g{i}", path))
+    assert not_evaluated(pairs, evaluated) == pairs[2:]
+    assert not_evaluated(pairs, hash_batch([])) == pairs
+
+
+def test_clipart_ids_follow_the_copy_sets_naming() -> None:
+    assert clipart_item_id("cezary-biele/iran.png") == "openclipart/cezary-biele/iran"
+    assert clipart_item_id("a-b/odd name (1).png") == "openclipart/a-b/odd_name_1_"
