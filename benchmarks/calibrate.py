@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
         embedders[0],
         embedders[1],
         groups,
-        source=f"openclipart gallery, font gallery glyphs, copy-set calibration split "
+        source=f"openclipart gallery less the copy set's evaluated drawings, font gallery "
+        f"glyphs, copy-set calibration split "
         f"({len(images)} images, {len(groups)} groups)",
         content_views=profile.content_views,
     )
