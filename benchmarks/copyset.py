@@ -60,15 +60,21 @@ def _skimage_data() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
+WALLPAPER_SETS = ("gnome", "mate")  # the folders of gnome-backgrounds and mate-backgrounds
+
+
 @dataclass(frozen=True)
 class CopyRoots:
-    """Where each domain's images live; a missing folder gives an empty domain."""
+    """Where each domain's images live; a missing folder gives an empty domain. Wallpapers
+    are read only from the `wallpaper_sets` folders of each root: another wallpaper package
+    installed on the machine (KDE Plasma's, UKUI's) would otherwise change the set."""
 
     wallpaper: tuple[Path, ...] = (Path("/usr/share/backgrounds"), Path("/usr/share/wallpapers"))
     gcompris: Path = Path("/usr/share/gcompris-qt")
     tuxpaint: Path = Path("/usr/share/tuxpaint/stamps")
     skimage: Path | None = field(default_factory=_skimage_data)
     openclipart: Path = OPENCLIPART_ROOT
+    wallpaper_sets: tuple[str, ...] = WALLPAPER_SETS
 
 
 @dataclass(frozen=True)
@@ -177,13 +183,20 @@ def _candidate(
 
 
 def _scan_folders(
-    roots: tuple[Path, ...], domain: str, skip: tuple[str, ...] = ()
+    roots: tuple[Path, ...], domain: str, skip: tuple[str, ...] = (), only: tuple[str, ...] = ()
 ) -> list[_Candidate]:
-    """Raster files under the roots, except those whose stem ends with a `skip` suffix."""
+    """Raster files under the roots, except those whose stem ends with a `skip` suffix; with
+    `only`, just those inside a root's folders of these names."""
     found: list[_Candidate] = []
     for root in (r for r in roots if r.is_dir()):
         for path in sorted(root.rglob("*")):
-            if path.suffix.lower() in _RASTER and not path.stem.endswith(skip) and path.is_file():
+            inside = not only or path.relative_to(root).parts[0] in only
+            if (
+                inside
+                and path.suffix.lower() in _RASTER
+                and not path.stem.endswith(skip)
+                and path.is_file()
+            ):
                 found.append(_candidate(domain, PurePosixPath(path.relative_to(root)), root, path))
     return found
 
@@ -228,7 +241,7 @@ def clipart_candidates(roots: CopyRoots, seed: int) -> set[Path]:
 def _candidates(roots: CopyRoots, seed: int) -> list[_Candidate]:
     """Every domain's candidates sorted by id; of two with one id, the first scanned stays."""
     found = [
-        *_scan_folders(roots.wallpaper, "wallpaper"),
+        *_scan_folders(roots.wallpaper, "wallpaper", only=roots.wallpaper_sets),
         *_scan_gcompris(roots.gcompris),
         *_scan_folders((roots.tuxpaint,), "tuxpaint", _TUXPAINT_VARIANTS),
         *_scan_folders((roots.skimage,) if roots.skimage else (), "skimage"),

@@ -95,6 +95,8 @@ def _fake_roots(root: Path) -> CopyRoots:
     ImageDraw.Draw(overlay).ellipse((10, 10, 80, 80), fill=(255, 255, 255, 120))
     overlay.save(walls / "mate/nature/overlay.png")  # white on transparent: blank on white
     _drawing(next(seeds)).resize((SIZE, 3 * SIZE)).save(walls / "mate/nature/strip.png")
+    (walls / "plasma/Kite").mkdir(parents=True)  # another wallpaper package: not the set's
+    _drawing(999).save(walls / "plasma/Kite/kite.png")
     activities = "gcompris/src/activities/"
     members = {
         f"{activities}animals/resource/{name}.png": (_png(_drawing(next(seeds))), False)
@@ -213,6 +215,7 @@ def test_duplicates_and_skipped_files_never_enter(dev: CopyDevSet) -> None:
     assert "tuxpaint/animals/s0_mirror" not in status
     assert dev.pool_verdicts == Counter(verdict for verdict, _ in status.values())
     assert not any("paintings" in key or "core" in key for key in status)
+    assert not any(key.startswith("wallpaper/plasma") for key in status)
     chosen = {item_id for split in _items(dev) for item_id in split}
     assert chosen <= {key for key, (verdict, _) in status.items() if verdict == "kept"}
 
