@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from benchmarks.copyset import build_copy_dev, clipart_item_id
-from benchmarks.fonts import build_font_dev
+from benchmarks.fonts import build_font_dev, rgb_image
 from benchmarks.openclipart import build_style_dev
 from models.pdq import hash_batch, near_duplicate_of
 from models.registry import CALIBRATION_DIR, load_profile
@@ -43,7 +43,7 @@ def background(cache: Path, glyphs_per_family: int) -> list[tuple[str, Path]]:
         for c, p in style.gallery
         if clipart_item_id(p.relative_to(root).as_posix()) not in ids
     ]
-    pairs = not_evaluated(gallery, hash_batch([_rgb(i.path) for i in evaluated]))
+    pairs = not_evaluated(gallery, hash_batch([rgb_image(i.path) for i in evaluated]))
     taken: dict[str, int] = defaultdict(int)
     for glyph in build_font_dev(cache).gallery:
         if taken[glyph.family] < glyphs_per_family:
@@ -60,12 +60,7 @@ def not_evaluated(
     turn) of an evaluated image's hash in `evaluated`: a null must not be measured on the
     works and non-copies the benchmark scores. PDQ misses some renderings of one plain
     drawing at two sizes (flags: up to 78 bits), hence the ids first."""
-    return [(g, p) for g, p in pairs if near_duplicate_of(_rgb(p), evaluated) is None]
-
-
-def _rgb(path: Path) -> Image.Image:
-    with Image.open(path) as img:
-        return img.convert("RGB")
+    return [(g, p) for g, p in pairs if near_duplicate_of(rgb_image(p), evaluated) is None]
 
 
 def main(argv: list[str] | None = None) -> None:

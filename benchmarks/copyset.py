@@ -190,14 +190,11 @@ def _scan_folders(
     found: list[_Candidate] = []
     for root in (r for r in roots if r.is_dir()):
         for path in sorted(root.rglob("*")):
-            inside = not only or path.relative_to(root).parts[0] in only
-            if (
-                inside
-                and path.suffix.lower() in _RASTER
-                and not path.stem.endswith(skip)
-                and path.is_file()
-            ):
-                found.append(_candidate(domain, PurePosixPath(path.relative_to(root)), root, path))
+            rel = path.relative_to(root)
+            if only and rel.parts[0] not in only:
+                continue
+            if path.suffix.lower() in _RASTER and not path.stem.endswith(skip) and path.is_file():
+                found.append(_candidate(domain, PurePosixPath(rel), root, path))
     return found
 
 

@@ -345,12 +345,13 @@ def near_duplicates(
     )
     found: dict[Path, Path] = {}
     for path in candidates:
-        if (index := near_duplicate_of(_rgb(path), codes)) is not None:
+        if (index := near_duplicate_of(rgb_image(path), codes)) is not None:
             found[path] = paths[index]
     return found
 
 
-def _rgb(path: Path) -> Image.Image:
+def rgb_image(path: Path) -> Image.Image:
+    """The image file as RGB, the file closed."""
     with Image.open(path) as img:
         return img.convert("RGB")
 
@@ -385,7 +386,9 @@ def build_font_dev(
     rendered = {
         family: _render_family(face, out_dir / family, size) for family, face in fonts.items()
     }
-    codes = {family: hash_batch([_rgb(p) for p in paths]) for family, paths in rendered.items()}
+    codes = {
+        family: hash_batch([rgb_image(p) for p in paths]) for family, paths in rendered.items()
+    }
     designs = same_designs(codes)
     clones = {family: kept for family, kept in designs.items() if family != kept}
     families = _sample(sorted(set(designs.values())), max_families, seed)
