@@ -5,7 +5,9 @@ held-out sources: the openclipart gallery split (works of registered artists), a
 glyphs of each registered font family, and the copy set's calibration sources and
 distractors (photos, stamps, drawings), grouped by artist, family or folder. The two sets
 draw on the same openclipart packages, so a gallery drawing that the copy set evaluates (a
-held-out source, distractor or recolour, or a PDQ near duplicate of one) is left out. Writes
+held-out source, distractor or recolour, or a PDQ near duplicate of one) is left out, one
+that is also a copy-split drawing is kept once, and a copy-split drawing is grouped under
+its creator as in the gallery. Writes
 models/calibration/<profile>.json; the heads it calibrates come first, from
 `make train-style` and `make train-content`.
 
@@ -24,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from benchmarks.copyset import build_copy_dev, clipart_item_id
+from benchmarks.copyset import CopyItem, build_copy_dev, clipart_item_id
 from benchmarks.fonts import build_font_dev, rgb_image
 from benchmarks.openclipart import build_style_dev
 from models.pdq import hash_batch, near_duplicate_of
@@ -36,7 +38,8 @@ def background(cache: Path, glyphs_per_family: int) -> list[tuple[str, Path]]:
     """(group, path) of every calibration image, groups prefixed by dev set."""
     copy, style = build_copy_dev(cache), build_style_dev(cache)
     evaluated = copy.references + copy.distractors + copy.recolours
-    ids = {i.id for i in evaluated}
+    calibration = copy.calibration + copy.calibration_distractors
+    ids = {i.id for i in evaluated + calibration}  # the copy split holds its own drawings
     root = style.manifest.parent  # gallery drawings lie at their work id below it
     gallery = [
         (f"clip:{c}", p)
@@ -49,8 +52,15 @@ def background(cache: Path, glyphs_per_family: int) -> list[tuple[str, Path]]:
         if taken[glyph.family] < glyphs_per_family:
             taken[glyph.family] += 1
             pairs.append((f"font:{glyph.family}", glyph.path))
-    pairs += [(f"copy:{i.group}", i.path) for i in copy.calibration + copy.calibration_distractors]
+    pairs += [(copy_group(i), i.path) for i in calibration]
     return pairs
+
+
+def copy_group(item: CopyItem) -> str:
+    """The background group of a copy-set image: an openclipart drawing's is its creator's,
+    as in the gallery (else pairs of one artist's works count as non-matches in the content,
+    PDQ and style nulls); other images are grouped by folder."""
+    return f"clip:{item.group}" if item.domain == "openclipart" else f"copy:{item.group}"
 
 
 def not_evaluated(

@@ -51,6 +51,7 @@ class Probe:
     edits: list[str]
     groups: list[str]  # per background image: its creator, family or folder
     domains: tuple[str, ...] = ()  # per query: its source's domain (wallpaper, tuxpaint, ...)
+    paths: tuple[str, ...] = ()  # per query: its file, as the accuracy run names it
 
 
 def rows_for(probe: Probe, plain: Vectors, views: Vectors | None) -> dict[str, list[float | None]]:
@@ -114,6 +115,7 @@ def load_probe(cache: Path, copy_queries: int, glyphs_per_family: int) -> Probe:
         edits=[q.edit for q in picked],
         groups=[bg[i][0] for i in keep],
         domains=tuple(q.source.domain for q in picked),
+        paths=tuple(str(q.path) for q in picked),
     )
 
 

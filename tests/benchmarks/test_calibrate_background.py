@@ -1,5 +1,6 @@
 """The calibration background leaves out what the copy benchmark scores: a drawing that is
-a near duplicate of an evaluated work, mirrored or resized, is no null."""
+a near duplicate of an evaluated work, mirrored or resized, is no null; and an artist's
+drawings share one group, whichever dev set they come from."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from pathlib import Path
 
 from PIL import ImageOps
 
-from benchmarks.calibrate import not_evaluated
-from benchmarks.copyset import clipart_item_id
+from benchmarks.calibrate import copy_group, not_evaluated
+from benchmarks.copyset import CopyItem, clipart_item_id
 from models.pdq import hash_batch
 from tests.fakes import PALETTES, drawing
 
@@ -27,3 +28,10 @@ def test_near_duplicates_of_evaluated_images_are_left_out(tmp_path: Path) -> Non
 def test_clipart_ids_follow_the_copy_sets_naming() -> None:
     assert clipart_item_id("cezary-biele/iran.png") == "openclipart/cezary-biele/iran"
     assert clipart_item_id("a-b/odd name (1).png") == "openclipart/a-b/odd_name_1_"
+
+
+def test_copy_split_drawings_are_grouped_under_their_creator(tmp_path: Path) -> None:
+    drawing_ = CopyItem("openclipart/sigge-kotliar/flag", "openclipart", "sigge-kotliar", tmp_path)
+    stamp = CopyItem("tuxpaint/animals/cat", "tuxpaint", "animals", tmp_path)
+    assert copy_group(drawing_) == "clip:sigge-kotliar"  # the gallery's label for that artist
+    assert copy_group(stamp) == "copy:animals"
