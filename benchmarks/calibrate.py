@@ -3,12 +3,12 @@
 The background is drawn from all three dev sets, never from their queries, impostors or
 held-out sources: the openclipart gallery split (works of registered artists), a few gallery
 glyphs of each registered font family, and the copy set's calibration sources and
-distractors (photos, stamps, drawings), grouped by artist, family or folder. The two sets
-draw on the same openclipart packages, so a gallery drawing that the copy set evaluates (a
-held-out source, distractor or recolour, or a PDQ near duplicate of one) is left out, one
-that is also a copy-split drawing is kept once, and a copy-split drawing is grouped under
-its creator as in the gallery. Writes
-models/calibration/<profile>.json; the heads it calibrates come first, from
+distractors (photos, stamps, drawings), grouped by artist, family or folder. The sets draw
+on the same openclipart packages, so a gallery drawing that the copy set evaluates (a
+held-out source, distractor or recolour, or a PDQ near duplicate of one) is left out, as is
+a copy-split drawing that the style set scores (a query or impostor); a drawing in both the
+gallery and the copy split is read once, grouped under its creator as in the gallery.
+Writes models/calibration/<profile>.json; the heads it calibrates come first, from
 `make train-style` and `make train-content`.
 
     python -m benchmarks.calibrate --cache benchmarks/.cache
@@ -37,15 +37,12 @@ from service.calibrate import fit_calibration
 def background(cache: Path, glyphs_per_family: int) -> list[tuple[str, Path]]:
     """(group, path) of every calibration image, groups prefixed by dev set."""
     copy, style = build_copy_dev(cache), build_style_dev(cache)
+    root = style.manifest.parent  # openclipart drawings lie at their work id below it
+    scored = {work_id(p, root) for _, p in style.queries + style.impostors}
     evaluated = copy.references + copy.distractors + copy.recolours
-    calibration = copy.calibration + copy.calibration_distractors
-    ids = {i.id for i in evaluated + calibration}  # the copy split holds its own drawings
-    root = style.manifest.parent  # gallery drawings lie at their work id below it
-    gallery = [
-        (f"clip:{c}", p)
-        for c, p in style.gallery
-        if clipart_item_id(p.relative_to(root).as_posix()) not in ids
-    ]
+    calibration = [i for i in copy.calibration + copy.calibration_distractors if i.id not in scored]
+    held = {i.id for i in evaluated + calibration}  # the copy split brings its own drawings
+    gallery = without_ids([(f"clip:{c}", p) for c, p in style.gallery], held, root)
     pairs = not_evaluated(gallery, hash_batch([rgb_image(i.path) for i in evaluated]))
     taken: dict[str, int] = defaultdict(int)
     for glyph in build_font_dev(cache).gallery:
@@ -54,6 +51,18 @@ def background(cache: Path, glyphs_per_family: int) -> list[tuple[str, Path]]:
             pairs.append((f"font:{glyph.family}", glyph.path))
     pairs += [(copy_group(i), i.path) for i in calibration]
     return pairs
+
+
+def work_id(path: Path, root: Path) -> str:
+    """The copy set's id of an openclipart drawing lying at its work id below `root`."""
+    return clipart_item_id(path.relative_to(root).as_posix())
+
+
+def without_ids(
+    pairs: Sequence[tuple[str, Path]], ids: set[str], root: Path
+) -> list[tuple[str, Path]]:
+    """The (group, path) pairs of drawings whose work id is not in `ids`."""
+    return [(g, p) for g, p in pairs if work_id(p, root) not in ids]
 
 
 def copy_group(item: CopyItem) -> str:
@@ -92,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         embedders[1],
         groups,
         source=f"openclipart gallery less the copy set's evaluated drawings, font gallery "
-        f"glyphs, copy-set calibration split "
+        f"glyphs, copy-set calibration split less the style set's queries and impostors "
         f"({len(images)} images, {len(groups)} groups)",
         content_views=profile.content_views,
     )

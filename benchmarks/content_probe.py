@@ -27,6 +27,7 @@ from benchmarks.calibrate import background
 from benchmarks.copyset import build_copy_dev
 from benchmarks.metrics import recall_at_fmr
 from benchmarks.report import machine, table, write_section
+from models.embedder import Embedder
 from models.registry import load_profile
 from models.views import LOW_PASS, SIDE, grey, grey_low_pass, low_pass
 from service.calibrate import content_null, distinct, embed_all, view_scores
@@ -119,16 +120,28 @@ def load_probe(cache: Path, copy_queries: int, glyphs_per_family: int) -> Probe:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def probe_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options every probe of the copy set takes: the dev-set cache, how many copies
+    (a seeded sample, as the accuracy run draws it) and glyphs per font family."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/.cache"))
     parser.add_argument("--copy-queries", type=int, default=0, help="0 = all")
     parser.add_argument("--glyphs-per-family", type=int, default=8)
-    args = parser.parse_args(argv)
-    started = time.perf_counter()
+    return parser
+
+
+def embedded(args: argparse.Namespace) -> tuple[Probe, Embedder, Vectors]:
+    """The probe the options name, the default profile's content head, and every image set's
+    whole-image vectors."""
     probe = load_probe(args.cache, args.copy_queries, args.glyphs_per_family)
     embedder = load_profile("default").embedder("content")
-    plain = {name: embed_all(embedder, imgs) for name, imgs in probe.sets.items()}
+    return probe, embedder, {name: embed_all(embedder, imgs) for name, imgs in probe.sets.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = probe_parser(__doc__).parse_args(argv)
+    started = time.perf_counter()
+    probe, embedder, plain = embedded(args)
     data = {}
     for label, view in PAIRED_VIEWS.items():
         views = (

@@ -15,7 +15,6 @@ matching would re-rank only the works its search returns.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.accuracy import RATES
-from benchmarks.content_probe import load_probe
+from benchmarks.content_probe import load_probe, probe_parser
 from benchmarks.metrics import micro_average_precision, recall_at_fmr
 from benchmarks.report import machine, table, write_section
 from models.registry import load_profile
@@ -117,10 +116,7 @@ def load_copies(cache: Path, copy_queries: int, glyphs_per_family: int) -> Copie
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--cache", type=Path, default=Path("benchmarks/.cache"))
-    parser.add_argument("--copy-queries", type=int, default=0, help="0 = all")
-    parser.add_argument("--glyphs-per-family", type=int, default=8)
+    parser = probe_parser(__doc__)
     parser.add_argument("--k", type=int, nargs="+", default=[5, 10, 50])
     args = parser.parse_args(argv)
     started = time.perf_counter()

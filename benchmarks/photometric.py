@@ -2,9 +2,10 @@
 but lose detail (blur, rescale), where keypoints find little and PDQ's bits flip on plain
 images: a probe, not used by matching. A query's score against a work is the best
 correlation of the query's zero-mean grey thumbnail, under every flip and quarter turn, with
-the work's; it is checked on the query's 10 closest works by content cosine and rated
-against the same pairs in the background (each image and its 10 closest others, whoever
-made them, as for keypoints), for a catalog of the works' size and four tests. Per edit:
+the work's; it is checked on the query's 10 closest works by whole-image content cosine
+(matching picks its keypoint candidates by its best-of-views score) and rated against the
+same pairs in the background (each image and its 10 closest others, whoever made them, as
+the keypoint null is), for a catalog of the works' size and four tests. Per edit:
 the share of copies whose true work is rated under 1% per query; the distractors rated
 under 1%; and how many of the product's misses at 1% (`benchmarks/out/accuracy.json`, the
 last accuracy run on the same copies) it would rate under 1%.
@@ -14,21 +15,18 @@ last accuracy run on the same copies) it would rate under 1%.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from benchmarks.content_probe import Probe, load_probe
+from benchmarks.content_probe import Probe, embedded, probe_parser
 from benchmarks.report import OUT, machine, table, write_section
 from models import local
-from models.registry import load_profile
-from service.calibrate import embed_all
+from models.pdq import pixels
 from service.calibration import NullDistribution, any_of
 
 TESTS = 4  # content, PDQ, keypoints and this one, Bonferroni-combined as matching does
@@ -52,11 +50,10 @@ def pdq_float(img: Image.Image) -> NDArray[np.float64]:
     """PDQ's 256 DCT values before they are cut at their median: PDQ without the bits."""
     import pdqhash
 
-    small = img.convert("RGB")
-    small.thumbnail((512, 512), Image.Resampling.BILINEAR)
-    v = np.asarray(pdqhash.compute_float(np.ascontiguousarray(np.asarray(small)))[0], np.float64)
+    v = np.asarray(pdqhash.compute_float(pixels(img))[0], np.float64)
     v = v - np.median(v)
-    return v / max(float(np.linalg.norm(v)), 1e-9)
+    out: NDArray[np.float64] = v / max(float(np.linalg.norm(v)), 1e-9)
+    return out
 
 
 FEATURES = {
@@ -128,17 +125,16 @@ def share(flags: NDArray[np.bool_]) -> tuple[int, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--cache", type=Path, default=Path("benchmarks/.cache"))
-    parser.add_argument("--copy-queries", type=int, default=0, help="0 = all")
-    parser.add_argument("--glyphs-per-family", type=int, default=8)
-    args = parser.parse_args(argv)
+    args = probe_parser(__doc__).parse_args(argv)
     started = time.perf_counter()
-    probe = load_probe(args.cache, args.copy_queries, args.glyphs_per_family)
-    embedder = load_profile("default").embedder("content")
-    cos = {name: embed_all(embedder, imgs) for name, imgs in probe.sets.items()}
+    probe, _, cos = embedded(args)
     accuracy = json.loads((OUT / "accuracy.json").read_text())
     misses = {m["query"] for m in accuracy["copy"]["misses_at_1pct"]}
+    if not misses <= set(probe.paths):
+        raise SystemExit(
+            "the last accuracy run missed copies that are not in this sample: run "
+            "`python -m benchmarks.accuracy` with the same --copy-queries and --cache first"
+        )
     data = {name: rows_for(probe, cos, name, misses) for name in FEATURES}
     elapsed = time.perf_counter() - started
     sizes = {name: len(imgs) for name, imgs in probe.sets.items()}

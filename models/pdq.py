@@ -28,8 +28,9 @@ def _pack(bits: NDArray[np.integer]) -> bytes:
     return bytes(np.packbits(np.asarray(bits, dtype=np.uint8)))
 
 
-def _pixels(img: Image.Image) -> NDArray[np.uint8]:
-    # PDQ downsamples internally; feeding it at most 512 px keeps it fast on big uploads.
+def pixels(img: Image.Image) -> NDArray[np.uint8]:
+    """The RGB array PDQ is computed on: at most 512 px, since PDQ downsamples internally
+    and that keeps it fast on big uploads."""
     small = img.convert("RGB")
     small.thumbnail((512, 512), Image.Resampling.BILINEAR)
     return np.ascontiguousarray(np.asarray(small, dtype=np.uint8))
@@ -39,7 +40,7 @@ def pdq_hash(img: Image.Image) -> PdqHash:
     """PDQ hash of an RGB image."""
     import pdqhash
 
-    bits, quality = pdqhash.compute(_pixels(img))
+    bits, quality = pdqhash.compute(pixels(img))
     return PdqHash(_pack(bits), int(quality))
 
 
@@ -47,7 +48,7 @@ def pdq_dihedral(img: Image.Image) -> list[PdqHash]:
     """Hashes of the image under all eight rotations/reflections (the original first)."""
     import pdqhash
 
-    hashes, quality = pdqhash.compute_dihedral(_pixels(img))
+    hashes, quality = pdqhash.compute_dihedral(pixels(img))
     return [PdqHash(_pack(bits), int(quality)) for bits in hashes]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import ImageOps
 
-from benchmarks.calibrate import copy_group, not_evaluated
+from benchmarks.calibrate import copy_group, not_evaluated, without_ids, work_id
 from benchmarks.copyset import CopyItem, clipart_item_id
 from models.pdq import hash_batch
 from tests.fakes import PALETTES, drawing
@@ -31,7 +31,18 @@ def test_clipart_ids_follow_the_copy_sets_naming() -> None:
 
 
 def test_copy_split_drawings_are_grouped_under_their_creator(tmp_path: Path) -> None:
-    drawing_ = CopyItem("openclipart/sigge-kotliar/flag", "openclipart", "sigge-kotliar", tmp_path)
+    flag = CopyItem("openclipart/sigge-kotliar/flag", "openclipart", "sigge-kotliar", tmp_path)
     stamp = CopyItem("tuxpaint/animals/cat", "tuxpaint", "animals", tmp_path)
-    assert copy_group(drawing_) == "clip:sigge-kotliar"  # the gallery's label for that artist
+    assert copy_group(flag) == "clip:sigge-kotliar"  # the gallery's label for that artist
     assert copy_group(stamp) == "copy:animals"
+
+
+def test_drawings_held_elsewhere_are_left_out_by_work_id(tmp_path: Path) -> None:
+    pairs = [
+        ("clip:sigge-kotliar", tmp_path / "sigge-kotliar" / "trinidad and tobago.png"),
+        ("clip:sigge-kotliar", tmp_path / "sigge-kotliar" / "chile.png"),
+    ]
+    assert work_id(pairs[0][1], tmp_path) == "openclipart/sigge-kotliar/trinidad_and_tobago"
+    held = {"openclipart/sigge-kotliar/trinidad_and_tobago"}
+    assert without_ids(pairs, held, tmp_path) == pairs[1:]
+    assert without_ids(pairs, set(), tmp_path) == pairs

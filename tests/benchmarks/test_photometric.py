@@ -15,6 +15,7 @@ def test_grey_thumbnail_ignores_brightness_and_contrast_but_not_content() -> Non
     img = drawing(0, PALETTES["alice"], 128)
     dimmed = ImageEnhance.Contrast(ImageEnhance.Brightness(img).enhance(0.7)).enhance(0.8)
     assert abs(float(thumb(img) @ thumb(img)) - 1) < 1e-9
+    assert abs(float(thumb(img).sum())) < 1e-9  # zero mean: a uniform shift changes nothing
     assert float(thumb(img) @ thumb(dimmed)) > 0.99
     assert float(thumb(img) @ thumb(drawing(1, PALETTES["alice"], 128))) < 0.9
 
@@ -29,6 +30,9 @@ def test_best_of_candidates_finds_a_mirrored_copy_among_the_candidates() -> None
     assert corr[1] < 0.999  # work 3 is not a candidate: the best of the others is no copy
 
 
-def test_dihedral_gives_eight_variants() -> None:
-    img = Image.new("RGB", (20, 10), "white")
-    assert dihedral([img], grey_thumbnail(8)).shape == (1, 8, 64)
+def test_dihedral_gives_the_eight_flips_and_quarter_turns() -> None:
+    img = Image.new("RGB", (20, 20), "white")
+    img.paste((0, 0, 0), (0, 0, 6, 3))  # a bar in one corner: no two variants alike
+    variants = dihedral([img], grey_thumbnail(8))[0]
+    assert variants.shape == (8, 64)
+    assert len({tuple(np.round(v, 6)) for v in variants}) == 8
