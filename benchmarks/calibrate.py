@@ -35,7 +35,8 @@ from service.calibrate import fit_calibration
 
 
 def background(cache: Path, glyphs_per_family: int) -> list[tuple[str, Path]]:
-    """(group, path) of every calibration image, groups prefixed by dev set."""
+    """(group, path) of every calibration image: `clip:<artist>` for openclipart drawings
+    from either set, `font:<family>`, `copy:<folder>` for the copy set's other images."""
     copy, style = build_copy_dev(cache), build_style_dev(cache)
     root = style.manifest.parent  # openclipart drawings lie at their work id below it
     scored = {work_id(p, root) for _, p in style.queries + style.impostors}
