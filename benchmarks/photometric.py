@@ -75,12 +75,21 @@ def dihedral(
     )
 
 
+def correlations(
+    queries: NDArray[np.float64], works: NDArray[np.float64], candidates: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """[n, k]: each query's best correlation, under any of its variants ([n, 8, d]), with
+    each of its candidate works ([m, d], indices [n, k])."""
+    out: NDArray[np.float64] = np.einsum("nvd,nkd->nkv", queries, works[candidates]).max(axis=2)
+    return out
+
+
 def best_of_candidates(
     queries: NDArray[np.float64], works: NDArray[np.float64], candidates: NDArray[np.int64]
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Per query ([n, 8, d]) the candidate work ([m, d], indices [n, k]) it correlates best
-    with, under any of its variants, and that correlation."""
-    corr = np.einsum("nvd,nkd->nkv", queries, works[candidates]).max(axis=2)
+    """Per query the candidate work it correlates best with (`correlations`), and that
+    correlation."""
+    corr = correlations(queries, works, candidates)
     best = corr.argmax(axis=1)
     return candidates[np.arange(len(corr)), best], corr.max(axis=1)
 
@@ -101,7 +110,7 @@ def rows_for(
     bg = dihedral(sets["background"], feature)
     works = np.stack([feature(i) for i in sets["works"]])
     bg_cands = closest(bg_sims, local.CANDIDATES)
-    null = NullDistribution.fit(np.einsum("nvd,nkd->nkv", bg, bg[bg_cands, 0]).max(axis=2).ravel())
+    null = NullDistribution.fit(correlations(bg, bg[:, 0], bg_cands).ravel())
 
     def rated(part: str) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
         cands = closest(cos[part] @ cos["works"].T, local.CANDIDATES)
