@@ -250,7 +250,7 @@ def _candidates(roots: CopyRoots, seed: int) -> list[_Candidate]:
     return [by_id[key] for key in sorted(by_id)]
 
 
-def _flatten(img: Image.Image, size: int) -> Image.Image:
+def flatten(img: Image.Image, size: int) -> Image.Image:
     """RGB with transparency composited on white, shrunk (never enlarged) to fit `size`."""
     rgba = ImageOps.exif_transpose(img).convert("RGBA")
     factor = max(rgba.size) // (2 * size)
@@ -262,12 +262,12 @@ def _flatten(img: Image.Image, size: int) -> Image.Image:
 
 
 def _load(candidate: _Candidate, size: int) -> Image.Image:
-    """The candidate normalised: openclipart trimmed to its drawing, the rest via `_flatten`."""
+    """The candidate normalised: openclipart trimmed to its drawing, the rest via `flatten`."""
     if candidate.domain == "openclipart":
         return load_on_white(candidate.file, size)
     source = candidate.file if candidate.data is None else io.BytesIO(candidate.data)
     with Image.open(source) as img:
-        return _flatten(img, size)
+        return flatten(img, size)
 
 
 class _Deduplicator:

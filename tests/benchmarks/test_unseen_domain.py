@@ -1,0 +1,81 @@
+"""The unseen-domain probe: which wallpaper files it reads (one per picture, none from the
+copy set's folders), how it splits and edits them, and how it counts verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from benchmarks.accuracy import Predictions
+from benchmarks.edits import EDITS
+from benchmarks.unseen_domain import (
+    AS_IS,
+    copy_rows,
+    edited,
+    halves,
+    non_copy_rows,
+    unseen_pictures,
+)
+
+
+def _png(path: Path, side: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.effect_noise((side, side), 40).save(path)
+    return path
+
+
+def test_one_file_per_picture_and_none_from_the_copy_sets_folders(tmp_path: Path) -> None:
+    kde, back = tmp_path / "wallpapers", tmp_path / "backgrounds"
+    _png(kde / "Altai" / "contents" / "images" / "640x480.png", 32)
+    big = _png(kde / "Altai" / "contents" / "images" / "1920x1080.png", 96)
+    _png(kde / "Altai" / "contents" / "screenshot.png", 16)
+    (kde / "Empty" / "contents" / "images").mkdir(parents=True)
+    loose = _png(back / "calla.png", 24)
+    (back / "notes.txt").write_text("not a picture")
+    _png(back / "gnome" / "adwaita.png", 24)
+    _png(back / "mate" / "stripes.png", 24)
+    _png(back / "sway" / "blue_640x480.png", 24)
+    sway = _png(back / "sway" / "blue_1920x1080.png", 64)
+    found = unseen_pictures([kde, back, tmp_path / "missing"])
+    assert found == [("wallpapers", big), ("backgrounds", loose), ("backgrounds-sway", sway)]
+
+
+def test_halves_are_disjoint_seeded_and_cover_every_picture() -> None:
+    mine, others = halves(9, 0)
+    assert len(mine) == 4 and sorted(mine + others) == list(range(9))
+    assert halves(9, 0) == (mine, others) and halves(9, 1) != (mine, others)
+
+
+def test_each_image_comes_as_is_and_under_every_edit() -> None:
+    images = [Image.effect_noise((48, 48), 30).convert("RGB") for _ in range(2)]
+    out, labels = edited(images, 0)
+    assert len(out) == len(labels) == 2 * (len(EDITS) + 1)
+    assert labels[0] == AS_IS and out[0] is images[0] and set(labels[1:13]) == set(EDITS)
+    assert edited(images, 0)[0][1].tobytes() == out[1].tobytes()  # seeded
+
+
+def _result(content: str) -> Any:
+    return SimpleNamespace(content=SimpleNamespace(verdict=content))
+
+
+def test_copy_rows_need_the_true_source_first() -> None:
+    labels, truth = [AS_IS, AS_IS, "blur", "blur"], ["a", "b", "a", "b"]
+    copies = [_result("match"), _result("match"), _result("possible"), _result("none")]
+    found = Predictions(np.array([5.0, 4.0, 3.0, 0.5]), ["a", "x", "a", "b"])
+    negatives = Predictions(np.array([1.0] * 100), [""] * 100)  # 1% lets one through: > 1.0
+    rows = {row[0]: row[1:] for row in copy_rows(labels, truth, copies, found, negatives)}
+    assert rows[AS_IS] == [2, 0.5, 0.5, 0.5]  # b's copy ranks x first: no credit
+    assert rows["blur"] == [2, 0.5, 0.0, 0.5]  # b's blurred copy scores under the cut
+    assert rows["all"] == [4, 0.5, 0.25, 0.5]
+
+
+def test_non_copy_rows_count_every_verdict_but_none() -> None:
+    labels = [AS_IS, AS_IS, "blur", "blur"]
+    results = [_result("match"), _result("none"), _result("possible"), _result("none")]
+    rows = {row[0]: row[1:] for row in non_copy_rows(labels, results)}
+    assert rows[AS_IS] == [2, 0.5, 0.5] and rows["blur"] == [2, 0.0, 0.5]
+    assert rows["all"] == [4, 0.25, 0.5]
