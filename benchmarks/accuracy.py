@@ -349,7 +349,7 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int, profile: str) -> dict[
         found_r = top1(similarity(recolours, refs), ref_ids) if recolours else None
         recoloured += recolour_rows(name, found_q, truth, edits, found_d, found_r)
     runtime = registered_runtime(
-        tmp, [WorkSource(_creator(i.group), i.id, i.path) for i in dev.references], profile
+        tmp, [WorkSource(creator_id(i.group), i.id, i.path) for i in dev.references], profile
     )
     product_q = match_all(runtime, queries, 5)
     product_d = match_all(runtime, distractors, 5)
@@ -360,9 +360,9 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int, profile: str) -> dict[
     recoloured += recolour_rows("styletrace (calibrated)", found_q, truth, edits, found_d, found_r)
     cut = threshold_at_fmr(found_d.scores, RATES[0])
     misses = product_misses(picked, product_q, found_q, cut)
-    groups = {_creator(i.group) for i in dev.references}
+    groups = {creator_id(i.group) for i in dev.references}
     same = [
-        r for r, i in zip(product_d, dev.distractors, strict=True) if _creator(i.group) in groups
+        r for r, i in zip(product_d, dev.distractors, strict=True) if creator_id(i.group) in groups
     ]
     found = [
         r.content.verdict == "match" and r.content.matches[0].work_id == t
@@ -403,7 +403,7 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int, profile: str) -> dict[
     }
 
 
-def _creator(group: str) -> str:
+def creator_id(group: str) -> str:
     """A valid creator id for a copy-set group (folder path or artist slug)."""
     return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in group).strip("-._") or "x"
 

@@ -26,7 +26,7 @@ from PIL import Image
 
 from benchmarks.accuracy import (
     Predictions,
-    _creator,
+    creator_id,
     match_all,
     product_top1,
     registered_runtime,
@@ -157,20 +157,21 @@ def main(argv: list[str] | None = None) -> None:
     sources = hash_batch([Image.open(i.path).convert("RGB") for i in dev.references])
     keep = [i for i in keep if near_duplicate_of(pictures[i], sources) is None]
     mine, others = halves(len(keep), args.seed)
-    works = [WorkSource(_creator(i.group), i.id, i.path) for i in dev.references]
+    works = [WorkSource(creator_id(i.group), i.id, i.path) for i in dev.references]
     positives, pos_labels = edited([pictures[keep[i]] for i in mine], args.seed)
     negatives, neg_labels = edited([pictures[keep[i]] for i in others], args.seed + 1)
-    truth = [f"unseen/{keep[mine[k // (len(EDITS) + 1)]]}" for k in range(len(positives))]
+    per_picture = len(EDITS) + 1  # as is, then each edit
+    truth = [f"unseen/{keep[mine[k // per_picture]]}" for k in range(len(positives))]
     with tempfile.TemporaryDirectory() as tmp:
         for i in mine:
             path = Path(tmp) / f"unseen-{keep[i]}.png"
             pictures[keep[i]].save(path)
-            group = _creator(f"unseen-{files[keep[i]][0]}")
+            group = creator_id(f"unseen-{files[keep[i]][0]}")
             works.append(WorkSource(group, f"unseen/{keep[i]}", path))
         runtime = registered_runtime(Path(tmp) / "data", works, "default")
         copies, non_copies = match_all(runtime, positives, 5), match_all(runtime, negatives, 5)
-    found, missed = product_top1(copies), product_top1(non_copies)
-    copy_table = copy_rows(pos_labels, truth, copies, found, missed)
+    copy_top1, non_copy_top1 = product_top1(copies), product_top1(non_copies)
+    copy_table = copy_rows(pos_labels, truth, copies, copy_top1, non_copy_top1)
     non_copy_table = non_copy_rows(neg_labels, non_copies)
     seconds = round(time.perf_counter() - started, 1)
     text = "\n\n".join(
