@@ -38,6 +38,7 @@ from benchmarks import baselines
 from benchmarks.copyset import CopyDevSet, CopyQuery, build_copy_dev
 from benchmarks.fonts import build_font_dev
 from benchmarks.metrics import (
+    by_label,
     mean_average_precision_at,
     micro_average_precision,
     precision_at,
@@ -254,8 +255,7 @@ def copy_rows(
 ) -> list[list[Any]]:
     """[method, edit, muAP, recall@1%, recall@0.1%] for each edit type and overall."""
     rows = []
-    for edit in [*sorted(set(edits)), "all"]:
-        sel = [k for k, e in enumerate(edits) if edit in (e, "all")]
+    for edit, sel in by_label(edits):
         pos = queries.scores[sel]
         correct = np.array([queries.sources[k] == truth[k] for k in sel])
         scores = np.concatenate([pos, negatives.scores])

@@ -25,7 +25,7 @@ from PIL import Image
 from benchmarks.accuracy import sample_queries
 from benchmarks.calibrate import background
 from benchmarks.copyset import build_copy_dev
-from benchmarks.metrics import recall_at_fmr
+from benchmarks.metrics import by_label, recall_at_fmr
 from benchmarks.report import machine, table, write_section
 from models.embedder import Embedder
 from models.registry import load_profile
@@ -75,8 +75,7 @@ def rows_for(probe: Probe, plain: Vectors, views: Vectors | None) -> dict[str, l
     best, correct = found.max(axis=1), found.argmax(axis=1) == probe.truth
     hits = rated(best) & correct
     out: dict[str, list[float | None]] = {}
-    for edit in [*sorted(set(probe.edits)), "all"]:
-        sel = np.array([edit in (e, "all") for e in probe.edits])
+    for edit, sel in by_label(probe.edits):
         out[edit] = [
             recall_at_fmr(best[sel], correct[sel], negatives, 0.01),
             float(hits[sel].mean()),

@@ -39,7 +39,7 @@ from models.pdq import MATCH_DISTANCE, PDQ_BYTES, hash_batch, near_duplicate_of
 ITEM_SPLITS = ("calibration", "reference", "calibration_distractor", "distractor")
 QUERY_SPLITS = ("calibration_query", "query")
 _COLUMNS = ["id", "domain", "group", "split", "edit", "source_id", "path"]
-_RASTER = (".png", ".jpg", ".jpeg", ".webp")
+RASTER = (".png", ".jpg", ".jpeg", ".webp")
 _MIN_SIDE = 64  # icons and UI slivers are too small to copy
 _MAX_ASPECT = 2.5  # banners and strips: not the shape of a registered work
 _MIN_CONTRAST = 2.0  # channel std below this: blank, like white-on-transparent overlays
@@ -193,7 +193,7 @@ def _scan_folders(
             rel = path.relative_to(root)
             if only and rel.parts[0] not in only:
                 continue
-            if path.suffix.lower() in _RASTER and not path.stem.endswith(skip) and path.is_file():
+            if path.suffix.lower() in RASTER and not path.stem.endswith(skip) and path.is_file():
                 found.append(_candidate(domain, PurePosixPath(rel), root, path))
     return found
 
@@ -203,7 +203,7 @@ def _scan_gcompris(root: Path) -> list[_Candidate]:
     found: list[_Candidate] = []
     for archive in sorted(root.rglob("*.rcc")) if root.is_dir() else []:
         for member, data in sorted(read_qresource(archive).items()):
-            if not member.startswith(_GCOMPRIS_ACTIVITIES) or not member.lower().endswith(_RASTER):
+            if not member.startswith(_GCOMPRIS_ACTIVITIES) or not member.lower().endswith(RASTER):
                 continue
             rel = PurePosixPath(member.removeprefix(_GCOMPRIS_ACTIVITIES))
             if not str(rel).startswith(_GCOMPRIS_JIGSAWS) or rel.stem.endswith("_background"):

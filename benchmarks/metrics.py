@@ -14,6 +14,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 
+def by_label(labels: Sequence[str]) -> list[tuple[str, NDArray[np.intp]]]:
+    """Each label (sorted), then "all", with the indices of the items it covers: how the
+    copy tables break their figures down by edit or domain."""
+    return [
+        (name, np.array([k for k, lab in enumerate(labels) if name in (lab, "all")], np.intp))
+        for name in [*sorted(set(labels)), "all"]
+    ]
+
+
 def precision_at(ranked: Sequence[Sequence[str]], truth: Sequence[str], k: int) -> float:
     """Share of queries whose true label is among their first k ranked labels."""
     if not truth:

@@ -31,16 +31,15 @@ from benchmarks.accuracy import (
     product_top1,
     registered_runtime,
 )
-from benchmarks.copyset import WALLPAPER_SETS, CopyRoots, build_copy_dev, flatten
+from benchmarks.copyset import RASTER, WALLPAPER_SETS, CopyRoots, build_copy_dev, flatten
 from benchmarks.edits import EDITS
-from benchmarks.metrics import recall_at_fmr
+from benchmarks.metrics import by_label, recall_at_fmr
 from benchmarks.report import machine, table, write_section
 from models.pdq import hash_batch, near_duplicate_of
 from service.calibrate import distinct
 from service.registration import WorkSource
 from service.schemas import MatchResult
 
-RASTER = (".png", ".jpg", ".jpeg", ".webp")
 SIZE = 512  # pictures are normalised as the copy set's sources are
 FMR = 0.01
 AS_IS = "as is"
@@ -95,12 +94,7 @@ def edited(images: Sequence[Image.Image], seed: int) -> tuple[list[Image.Image],
     return out, labels
 
 
-def _by_edit(labels: Sequence[str]) -> list[tuple[str, list[int]]]:
-    names = [*sorted(set(labels)), "all"]
-    return [(n, [k for k, lab in enumerate(labels) if n in (lab, "all")]) for n in names]
-
-
-def copy_rows(
+def copy_recall_rows(
     labels: Sequence[str],
     truth: Sequence[str],
     copies: Sequence[MatchResult],
@@ -110,7 +104,7 @@ def copy_rows(
     """Per edit and overall: copies, recall at FMR against the non-copies' top-1 scores, and
     the shares whose content verdict is `match` (or not `none`) with the true source first."""
     rows = []
-    for name, sel in _by_edit(labels):
+    for name, sel in by_label(labels):
         correct = np.array([found.sources[k] == truth[k] for k in sel])
         verdicts = [copies[k].content.verdict for k in sel]
         rows.append(
@@ -135,7 +129,7 @@ def non_copy_rows(labels: Sequence[str], results: Sequence[MatchResult]) -> list
             float(np.mean([results[k].content.verdict == "match" for k in sel])),
             float(np.mean([results[k].content.verdict != "none" for k in sel])),
         ]
-        for name, sel in _by_edit(labels)
+        for name, sel in by_label(labels)
     ]
 
 
@@ -171,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
         runtime = registered_runtime(Path(tmp) / "data", works, "default")
         copies, non_copies = match_all(runtime, positives, 5), match_all(runtime, negatives, 5)
     copy_top1, non_copy_top1 = product_top1(copies), product_top1(non_copies)
-    copy_table = copy_rows(pos_labels, truth, copies, copy_top1, non_copy_top1)
+    copy_table = copy_recall_rows(pos_labels, truth, copies, copy_top1, non_copy_top1)
     non_copy_table = non_copy_rows(neg_labels, non_copies)
     seconds = round(time.perf_counter() - started, 1)
     text = "\n\n".join(

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from benchmarks.metrics import (
     average_precision_at,
+    by_label,
     mean_average_precision_at,
     micro_average_precision,
     precision_at,
@@ -92,3 +93,10 @@ def test_micro_ap_is_a_probability(pairs: list[tuple[float, bool]]) -> None:
     correct = np.array([c for _, c in pairs])
     value = micro_average_precision(scores, correct, max(1, int(correct.sum())))
     assert 0.0 <= value <= 1.0
+
+
+def test_by_label_lists_each_label_sorted_then_all() -> None:
+    groups = by_label(["rotate", "blur", "rotate"])
+    assert [name for name, _ in groups] == ["blur", "rotate", "all"]
+    assert [sel.tolist() for _, sel in groups] == [[1], [0, 2], [0, 1, 2]]
+    assert [(name, sel.size) for name, sel in by_label([])] == [("all", 0)]

@@ -14,7 +14,7 @@ from benchmarks.accuracy import Predictions
 from benchmarks.edits import EDITS
 from benchmarks.unseen_domain import (
     AS_IS,
-    copy_rows,
+    copy_recall_rows,
     edited,
     halves,
     non_copy_rows,
@@ -67,7 +67,7 @@ def test_copy_rows_need_the_true_source_first() -> None:
     copies = [_result("match"), _result("match"), _result("possible"), _result("none")]
     found = Predictions(np.array([5.0, 4.0, 3.0, 0.5]), ["a", "x", "a", "b"])
     negatives = Predictions(np.array([1.0] * 100), [""] * 100)  # 1% lets one through: > 1.0
-    rows = {row[0]: row[1:] for row in copy_rows(labels, truth, copies, found, negatives)}
+    rows = {row[0]: row[1:] for row in copy_recall_rows(labels, truth, copies, found, negatives)}
     assert rows[AS_IS] == [2, 0.5, 0.5, 0.5]  # b's copy ranks x first: no credit
     assert rows["blur"] == [2, 0.5, 0.0, 0.5]  # b's blurred copy scores under the cut
     assert rows["all"] == [4, 0.5, 0.25, 0.5]
