@@ -40,6 +40,7 @@ ITEM_SPLITS = ("calibration", "reference", "calibration_distractor", "distractor
 QUERY_SPLITS = ("calibration_query", "query")
 _COLUMNS = ["id", "domain", "group", "split", "edit", "source_id", "path"]
 RASTER = (".png", ".jpg", ".jpeg", ".webp")
+SOURCE_SIZE = 512  # long side of a normalised source or distractor, pixels
 _MIN_SIDE = 64  # icons and UI slivers are too small to copy
 _MAX_ASPECT = 2.5  # banners and strips: not the shape of a registered work
 _MIN_CONTRAST = 2.0  # channel std below this: blank, like white-on-transparent overlays
@@ -516,7 +517,7 @@ def _manifest_rows(dev: CopyDevSet, out_dir: Path) -> list[list[str]]:
 def build_copy_dev(
     cache_dir: Path,
     seed: int = 0,
-    size: int = 512,
+    size: int = SOURCE_SIZE,
     *,
     n_sources: int = 600,
     n_distractors: int = 1200,
@@ -584,7 +585,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/.cache"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--size", type=int, default=SOURCE_SIZE)
     parser.add_argument("--sources", type=int, default=600)
     parser.add_argument("--distractors", type=int, default=1200)
     parser.add_argument("--edits-per-source", type=int, default=6)

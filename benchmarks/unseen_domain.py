@@ -31,7 +31,14 @@ from benchmarks.accuracy import (
     product_top1,
     registered_runtime,
 )
-from benchmarks.copyset import RASTER, WALLPAPER_SETS, CopyRoots, build_copy_dev, flatten
+from benchmarks.copyset import (
+    RASTER,
+    SOURCE_SIZE,
+    WALLPAPER_SETS,
+    CopyRoots,
+    build_copy_dev,
+    flatten,
+)
 from benchmarks.edits import EDITS
 from benchmarks.metrics import by_label, recall_at_fmr
 from benchmarks.report import machine, table, write_section
@@ -40,7 +47,6 @@ from service.calibrate import distinct
 from service.registration import WorkSource
 from service.schemas import MatchResult
 
-SIZE = 512  # pictures are normalised as the copy set's sources are
 FMR = 0.01
 AS_IS = "as is"
 COPY_HEADERS = (
@@ -146,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     pictures = []
     for _, path in files:
         with Image.open(path) as img:
-            pictures.append(flatten(img, SIZE))
+            pictures.append(flatten(img, SOURCE_SIZE))
     keep = distinct(pictures)
     sources = hash_batch([Image.open(i.path).convert("RGB") for i in dev.references])
     keep = [i for i in keep if near_duplicate_of(pictures[i], sources) is None]
