@@ -150,7 +150,7 @@ class Library:
                 (space, sp.raw_id): raw[space][i].tobytes() for space, sp in self.spaces.items()
             }
             vectors[("pdq", PDQ_ID)] = hashes[i].tobytes()
-            vectors[(LOCAL, local.MODEL_ID)] = keypoints[i]
+            vectors[(LOCAL, local.FEATURES_ID)] = keypoints[i]
             with self._own_commit():  # with the blob: an opt-out may be deleting the same bytes
                 self.blobs.put(item.sha256, item.data)
                 warnings = ownership.warnings(
@@ -243,7 +243,7 @@ class Library:
         """Stored local features of some works by key; active works registered before they
         were stored (or under another local model) are extracted again and stored. Works
         removed meanwhile are left out."""
-        stored = self.catalog.vectors_of([w.pk for w in works], LOCAL, local.MODEL_ID)
+        stored = self.catalog.vectors_of([w.pk for w in works], LOCAL, local.FEATURES_ID)
         out = {pk: local.LocalFeatures.from_bytes(data) for pk, data in stored.items()}
         for work in works:
             with self._lock:  # a removal must not race the re-extraction and its storing
@@ -251,7 +251,7 @@ class Library:
                     continue
                 image = load_image_file(self.blobs.path(work.sha256), NO_LIMITS).image
                 feats = local.extract(image)
-                self.catalog.put_vectors(work.pk, {(LOCAL, local.MODEL_ID): feats.to_bytes()})
+                self.catalog.put_vectors(work.pk, {(LOCAL, local.FEATURES_ID): feats.to_bytes()})
                 out[work.pk] = feats
         return out
 

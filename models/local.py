@@ -1,9 +1,9 @@
 """Local features for geometric verification: SIFT keypoints with RootSIFT descriptors, and
 the number of keypoint matches that agree on one placement of a work inside a query (a
 rotation, scale and shift fitted by a seeded RANSAC), weighted by the share of keypoints they
-explain. It finds copies that global embeddings
+explain and by how much of the work they cover. It finds copies that global embeddings
 miss after rotation, cropping or pasting into a larger canvas, and it is deterministic: the
-same pair always gives the same count, so evidence can be re-checked."""
+same pair always gives the same evidence, so it can be re-checked."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ SCALE_RANGE = (0.2, 5.0)  # placements outside this scale are degenerate, not co
 HYPOTHESES = 512  # RANSAC samples per pair
 SEED = 0
 CANDIDATES = 10  # a query is verified against this many of its closest works (by content)
+GRID = 4  # coverage counts inliers in GRID x GRID cells over the work's keypoints
 
 
 def _opencv_version() -> str:
@@ -36,9 +37,10 @@ def _opencv_version() -> str:
     return "unknown"
 
 
-MODEL_ID = (
+FEATURES_ID = f"sift-root-{LONG_SIDE}-n{MAX_KEYPOINTS}@opencv-{_opencv_version()}"  # stored
+MODEL_ID = (  # the features and how a pair is scored: what a calibration measured
     f"sift-root-{LONG_SIDE}-n{MAX_KEYPOINTS}+ransac-sim-r{RATIO:g}-px{INLIER_PX:g}-h{HYPOTHESES}"
-    f"+share@opencv-{_opencv_version()}"
+    f"+share-cov{GRID}@opencv-{_opencv_version()}"
 )
 _POINT_BYTES = 2 * 4
 _DESC_BYTES = 128
@@ -112,12 +114,25 @@ def _matches(query: LocalFeatures, work: LocalFeatures) -> tuple[NDArray[np.int6
     return q[first], w[first]
 
 
-def inliers(query: LocalFeatures, work: LocalFeatures) -> int:
-    """How many matched keypoints agree on one placement of the work in the query (a
-    similarity transform: rotation, uniform scale, shift). 0 when fewer than 3 agree."""
+@dataclass(frozen=True)
+class Verification:
+    """The best placement of a work in a query: how many keypoint matches agree on it
+    (0 when fewer than 3), and the share of the work's keypoint-bearing grid cells, among
+    those it places where the query has keypoints, that hold one of them."""
+
+    inliers: int
+    coverage: float
+
+
+NOTHING = Verification(0, 0.0)
+
+
+def verify(query: LocalFeatures, work: LocalFeatures) -> Verification:
+    """Fit one placement of the work in the query (a similarity transform: rotation,
+    uniform scale, shift) to the matched keypoints, and measure how much it explains."""
     qi, wi = _matches(query, work)
     if len(qi) < 3:
-        return 0
+        return NOTHING
     src = work.points[wi].astype(np.float64)
     dst = query.points[qi].astype(np.float64)
     rng = np.random.default_rng(SEED)
@@ -132,16 +147,48 @@ def inliers(query: LocalFeatures, work: LocalFeatures) -> int:
     keep = (np.abs(a) > SCALE_RANGE[0]) & (np.abs(a) < SCALE_RANGE[1])
     a, b = a[keep], b[keep]
     if not len(a):
-        return 0
-    err = np.abs(a[:, None] * zs[None, :] + b[:, None] - zd[None, :])
-    best = int((err < INLIER_PX).sum(axis=1).max())
-    return best if best >= 3 else 0
+        return NOTHING
+    agree = np.abs(a[:, None] * zs[None, :] + b[:, None] - zd[None, :]) < INLIER_PX
+    counts = agree.sum(axis=1)
+    best = int(counts.argmax())
+    if counts[best] < 3:
+        return NOTHING
+    inlier = np.zeros(len(work), bool)
+    inlier[wi[agree[best]]] = True
+    return Verification(int(counts[best]), _coverage(query, work, a[best], b[best], inlier))
 
 
-def strength(count: int, query: LocalFeatures, work: LocalFeatures) -> float:
-    """Evidence of an inlier count: the count times the share of the sparser image's
-    keypoints it explains (count^2 / min(n_query, n_work)). Two drawings sharing only a
-    template, a flag's canton or a frame explain a small share of their keypoints; a copy,
-    or the crop of one, explains most of the sparser side."""
+def _coverage(
+    query: LocalFeatures, work: LocalFeatures, a: complex, b: complex, inlier: NDArray[np.bool_]
+) -> float:
+    """Share of the work's GRID x GRID cells (over its keypoints' box) holding an inlier,
+    counting cells with at least two keypoints that the placement z -> a z + b puts inside
+    the query's keypoints' box. A copy, or a crop of one, covers what it shows; two works
+    sharing a frame or a template cover only that part."""
+    pts = work.points.astype(np.float64)
+    placed = a * (pts[:, 0] + 1j * pts[:, 1]) + b
+    lo, hi = query.points.min(axis=0) - INLIER_PX, query.points.max(axis=0) + INLIER_PX
+    shown = (
+        (placed.real >= lo[0])
+        & (placed.real <= hi[0])
+        & (placed.imag >= lo[1])
+        & (placed.imag <= hi[1])
+    )
+    low, span = pts.min(axis=0), np.ptp(pts, axis=0) + 1e-6
+    cells = np.clip(((pts - low) / span * GRID).astype(np.int64), 0, GRID - 1)
+    cell = cells[:, 0] * GRID + cells[:, 1]
+    counted = np.bincount(cell[shown], minlength=GRID * GRID) >= 2
+    held = np.bincount(cell[inlier], minlength=GRID * GRID) > 0
+    return float(held[counted].mean()) if counted.any() else 0.0
+
+
+def strength(found: Verification, query: LocalFeatures, work: LocalFeatures) -> float:
+    """Evidence of a placement: its inlier count times the share of the sparser image's
+    keypoints it explains, times its coverage squared (count^2 / min(n_query, n_work) *
+    coverage^2). Two drawings sharing only a template, a flag's canton or a frame explain a
+    small share of their keypoints, in part of the work; a copy, or the crop of one,
+    explains most of the sparser side, all over what it shows (benchmarks/RESULTS.md)."""
     fewer = min(len(query), len(work))
-    return count * count / fewer if fewer else 0.0
+    if not fewer:
+        return 0.0
+    return found.inliers * found.inliers / fewer * found.coverage * found.coverage

@@ -99,8 +99,8 @@ def local_null(
         row[i] = -np.inf
         for j in np.argsort(-row)[:candidates]:
             if np.isfinite(row[j]):
-                count = local.inliers(feats[i], feats[j])
-                out.append(local.strength(count, feats[i], feats[j]))
+                found = local.verify(feats[i], feats[j])
+                out.append(local.strength(found, feats[i], feats[j]))
     return np.asarray(out, np.float32)
 
 

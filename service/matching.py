@@ -237,7 +237,8 @@ class Matcher:
                         calibrated=(rate := combine_rates(tests)),
                         verdict=verdict(rate, opts.match_rate, opts.possible_rate),
                         pdq_distance=pdq[pk][0] if pk in pdq else None,
-                        inliers=verified[pk][0] if pk in verified else None,
+                        inliers=verified[pk][0].inliers if pk in verified else None,
+                        coverage=round(verified[pk][0].coverage, 4) if pk in verified else None,
                     )
                 )
             rows = [
@@ -267,8 +268,8 @@ class Matcher:
 
     def _verify(
         self, image: Image.Image, sims: dict[int, float], works: dict[int, Work]
-    ) -> dict[int, tuple[int, float]]:
-        """(inlier count, strength) of the query against each of its local.CANDIDATES
+    ) -> dict[int, tuple[local.Verification, float]]:
+        """(placement, strength) of the query against each of its local.CANDIDATES
         closest works by content."""
         closest = sorted(sims, key=lambda pk: -sims[pk])[: local.CANDIDATES]
         if not closest:
@@ -280,8 +281,8 @@ class Matcher:
         out = {}
         with stage("verify"):
             for pk, feats in stored.items():
-                count = local.inliers(query, feats)
-                out[pk] = (count, local.strength(count, query, feats))
+                found = local.verify(query, feats)
+                out[pk] = (found, local.strength(found, query, feats))
         return out
 
     def _content_result(self, rows: list[WorkMatch], opts: MatchOptions) -> ContentResult:

@@ -25,6 +25,11 @@ class WorkMatch(BaseModel):
         description="keypoint matches agreeing on one placement of the work in the query, "
         "where geometric verification checked this work (content)",
     )
+    coverage: float | None = Field(
+        None,
+        description="share of the work's keypoint-bearing regions, among those the placement "
+        "shows in the query, that hold one of those matches (content)",
+    )
     watermark: bool | None = Field(
         None,
         description="the query carries this work's styletrace watermark: a content match "

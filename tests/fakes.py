@@ -77,6 +77,18 @@ def drawing(seed: int, palette: Sequence[tuple[int, int, int]], size: int = 96) 
     return img
 
 
+def framed(drawing: Image.Image) -> Image.Image:
+    """A drawing inside a chequered frame: a series' template, shared by works that are not
+    copies of each other."""
+    page = Image.new("RGB", (320, 320), "white")
+    draw = ImageDraw.Draw(page)
+    for k in range(0, 320, 20):
+        for x, y in ((k, 0), (k, 300), (0, k), (300, k)):
+            draw.rectangle((x, y, x + 9, y + 19), fill=(30, 30, 120))
+    page.paste(drawing.resize((240, 240)), (40, 40))
+    return page
+
+
 PALETTES: dict[str, list[tuple[int, int, int]]] = {
     "alice": [(250, 240, 220), (200, 40, 40), (240, 160, 30), (120, 20, 20)],
     "bob": [(20, 30, 60), (40, 120, 200), (120, 220, 250), (10, 60, 120)],

@@ -117,6 +117,15 @@ function contentCard(content) {
   );
 }
 
+/** The keypoint evidence of a match, in words: how many agree, and over how much of the work. */
+function placementWords(m) {
+  const where =
+    m.coverage === null || m.coverage === undefined
+      ? ""
+      : `, across ${Math.round(m.coverage * 100)}% of the work's detailed regions`;
+  return `${m.inliers} keypoints agree on one placement${where}.`;
+}
+
 function gallery(title, matches) {
   if (!matches.length) return null;
   const figures = matches.slice(0, SHOWN).map((m) =>
@@ -130,7 +139,7 @@ function gallery(title, matches) {
         m.pdq_distance !== null && m.pdq_distance !== undefined
           ? h("span", { text: `Near-identical: perceptual hash distance ${m.pdq_distance}.` })
           : null,
-        m.inliers ? h("span", { text: `${m.inliers} keypoints agree on one placement.` }) : null,
+        m.inliers ? h("span", { text: placementWords(m) }) : null,
       ),
     ),
   );

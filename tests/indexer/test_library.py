@@ -146,7 +146,7 @@ def test_model_change_re_embeds_from_stored_originals(
 def test_keypoints_are_stored_and_extracted_again_when_missing(runtime: Runtime) -> None:
     lib = runtime.library
     works = [r.work for r in lib.register([_submission("alice", 1), _submission("bob", 2)])]
-    key = (LOCAL, local.MODEL_ID)
+    key = (LOCAL, local.FEATURES_ID)
     stored = lib.catalog.vectors_of([w.pk for w in works], *key)
     assert set(stored) == {w.pk for w in works}
     first = lib.keypoints(works)

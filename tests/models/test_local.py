@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from models import local
+from tests.fakes import framed
 
 GALLERY = Path(__file__).resolve().parents[2] / "examples" / "gallery"
 
@@ -32,10 +33,11 @@ def test_a_rotated_pasted_copy_keeps_one_placement() -> None:
     query = local.extract(_pasted(work, 17.0, 0.6))
     stored = local.extract(work)
     assert len(stored) > 20
-    copy = local.inliers(query, stored)
-    unrelated = local.inliers(query, local.extract(other))
-    assert copy >= 15
-    assert copy >= 3 * max(unrelated, 1)
+    copy = local.verify(query, stored)
+    unrelated = local.verify(query, local.extract(other)).inliers
+    assert copy.inliers >= 15
+    assert copy.inliers >= 3 * max(unrelated, 1)
+    assert copy.coverage >= 0.9  # the whole drawing is there
 
 
 def test_verification_is_deterministic_and_survives_storage() -> None:
@@ -45,15 +47,15 @@ def test_verification_is_deterministic_and_survives_storage() -> None:
     np.testing.assert_array_equal(back.points, feats.points)
     np.testing.assert_array_equal(back.descriptors, feats.descriptors)
     query = local.extract(_pasted(work, -9.0, 0.8))
-    counts = {local.inliers(query, back) for _ in range(3)}
-    assert len(counts) == 1 and counts.pop() > 0
+    found = {local.verify(query, back) for _ in range(3)}
+    assert len(found) == 1 and found.pop().inliers > 0
 
 
 def test_featureless_images_verify_nothing() -> None:
     blank = local.extract(Image.new("RGB", (64, 64), "white"))
     assert len(blank) == 0 and blank.to_bytes() == b""
     work = local.extract(_open("jose-hevia/heart.png"))
-    assert local.inliers(blank, work) == 0 and local.inliers(work, blank) == 0
+    assert local.verify(blank, work) == local.verify(work, blank) == local.NOTHING
 
 
 def test_a_placement_outside_the_scale_range_is_not_a_match() -> None:
@@ -64,15 +66,29 @@ def test_a_placement_outside_the_scale_range_is_not_a_match() -> None:
     work = local.LocalFeatures(points, desc)
     for scale, expected in ((0.5, 30), (0.05, 0)):
         query = local.LocalFeatures((points * scale + 7).astype(np.float32), desc)
-        assert local.inliers(query, work) == expected
+        assert local.verify(query, work).inliers == expected
 
 
-def test_strength_weighs_a_count_by_the_share_it_explains() -> None:
+def test_strength_weighs_a_count_by_the_share_and_the_coverage() -> None:
     def feats(n: int) -> local.LocalFeatures:
         return local.LocalFeatures(np.zeros((n, 2), np.float32), np.zeros((n, 128), np.uint8))
 
     few, many = feats(40), feats(400)
-    assert local.strength(20, few, many) == 20 * 20 / 40  # half of the sparser side
-    assert local.strength(20, many, many) < local.strength(20, few, many)
-    assert local.strength(40, few, many) > local.strength(20, few, many)
-    assert local.strength(0, few, many) == 0.0 and local.strength(5, feats(0), many) == 0.0
+    whole, half = local.Verification(20, 1.0), local.Verification(20, 0.5)
+    assert local.strength(whole, few, many) == 20 * 20 / 40  # half of the sparser side
+    assert local.strength(whole, many, many) < local.strength(whole, few, many)
+    assert local.strength(local.Verification(40, 1.0), few, many) > local.strength(whole, few, many)
+    assert local.strength(half, few, many) == local.strength(whole, few, many) / 4
+    assert local.strength(local.NOTHING, few, many) == 0.0
+    assert local.strength(whole, feats(0), many) == 0.0
+
+
+def test_coverage_tells_a_shared_frame_from_a_copy() -> None:
+    """Two works sharing a frame place many keypoints, all on the frame; a crop of a work
+    covers all of what it shows."""
+    bus = framed(_open("jean-victor-balin/bus.png"))
+    mail = local.extract(framed(_open("jean-victor-balin/mail.png")))
+    shared = local.verify(local.extract(bus), mail)
+    assert shared.inliers >= 15 and shared.coverage <= 0.5
+    crop = bus.crop((0, 0, bus.width // 2, bus.height))
+    assert local.verify(local.extract(crop), local.extract(bus)).coverage >= 0.9

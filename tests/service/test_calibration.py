@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from models import local
 from service.calibrate import local_null
 from service.calibration import Calibration, NullDistribution, any_of, combine_rates
 from service.verdicts import shares, verdict
+from tests.fakes import framed
 
 floats = st.floats(-1, 1, allow_nan=False)
 
@@ -94,17 +95,6 @@ def test_a_calibration_file_keeps_its_verification_null(
     assert Calibration.load(tmp_path / "old.json").local is None
 
 
-def _in_frame(drawing: Image.Image) -> Image.Image:
-    """A drawing inside the same chequered frame (a series' template)."""
-    page = Image.new("RGB", (320, 320), "white")
-    draw = ImageDraw.Draw(page)
-    for k in range(0, 320, 20):
-        for x, y in ((k, 0), (k, 300), (0, k), (300, k)):
-            draw.rectangle((x, y, x + 9, y + 19), fill=(30, 30, 120))
-    page.paste(drawing.resize((240, 240)), (40, 40))
-    return page
-
-
 def test_local_null_keeps_same_creator_pairs() -> None:
     """Two works of a series sharing a frame verify; such pairs belong in the keypoint null."""
     gallery = Path(__file__).resolve().parents[2] / "examples" / "gallery"
@@ -112,14 +102,14 @@ def test_local_null_keeps_same_creator_pairs() -> None:
         Image.open(gallery / name).convert("RGB")
         for name in ("jean-victor-balin/bus.png", "jean-victor-balin/mail.png")
     ]
-    images = [_in_frame(d) for d in drawings] + [drawings[0]]
+    images = [framed(d) for d in drawings] + [drawings[0]]
     scores = np.array([[1, 0.9, 0.1], [0.9, 1, 0.1], [0.1, 0.1, 1]], np.float32)
     null = local_null(images, scores, candidates=1)
     assert len(null) == 3  # every image against its closest other work, itself excluded
     feats = [local.extract(img) for img in images[:2]]
-    count = local.inliers(feats[0], feats[1])
-    assert count >= 15  # the frame alone verifies
-    assert null[0] == pytest.approx(local.strength(count, feats[0], feats[1]))
+    found = local.verify(feats[0], feats[1])
+    assert found.inliers >= 15  # the frame alone verifies, over part of the work
+    assert null[0] == pytest.approx(local.strength(found, feats[0], feats[1]))
 
 
 rates = st.floats(0, 1, allow_nan=False)

@@ -130,10 +130,11 @@ def test_a_rotated_copy_in_a_page_is_found_by_its_keypoints(runtime: Runtime) ->
     assert result.models.verification == local.MODEL_ID
     best = result.content.matches[0]
     assert best.work_id == rels[0] and best.inliers is not None and best.inliers >= 15
+    assert best.coverage is not None and best.coverage >= 0.9  # all of the drawing is there
     assert best.pdq_distance is None  # neither PDQ nor the pixel embedder sees this copy
     assert best.calibrated < 0.05  # the fakes' null: random shapes share a few corners
     without = dataclasses.replace(runtime.matcher.calibration, local=None)
     again = Matcher(runtime.library, without).match([_query(query)], runtime.options(9))[0]
-    assert all(m.inliers is None for m in again.content.matches)
+    assert all(m.inliers is m.coverage is None for m in again.content.matches)
     assert again.models.verification is None
     assert next(m for m in again.content.matches if m.work_id == rels[0]).calibrated == 1.0
