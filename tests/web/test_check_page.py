@@ -86,6 +86,8 @@ def test_a_copy_is_checked_then_claimed_with_evidence(page: Page, live: Live) ->
     source = page.get_by_alt_text("Preview of andy-fitzsimon/four-wheel-drive.png").first
     expect(source).to_be_visible()
     assert source.evaluate("img => img.complete && img.naturalWidth > 0")
+    figure = page.locator("#content-verdict li").filter(has=source)  # the keypoint evidence
+    expect(figure).to_contain_text(re.compile(r"\d+ keypoints agree on one placement, across \d+%"))
     expect(page.locator(".policy")).to_contain_text("Resolved: takedown")
     expect(page.locator(".policy")).to_contain_text("credit: Andy Fitzsimon")
     shot(page, "check-copy")
