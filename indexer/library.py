@@ -241,7 +241,7 @@ class Library:
 
     def keypoints(self, works: Sequence[Work]) -> dict[int, local.LocalFeatures]:
         """Stored local features of some works by key; active works registered before they
-        were stored (or under another local model) are extracted again and stored. Works
+        were stored (or by another extraction) are extracted again and stored. Works
         removed meanwhile are left out."""
         stored = self.catalog.vectors_of([w.pk for w in works], LOCAL, local.FEATURES_ID)
         out = {pk: local.LocalFeatures.from_bytes(data) for pk, data in stored.items()}

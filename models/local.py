@@ -37,10 +37,10 @@ def _opencv_version() -> str:
     return "unknown"
 
 
-FEATURES_ID = f"sift-root-{LONG_SIDE}-n{MAX_KEYPOINTS}@opencv-{_opencv_version()}"  # stored
-MODEL_ID = (  # the features and how a pair is scored: what a calibration measured
-    f"sift-root-{LONG_SIDE}-n{MAX_KEYPOINTS}+ransac-sim-r{RATIO:g}-px{INLIER_PX:g}-h{HYPOTHESES}"
-    f"+share-cov{GRID}@opencv-{_opencv_version()}"
+_SIFT, _OPENCV = f"sift-root-{LONG_SIDE}-n{MAX_KEYPOINTS}", f"@opencv-{_opencv_version()}"
+FEATURES_ID = _SIFT + _OPENCV  # how keypoints are extracted: the key they are stored under
+MODEL_ID = (  # and how a pair is scored: what a calibration measured
+    f"{_SIFT}+ransac-sim-r{RATIO:g}-px{INLIER_PX:g}-h{HYPOTHESES}+share-cov{GRID}{_OPENCV}"
 )
 _POINT_BYTES = 2 * 4
 _DESC_BYTES = 128

@@ -106,3 +106,42 @@ def test_a_database_from_before_accounts_is_upgraded_in_place(tmp_path: Path) ->
     assert audit.verify(catalog.engine).ok
     catalog.remove("alice/a.png", "cli")
     assert [e.action for e in audit.entries(catalog.engine)] == ["work.remove"]
+
+
+def test_stored_keypoints_are_rekeyed_by_their_extraction(tmp_path: Path) -> None:
+    """0005 -> head moves keypoints stored under the scoring's id to the extraction's id,
+    bytes unchanged; a work that already has both keeps the newer."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from indexer.catalog import _ALEMBIC_INI
+
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    engine = create_engine(url)
+    cfg = Config(str(_ALEMBIC_INI))
+    old = "sift-root-512-n500+ransac-sim-r0.8-px8-h512+share@opencv-5.0.0.93"
+    new = "sift-root-512-n500@opencv-5.0.0.93"
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+        conn.exec_driver_sql(
+            "INSERT INTO creators (creator_id, created_at) VALUES ('alice', '2025-01-01 00:00:00')"
+        )
+        for pk in (1, 2):
+            conn.exec_driver_sql(
+                "INSERT INTO works (id, work_id, creator_id, sha256, size_bytes, width, height,"
+                f" source, registered_at, meta) VALUES ({pk}, 'alice/{pk}.png', 'alice', '{pk}',"
+                " 1, 1, 1, 's', '2025-01-01 00:00:00', '{}')"
+            )
+            conn.exec_driver_sql(f"INSERT INTO vectors VALUES ({pk}, 'local', '{old}', X'0{pk}')")
+        conn.exec_driver_sql(f"INSERT INTO vectors VALUES (2, 'local', '{new}', X'22')")
+        conn.exec_driver_sql(f"INSERT INTO vectors VALUES (1, 'pdq', '{old}', X'33')")
+    catalog = Catalog(url)
+    assert catalog.vectors_of([1, 2], "local", new) == {1: b"\x01", 2: b"\x22"}
+    assert catalog.vectors_of([1, 2], "local", old) == {}
+    assert catalog.vectors_of([1], "pdq", old) == {1: b"\x33"}  # other spaces untouched
+    with catalog.engine.begin() as conn:  # and back
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    assert catalog.vectors_of([1, 2], "local", old) == {1: b"\x01", 2: b"\x22"}
