@@ -12,6 +12,7 @@ import torch
 
 from indexer.catalog import Catalog
 from indexer.library import IndexFactory, Library, faiss_index
+from models import local
 from models.embedder import Embedder
 from models.registry import CALIBRATION_DIR, Profile, load_profile
 from service.c2pa_cert import C2paCredentials, load_or_create
@@ -80,6 +81,8 @@ def load_calibration(settings: Settings, profile_name: str, models: dict[str, st
         for k in ("content", "style", "content_views", "content_crops", "content_paired")
         if k in models and measured.get(k) != models[k]
     ]
+    if cal.local is not None and cal.models.get("local") != local.MODEL_ID:
+        stale.append("local")  # its keypoint null scored pairs another way
     if stale:
         raise CalibrationMissing(
             f"calibration {path} was measured with other {', '.join(stale)} "

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from indexer.library import WORK_CROPS, WORK_PAIRED, Library
+from models import local
 from models.views import (
     CROP_SIDE,
     SIDE,
@@ -161,6 +162,12 @@ def test_calibration_measured_with_other_views_is_refused(
         load_calibration(
             pinned, "fake", models | {"content_crops": "fake-pixels-8@crops5-both-side0.6"}
         )
+    older = fake_cal.models | {"local": local.MODEL_ID.replace("+share-cov", "+share-grid")}
+    dataclasses.replace(fake_cal, models=older).save(path)
+    with pytest.raises(CalibrationMissing, match="local"):  # keypoints scored another way
+        load_calibration(pinned, "fake", models)
+    dataclasses.replace(fake_cal, models=older, local=None).save(path)
+    assert load_calibration(pinned, "fake", models).local is None  # one without verification
 
 
 def test_work_views_null_adds_the_query_against_each_works_crops() -> None:
