@@ -76,7 +76,7 @@ def load_calibration(settings: Settings, profile_name: str, models: dict[str, st
         )
     cal = Calibration.load(path)
     measured = {"content_views": "global"} | cal.models
-    stale = [
+    stale: list[str] = [
         k
         for k in ("content", "style", "content_views", "content_crops", "content_paired")
         if k in models and measured.get(k) != models[k]
