@@ -40,7 +40,7 @@ def _opencv_version() -> str:
 _SIFT, _OPENCV = f"sift-root-{LONG_SIDE}-n{MAX_KEYPOINTS}", f"@opencv-{_opencv_version()}"
 FEATURES_ID = _SIFT + _OPENCV  # how keypoints are extracted: the key they are stored under
 MODEL_ID = (  # and how a pair is scored: what a calibration measured
-    f"{_SIFT}+ransac-sim-r{RATIO:g}-px{INLIER_PX:g}-h{HYPOTHESES}+share-cov{GRID}{_OPENCV}"
+    f"{_SIFT}+ransac-sim-r{RATIO:g}-px{INLIER_PX:g}-h{HYPOTHESES}+share-cov{GRID}-both{_OPENCV}"
 )
 _POINT_BYTES = 2 * 4
 _DESC_BYTES = 128
@@ -117,8 +117,8 @@ def _matches(query: LocalFeatures, work: LocalFeatures) -> tuple[NDArray[np.int6
 @dataclass(frozen=True)
 class Verification:
     """The best placement of a work in a query: how many keypoint matches agree on it
-    (0 when fewer than 3), and the share of the work's keypoint-bearing grid cells, among
-    those it places where the query has keypoints, that hold one of them."""
+    (0 when fewer than 3), and the share of the grid cells over the work where both images
+    have keypoints that hold one of them."""
 
     inliers: int
     coverage: float
@@ -162,24 +162,31 @@ def _coverage(
     query: LocalFeatures, work: LocalFeatures, a: complex, b: complex, inlier: NDArray[np.bool_]
 ) -> float:
     """Share of the work's GRID x GRID cells (over its keypoints' box) holding an inlier,
-    counting cells with at least two keypoints that the placement z -> a z + b puts inside
-    the query's keypoints' box. A copy, or a crop of one, covers what it shows; two works
-    sharing a frame or a template cover only that part."""
+    among the cells where both images have keypoints: two or more of the work's and one or
+    more of the query's, placed back by undoing z -> a z + b (a cell holding an inlier
+    counts too). A copy, or a crop of one, covers what it shows; two works sharing a frame
+    or a template cover only that part; a region the query has no keypoints in (cropped
+    away, blanked, or starved by a busy page) is not held against it."""
     pts = work.points.astype(np.float64)
-    placed = a * (pts[:, 0] + 1j * pts[:, 1]) + b
-    lo, hi = query.points.min(axis=0) - INLIER_PX, query.points.max(axis=0) + INLIER_PX
-    shown = (
-        (placed.real >= lo[0])
-        & (placed.real <= hi[0])
-        & (placed.imag >= lo[1])
-        & (placed.imag <= hi[1])
-    )
     low, span = pts.min(axis=0), np.ptp(pts, axis=0) + 1e-6
-    cells = np.clip(((pts - low) / span * GRID).astype(np.int64), 0, GRID - 1)
-    cell = cells[:, 0] * GRID + cells[:, 1]
-    counted = np.bincount(cell[shown], minlength=GRID * GRID) >= 2
-    held = np.bincount(cell[inlier], minlength=GRID * GRID) > 0
-    return float(held[counted].mean()) if counted.any() else 0.0
+    back = (query.points[:, 0] + 1j * query.points[:, 1] - b) / a
+    placed = np.stack([back.real, back.imag], axis=1)
+    placed = placed[np.all((placed >= low) & (placed <= low + span), axis=1)]
+    work_cell, query_cell = _cell(pts, low, span), _cell(placed, low, span)
+    cells = GRID * GRID
+    held = np.bincount(work_cell[inlier], minlength=cells) > 0
+    both = (np.bincount(work_cell, minlength=cells) >= 2) & (
+        np.bincount(query_cell, minlength=cells) > 0
+    )
+    return float(held[both | held].mean())
+
+
+def _cell(
+    points: NDArray[np.float64], low: NDArray[np.float64], span: NDArray[np.float64]
+) -> NDArray[np.int64]:
+    """Index of the GRID x GRID cell of each point, over the box from `low` spanning `span`."""
+    xy = np.clip(((points - low) / span * GRID).astype(np.int64), 0, GRID - 1)
+    return xy[:, 0] * GRID + xy[:, 1]
 
 
 def strength(found: Verification, query: LocalFeatures, work: LocalFeatures) -> float:

@@ -27,8 +27,8 @@ class WorkMatch(BaseModel):
     )
     coverage: float | None = Field(
         None,
-        description="share of the work's keypoint-bearing regions, among those the placement "
-        "shows in the query, that hold one of those matches (content)",
+        description="share of the work's regions where both images have keypoints that hold "
+        "one of those matches (content)",
     )
     watermark: bool | None = Field(
         None,

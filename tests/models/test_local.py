@@ -92,3 +92,27 @@ def test_coverage_tells_a_shared_frame_from_a_copy() -> None:
     assert shared.inliers >= 15 and shared.coverage <= 0.5
     crop = bus.crop((0, 0, bus.width // 2, bus.height))
     assert local.verify(local.extract(crop), local.extract(bus)).coverage >= 0.9
+
+
+def test_coverage_counts_the_cells_where_both_images_have_keypoints() -> None:
+    """Cells of the work the query has no keypoints in (cropped away, blank, starved) are
+    not held against it; cells where the query has other keypoints are."""
+    rng = np.random.default_rng(3)
+    centres = np.array([(x, y) for x in range(4) for y in range(4)], np.float32) * 100 + 50
+    points = (np.repeat(centres, 3, axis=0) + rng.uniform(-20, 20, (48, 2))).astype(np.float32)
+    desc = rng.integers(0, 255, (48, 128)).astype(np.uint8)
+    work = local.LocalFeatures(points, desc)
+    left = points[:, 0] < 200
+    half = local.LocalFeatures(points[left] + 5, desc[left])
+    assert local.verify(half, work) == local.Verification(int(left.sum()), 1.0)
+    far = np.array([[900, 900], [950, 20], [20, 950]], np.float32)  # a page's other corners
+    page = local.LocalFeatures(
+        np.concatenate([half.points, far]),
+        np.concatenate([half.descriptors, rng.integers(0, 255, (3, 128)).astype(np.uint8)]),
+    )
+    assert local.verify(page, work).coverage == 1.0  # no keypoints of the page over the rest
+    other = rng.integers(0, 255, (int((~left).sum()), 128)).astype(np.uint8)  # not the work's
+    mixed = desc.copy()
+    mixed[~left] = other
+    busy = local.LocalFeatures(points + 5, mixed)
+    assert local.verify(busy, work) == local.Verification(int(left.sum()), 0.5)

@@ -36,7 +36,7 @@ def _rekey(old: str, new: str) -> None:
 
 def _local_ids() -> list[str]:
     rows = op.get_bind().execute(
-        sa.text("SELECT DISTINCT model_id FROM vectors WHERE space = 'local'")
+        sa.text("SELECT DISTINCT model_id FROM vectors WHERE space = 'local' ORDER BY model_id")
     )
     return [r[0] for r in rows]
 
