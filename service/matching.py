@@ -222,12 +222,13 @@ class Matcher:
         rows = []
         with stage("scoring"):
             for pk, work in works.items():
+                found = verified.get(pk)  # (placement, strength) where verification ran
                 tests = [  # per-query rates of each test, then "any of them fired"
                     any_of(cal.content.rate(sims[pk]) if pk in sims else 1.0, n),
                     any_of(cal.pdq.rate(pdq[pk][0]) if pk in pdq else 1.0, n),
                 ]
                 if local_null is not None:
-                    local_rate = local_null.rate(verified[pk][1]) if pk in verified else 1.0
+                    local_rate = local_null.rate(found[1]) if found else 1.0
                     tests.append(any_of(local_rate, local.CANDIDATES))
                 rows.append(
                     WorkMatch(
@@ -237,8 +238,8 @@ class Matcher:
                         calibrated=(rate := combine_rates(tests)),
                         verdict=verdict(rate, opts.match_rate, opts.possible_rate),
                         pdq_distance=pdq[pk][0] if pk in pdq else None,
-                        inliers=verified[pk][0].inliers if pk in verified else None,
-                        coverage=round(verified[pk][0].coverage, 4) if pk in verified else None,
+                        inliers=found[0].inliers if found else None,
+                        coverage=round(found[0].coverage, 4) if found else None,
                     )
                 )
             rows = [
