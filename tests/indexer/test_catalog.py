@@ -3,15 +3,27 @@
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, inspect
 
-from indexer.catalog import Catalog, NewWork
+from indexer.catalog import _ALEMBIC_INI, Catalog, NewWork
 from indexer.errors import InvalidId, WorkConflict, WorkNotFound
 from indexer.ids import check_creator_id, check_work_id
 
 
 def _work(work_id: str = "alice/a.png", sha: str = "a" * 64, creator: str = "alice") -> NewWork:
     return NewWork(work_id, creator, sha, 10, 4, 4, "test")
+
+
+def _at_revision(url: str, revision: str) -> Config:
+    """Migrate a new database at `url` only as far as `revision` (an older schema); the
+    returned alembic config runs further commands through `cfg.attributes["connection"]`."""
+    cfg = Config(str(_ALEMBIC_INI))
+    with create_engine(url).begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return cfg
 
 
 def test_fresh_database_is_migrated(tmp_path: Path) -> None:
@@ -81,19 +93,11 @@ def test_good_ids_pass() -> None:
 
 def test_a_database_from_before_accounts_is_upgraded_in_place(tmp_path: Path) -> None:
     """0001 -> head keeps the works and gives them empty terms."""
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine
-
     from indexer import audit
-    from indexer.catalog import _ALEMBIC_INI
 
     url = f"sqlite:///{tmp_path / 'c.sqlite'}"
-    engine = create_engine(url)
-    cfg = Config(str(_ALEMBIC_INI))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
+    _at_revision(url, "0001")
+    with create_engine(url).begin() as conn:
         conn.exec_driver_sql("INSERT INTO creators VALUES ('alice', '2025-01-01 00:00:00')")
         conn.exec_driver_sql(
             "INSERT INTO works (work_id, creator_id, sha256, size_bytes, width, height, source,"
@@ -111,20 +115,11 @@ def test_a_database_from_before_accounts_is_upgraded_in_place(tmp_path: Path) ->
 def test_stored_keypoints_are_rekeyed_by_their_extraction(tmp_path: Path) -> None:
     """0005 -> head moves keypoints stored under the scoring's id to the extraction's id,
     bytes unchanged; a work that already has both keeps the newer."""
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine
-
-    from indexer.catalog import _ALEMBIC_INI
-
     url = f"sqlite:///{tmp_path / 'c.sqlite'}"
-    engine = create_engine(url)
-    cfg = Config(str(_ALEMBIC_INI))
     old = "sift-root-512-n500+ransac-sim-r0.8-px8-h512+share@opencv-5.0.0.93"
     new = "sift-root-512-n500@opencv-5.0.0.93"
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0005")
+    cfg = _at_revision(url, "0005")
+    with create_engine(url).begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO creators (creator_id, created_at) VALUES ('alice', '2025-01-01 00:00:00')"
         )
