@@ -67,10 +67,14 @@ def test_copy_rows_need_the_true_source_first() -> None:
     copies = [_result("match"), _result("match"), _result("possible"), _result("none")]
     found = Predictions(np.array([5.0, 4.0, 3.0, 0.5]), ["a", "x", "a", "b"])
     negatives = Predictions(np.array([1.0] * 100), [""] * 100)  # 1% lets one through: > 1.0
-    rows = {row[0]: row[1:] for row in copy_recall_rows(labels, truth, copies, found, negatives)}
-    assert rows[AS_IS] == [2, 0.5, 0.5, 0.5]  # b's copy ranks x first: no credit
-    assert rows["blur"] == [2, 0.5, 0.0, 0.5]  # b's blurred copy scores under the cut
-    assert rows["all"] == [4, 0.5, 0.25, 0.5]
+    # PDQ alone: both copies as is clear the cut; a's blurred copy does not, b's ranks a first
+    pdq = (Predictions(np.array([1.5, 1.5, 0.2, 1.5]), ["a", "b", "a", "a"]), negatives)
+    rows = {
+        row[0]: row[1:] for row in copy_recall_rows(labels, truth, copies, found, negatives, pdq)
+    }
+    assert rows[AS_IS] == [2, 1.0, 0.5, 0.5, 0.5]  # b's copy ranks x first: no credit
+    assert rows["blur"] == [2, 0.0, 0.5, 0.0, 0.5]  # b's blurred copy scores under the cut
+    assert rows["all"] == [4, 0.5, 0.5, 0.25, 0.5]
 
 
 def test_non_copy_rows_count_every_verdict_but_none() -> None:
