@@ -331,7 +331,9 @@ class Matcher:
             )
             for h in hits[: opts.top_k]
         ]
-        creators = [self._creator(c, scores, opts) for c, scores in per_creator.items()]
+        # a work outside the neighbours scores at most the last neighbour
+        ceiling = hits[-1].score if hits else 0.0
+        creators = [self._creator(c, scores, opts, ceiling) for c, scores in per_creator.items()]
         creators.sort(key=lambda c: (c.calibrated, -c.score))
         for c, share in zip(
             creators, shares([c.calibrated for c in creators], opts.possible_rate), strict=True
@@ -357,11 +359,16 @@ class Matcher:
             generic_creators=generic,
         )
 
-    def _creator(self, creator_id: str, scores: list[float], opts: MatchOptions) -> CreatorMatch:
-        """Aggregate a creator's closest works: mean of the top m, m = min(M, their works)."""
+    def _creator(
+        self, creator_id: str, scores: list[float], opts: MatchOptions, ceiling: float
+    ) -> CreatorMatch:
+        """Aggregate a creator's closest works: mean of the top m, m = min(M, their works).
+        Works not among the query's neighbours count at `ceiling`, the last neighbour's
+        score: no more than they can score, and no more than that (a creator with one close
+        work no longer counts it m times)."""
         m = max(1, min(opts.works_per_creator, self.library.works_of(creator_id)))
         top = sorted(scores, reverse=True)[:m]
-        top += [top[-1]] * (m - len(top))  # unseen works score at most the last one seen
+        top += [min(ceiling, top[-1])] * (m - len(top))
         score = float(np.mean(top))
         rate = any_of(self.calibration.style_null(m).rate(score), self.library.creators)
         return CreatorMatch(

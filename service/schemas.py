@@ -39,7 +39,10 @@ class WorkMatch(BaseModel):
 
 class CreatorMatch(BaseModel):
     creator_id: str
-    score: float = Field(description="mean similarity to the creator's closest works")
+    score: float = Field(
+        description="mean similarity to the creator's closest works (`works` of them); a work "
+        "outside the query's style neighbours counts at the last neighbour's similarity"
+    )
     calibrated: float
     verdict: Verdict = Field("none", description="this creator's verdict at the thresholds")
     share: float = Field(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from indexer.spaces import Submission
+from indexer.spaces import Hit, Submission
 from models import local
 from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE
@@ -63,6 +63,27 @@ def test_new_drawing_in_a_palette_matches_that_creator_by_style(runtime: Runtime
     assert result.style.creators[0].works == 3
     assert result.content.verdict != "match"
     assert len(result.style.matches) == 3 and len(result.content.matches) <= 3
+
+
+def test_one_close_work_does_not_outrank_a_creator_with_several(runtime: Runtime) -> None:
+    """A creator scores the mean of their m closest works; works outside the query's style
+    neighbours count at the last neighbour's score, not at the creator's own last one (which
+    counted alice's single close work three times and ranked her first)."""
+    _register_gallery(runtime)
+    works = {w.work_id: w for w in runtime.library.catalog.active().values()}
+    hits = [
+        Hit(0.90, works["alice/0.png"]),
+        Hit(0.85, works["bob/0.png"]),
+        Hit(0.84, works["bob/1.png"]),
+        Hit(0.83, works["bob/2.png"]),
+        Hit(0.20, works["carol/0.png"]),
+    ]
+    style = runtime.matcher._style(
+        hits, dataclasses.replace(runtime.options(3), style_neighbours=5)
+    )
+    assert [c.creator_id for c in style.creators[:2]] == ["bob", "alice"]
+    alice = next(c for c in style.creators if c.creator_id == "alice")
+    assert alice.works == 3 and abs(alice.score - (0.90 + 0.20 + 0.20) / 3) < 1e-6
 
 
 def test_unrelated_image_gets_no_match(runtime: Runtime) -> None:
