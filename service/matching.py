@@ -364,8 +364,9 @@ class Matcher:
     ) -> CreatorMatch:
         """Aggregate a creator's closest works: mean of the top m, m = min(M, their works).
         Works not among the query's neighbours count at `ceiling`, the last neighbour's
-        score: no more than they can score, and no more than that (a creator with one close
-        work no longer counts it m times)."""
+        score: the most they can score under exact search, so the mean is an upper bound,
+        exact when all m are neighbours (a creator with one close work no longer counts it
+        m times)."""
         m = max(1, min(opts.works_per_creator, self.library.works_of(creator_id)))
         top = sorted(scores, reverse=True)[:m]
         top += [min(ceiling, top[-1])] * (m - len(top))
