@@ -76,17 +76,19 @@ def load_calibration(settings: Settings, profile_name: str, models: dict[str, st
         )
     cal = Calibration.load(path)
     measured = {"content_views": "global"} | cal.models
-    stale: list[str] = [
-        k
-        for k in ("content", "style", "content_views", "content_crops", "content_paired")
-        if k in models and measured.get(k) != models[k]
+    in_use = {k: v for k, v in models.items() if k != "local"}
+    if cal.local is not None:  # its keypoint null must have scored pairs the same way
+        in_use["local"] = local.MODEL_ID
+    stale = [
+        f"{k} (measured {measured.get(k)}, in use {in_use[k]})"
+        for k in ("content", "style", "content_views", "content_crops", "content_paired", "local")
+        if k in in_use and measured.get(k) != in_use[k]
     ]
-    if cal.local is not None and cal.models.get("local") != local.MODEL_ID:
-        stale.append("local")  # its keypoint null scored pairs another way
     if stale:
         raise CalibrationMissing(
-            f"calibration {path} was measured with other {', '.join(stale)} "
-            f"model(s) or views; run `python -m benchmarks.calibrate --profile {profile_name}`"
+            f"calibration {path} was measured with other models or views: {'; '.join(stale)}. "
+            f"Install the versions it was measured with (a new OpenCV changes the local model) "
+            f"or run `python -m benchmarks.calibrate --profile {profile_name}`"
         )
     return cal
 
