@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     labels = np.asarray([c for c, _ in gallery])
     truth = [q.style_creator for q in imitations]
     content_of = [content_creators[q.content] for q in imitations]
-    rows, gallery_images = [], load(gallery)
+    rows, gallery_images = [], load(style.gallery) + content_images  # as `gallery` lists them
     for name, similarity in style_methods().items():
         ranked = rank_creators(similarity(made_imitations, gallery_images), labels)
         rows.append(style_row(name, ranked, truth, content_of))

@@ -160,11 +160,11 @@ def main(argv: list[str] | None = None) -> None:
         with Image.open(path) as img:
             pictures.append(flatten(img, SOURCE_SIZE))
     keep = distinct(pictures)
-    sources = hash_batch([Image.open(i.path).convert("RGB") for i in dev.references])
+    gallery = [Image.open(i.path).convert("RGB") for i in dev.references]  # then the half below
+    sources = hash_batch(gallery)
     keep = [i for i in keep if near_duplicate_of(pictures[i], sources) is None]
     mine, others = halves(len(keep), args.seed)
     works = [WorkSource(creator_id(i.group), i.id, i.path) for i in dev.references]
-    gallery = [Image.open(w.path).convert("RGB") for w in works]
     positives, pos_labels = edited([pictures[keep[i]] for i in mine], args.seed)
     negatives, neg_labels = edited([pictures[keep[i]] for i in others], args.seed + 1)
     per_picture = len(EDITS) + 1  # as is, then each edit
