@@ -53,6 +53,7 @@ FMR = 0.01
 AS_IS = "as is"
 COPY_HEADERS = (
     "edit", "copies", "PDQ alone recall@1%FMR", "recall@1%FMR", "content match on the source",
+    "of which measured counts alone within 0.1%", "within 1%",
     "content match|possible on the source",
 )  # fmt: skip
 NON_COPY_HEADERS = ("edit", "non-copies", "content match", "content match|possible")
@@ -112,20 +113,28 @@ def copy_recall_rows(
 ) -> list[list[Any]]:
     """Per edit and overall: copies, recall at FMR against the non-copies' top-1 scores of
     PDQ alone (`pdq`: copies' and non-copies' top-1) and of the product, and the shares whose
-    content verdict is `match` (or not `none`) with the true source first."""
+    content verdict is `match` with the true source first (and of them, those whose `upper`,
+    the rate on the calibration's measured counts alone, is within `match`'s rate too, or
+    within `possible`'s), or not `none`."""
     rows = []
     for name, sel in by_label(labels):
         correct = np.array([found.sources[k] == truth[k] for k in sel])
         pdq_correct = np.array([pdq[0].sources[k] == truth[k] for k in sel])
-        verdicts = [copies[k].content.verdict for k in sel]
+        verdicts = np.array([copies[k].content.verdict for k in sel])
+        upper = np.array([copies[k].content.upper for k in sel])
+        rates = [copies[k].thresholds for k in sel]
+        alone = upper <= np.array([t.match for t in rates])
+        alone_possible = upper <= np.array([t.possible for t in rates])
         rows.append(
             [
                 name,
                 len(sel),
                 recall_at_fmr(pdq[0].scores[sel], pdq_correct, pdq[1].scores, FMR),
                 recall_at_fmr(found.scores[sel], correct, negatives.scores, FMR),
-                float(np.mean(correct & np.array([v == "match" for v in verdicts]))),
-                float(np.mean(correct & np.array([v != "none" for v in verdicts]))),
+                float(np.mean(correct & (verdicts == "match"))),
+                float(np.mean(correct & (verdicts == "match") & alone)),
+                float(np.mean(correct & (verdicts == "match") & alone_possible)),
+                float(np.mean(correct & (verdicts != "none"))),
             ]
         )
     return rows

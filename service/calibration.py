@@ -5,10 +5,12 @@ Calibration files are produced from data by benchmarks/calibrate.py, one per mod
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,7 @@ from numpy.typing import NDArray
 EXACT_TAIL = 2000  # the highest null scores are kept exactly; the bulk on a log-spaced grid
 TAIL_FIT = 100  # how many of the closest null scores the tail model is fitted to
 MIN_RATE = 1e-12  # extrapolation far past the sample means nothing finer than this
+CONFIDENCE = 0.95  # of the model-free upper bounds reported beside each rate
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,22 @@ class NullDistribution:
         if pos == 0:
             return self._extrapolate(q, s)
         return float(self.rates[pos - 1]) if pos <= len(self.rates) else 1.0
+
+    def count(self, score: float) -> int:
+        """How many null scores are at least as close as `score`: exact below EXACT_TAIL,
+        past it the most the stored grid allows (never an undercount)."""
+        q = score if self.higher_is_closer else -score
+        pos = int(np.searchsorted(-self._oriented, -q, side="right"))
+        if pos == 0:
+            return 0
+        if pos == len(self.rates):
+            return self.n
+        return round(self.rates[pos] * (self.n + 1)) - 1  # below the next stored rank
+
+    def upper(self, score: float, confidence: float = CONFIDENCE) -> float:
+        """Upper confidence bound on the pair rate of `score` from the null's counts alone,
+        with no tail model: what the measurement supports by itself (exact Poisson bound)."""
+        return min(1.0, poisson_upper(self.count(score), confidence) / max(1, self.n))
 
     def _extrapolate(self, q: float, oriented: NDArray[np.floating]) -> float:
         floor = 1.0 / (self.n + 1)
@@ -191,3 +210,23 @@ def combine_rates(rates: Sequence[float]) -> float:
     """False-match rate of 'any of these independent tests fired' for the best one:
     Bonferroni-style min * count, capped at 1."""
     return min(1.0, min(rates) * len(rates)) if rates else 1.0
+
+
+def poisson_upper(k: int, confidence: float = CONFIDENCE) -> float:
+    """Exact (Garwood) upper confidence bound on a Poisson mean after k events: the mean at
+    which k or fewer occur with chance 1 - confidence (3.0 for k = 0 at 95%). Wilson and
+    Hilferty's chi-square approximation, then Newton steps on the exact Poisson sum."""
+    alpha = 1.0 - confidence
+    nu = 2 * k + 2
+    z = NormalDist().inv_cdf(confidence)
+    lam = nu / 2 * (1 - 2 / (9 * nu) + z * math.sqrt(2 / (9 * nu))) ** 3
+    if k > 1000:  # the approximation is within 1e-6 here
+        return lam
+    log_factorials = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, k + 1)))])
+    ks = np.arange(k + 1)
+    for _ in range(6):
+        logs = ks * math.log(lam) - lam - log_factorials
+        top = float(logs.max())
+        cdf = math.exp(top) * float(np.exp(logs - top).sum())
+        lam += (cdf - alpha) / math.exp(float(logs[-1]))  # d cdf / d lam = -pmf(k)
+    return lam

@@ -51,7 +51,8 @@ MOVES: dict[str, Move] = {
 
 def matched_entries(result: MatchResult, creator_id: str) -> list[dict[str, Any]]:
     """What of `creator_id`'s the image matched: copied works (content) and the creator's
-    style, each with its verdict, calibrated rate and attribution share."""
+    style, each with its verdict, calibrated rate (and its bound on measured counts alone,
+    `upper`) and attribution share."""
     out: list[dict[str, Any]] = [
         {
             "via": "content",
@@ -59,6 +60,7 @@ def matched_entries(result: MatchResult, creator_id: str) -> list[dict[str, Any]
             "work_id": m.work_id,
             "verdict": m.verdict,
             "calibrated": m.calibrated,
+            "upper": m.upper,
             "share": 1.0,
         }
         for m in result.content.matches
@@ -71,6 +73,7 @@ def matched_entries(result: MatchResult, creator_id: str) -> list[dict[str, Any]
             "work_id": None,
             "verdict": c.verdict,
             "calibrated": c.calibrated,
+            "upper": c.upper,
             "share": c.share,
         }
         for c in result.style.creators

@@ -85,9 +85,9 @@ def build_packet(
             "height": query.height,
             "bytes": len(query_bytes),
         },
-        "verdicts": {
-            "content": {"verdict": result.content.verdict, "calibrated": result.content.calibrated},
-            "style": {"verdict": result.style.verdict, "calibrated": result.style.calibrated},
+        "verdicts": {  # upper: the rate on the calibration's measured counts alone (95%)
+            part: {"verdict": r.verdict, "calibrated": r.calibrated, "upper": r.upper}
+            for part, r in (("content", result.content), ("style", result.style))
         },
         "thresholds": result.thresholds.model_dump(),
         "models": result.models.model_dump(),

@@ -24,7 +24,7 @@ from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE, pdq_dihedral
 from models.stages import stage
 from models.views import VIEWS
-from service.calibration import Calibration, any_of, combine_rates
+from service.calibration import Calibration, NullDistribution, any_of, combine_rates
 from service.consent import attach_policies
 from service.schemas import (
     ContentResult,
@@ -32,6 +32,7 @@ from service.schemas import (
     MatchResult,
     ModelsInfo,
     QueryInfo,
+    RateBasis,
     StyleResult,
     Thresholds,
     WorkMatch,
@@ -57,6 +58,17 @@ class MatchOptions:
 def _dihedral_codes(image: Image.Image) -> NDArray[np.uint8]:
     """[8, 32] packed PDQ hashes of the image under every flip and quarter turn."""
     return np.stack([np.frombuffer(h.bits, np.uint8) for h in pdq_dihedral(image)])
+
+
+def basis(null: NullDistribution, value: float, comparisons: int) -> RateBasis:
+    """One test's per-query rate for `value` among `comparisons`, and what it stands on."""
+    return RateBasis(
+        value=round(value, 6),
+        calibrated=any_of(null.rate(value), comparisons),
+        null_pairs=null.n,
+        closer=null.count(value),
+        upper=any_of(null.upper(value), comparisons),
+    )
 
 
 def provenance_of(
@@ -221,25 +233,30 @@ class Matcher:
         local_null = cal.local if self.verifies else None
         rows = []
         with stage("scoring"):
+            ran = 3 if local_null is not None else 2  # a test that did not measure: rate 1
             for pk, work in works.items():
                 found = verified.get(pk)  # (placement, strength) where verification ran
-                tests = [  # per-query rates of each test, then "any of them fired"
-                    any_of(cal.content.rate(sims[pk]) if pk in sims else 1.0, n),
-                    any_of(cal.pdq.rate(pdq[pk][0]) if pk in pdq else 1.0, n),
-                ]
-                if local_null is not None:
-                    local_rate = local_null.rate(found[1]) if found else 1.0
-                    tests.append(any_of(local_rate, local.CANDIDATES))
+                tests = {}  # per-query rates of each test, then "any of them fired"
+                if pk in sims:
+                    tests["embedding"] = basis(cal.content, sims[pk], n)
+                if pk in pdq:
+                    tests["pdq"] = basis(cal.pdq, pdq[pk][0], n)
+                if local_null is not None and found:
+                    tests["keypoints"] = basis(local_null, found[1], local.CANDIDATES)
+                rates = [t.calibrated for t in tests.values()]
+                uppers = [t.upper for t in tests.values()]
                 rows.append(
                     WorkMatch(
                         creator_id=work.creator_id,
                         work_id=work.work_id,
                         score=round(sims.get(pk, 0.0), 6),
-                        calibrated=(rate := combine_rates(tests)),
+                        calibrated=(rate := combine_rates(rates + [1.0] * (ran - len(rates)))),
+                        upper=combine_rates(uppers + [1.0] * (ran - len(uppers))),
                         verdict=verdict(rate, opts.match_rate, opts.possible_rate),
                         pdq_distance=pdq[pk][0] if pk in pdq else None,
                         inliers=found[0].inliers if found else None,
                         coverage=round(found[0].coverage, 4) if found else None,
+                        tests=tests,
                     )
                 )
             rows = [
@@ -264,8 +281,13 @@ class Matcher:
     def _watermarked(row: WorkMatch, false_positive_rate: float) -> WorkMatch:
         """A work whose watermark the query carries: strong content evidence, a match at
         the rate an unwatermarked image would decode to a valid payload."""
-        rate = min(row.calibrated, false_positive_rate)
-        return row.model_copy(update={"watermark": True, "calibrated": rate, "verdict": "match"})
+        update = {
+            "watermark": True,
+            "calibrated": min(row.calibrated, false_positive_rate),
+            "upper": min(row.upper, false_positive_rate),
+            "verdict": "match",
+        }
+        return row.model_copy(update=update)
 
     def _verify(
         self, image: Image.Image, sims: dict[int, float], works: dict[int, Work]
@@ -294,6 +316,7 @@ class Matcher:
             verdict=verdict(best.calibrated, opts.match_rate, opts.possible_rate),
             score=best.score,
             calibrated=best.calibrated,
+            upper=best.upper,
             matches=rows,
         )
 
@@ -321,15 +344,19 @@ class Matcher:
         per_creator: dict[str, list[float]] = defaultdict(list)
         for h in hits:
             per_creator[h.work.creator_id].append(h.score)
+        shown = hits[: opts.top_k]
+        bases = [basis(cal.style_null(1), h.score, len(self.library)) for h in shown]
         works = [
             WorkMatch(
                 creator_id=h.work.creator_id,
                 work_id=h.work.work_id,
                 score=round(h.score, 6),
-                calibrated=(rate := any_of(cal.style_null(1).rate(h.score), len(self.library))),
-                verdict=verdict(rate, opts.match_rate, opts.possible_rate),
+                calibrated=test.calibrated,
+                upper=test.upper,
+                verdict=verdict(test.calibrated, opts.match_rate, opts.possible_rate),
+                tests={"style": test},
             )
-            for h in hits[: opts.top_k]
+            for h, test in zip(shown, bases, strict=True)
         ]
         # a work outside the neighbours scores at most the last neighbour
         ceiling = hits[-1].score if hits else 0.0
@@ -354,6 +381,7 @@ class Matcher:
             verdict=verdict(best.calibrated, opts.match_rate, opts.possible_rate),
             score=best.score,
             calibrated=best.calibrated,
+            upper=best.upper,
             creators=creators[: opts.top_k],
             matches=works,
             generic_creators=generic,
@@ -371,12 +399,14 @@ class Matcher:
         top = sorted(scores, reverse=True)[:m]
         top += [min(ceiling, top[-1])] * (m - len(top))
         score = float(np.mean(top))
-        rate = any_of(self.calibration.style_null(m).rate(score), self.library.creators)
+        test = basis(self.calibration.style_null(m), score, self.library.creators)
         return CreatorMatch(
             creator_id=creator_id,
             score=round(score, 6),
-            calibrated=rate,
-            verdict=verdict(rate, opts.match_rate, opts.possible_rate),
+            calibrated=test.calibrated,
+            upper=test.upper,
+            verdict=verdict(test.calibrated, opts.match_rate, opts.possible_rate),
             share=0.0,
             works=m,
+            tests={"style": test},
         )

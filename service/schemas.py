@@ -11,11 +11,34 @@ from pydantic import BaseModel, Field
 Verdict = Literal["match", "possible", "none"]
 
 
+class RateBasis(BaseModel):
+    """What one test's rate stands on: the measured value, the null it was read from, and
+    how far those counts alone support it."""
+
+    value: float = Field(
+        description="what the test measured: cosine (embedding, style), Hamming distance in "
+        "bits (pdq), or keypoint evidence (keypoints)"
+    )
+    calibrated: float = Field(description="this test's estimated false-match rate alone")
+    null_pairs: int = Field(description="non-matching pairs the calibration measured it on")
+    closer: int = Field(description="how many of those pairs were at least as close")
+    upper: float = Field(
+        description="95% upper confidence bound on `calibrated` from those counts alone, "
+        "with no tail model: when `closer` is 0 the rate itself comes from the fitted tail, "
+        "and this is the most the measurement can vouch for by itself"
+    )
+
+
 class WorkMatch(BaseModel):
     creator_id: str
     work_id: str
     score: float = Field(description="cosine similarity in the model's space")
     calibrated: float = Field(description="estimated false-match rate of this score")
+    upper: float = Field(
+        1.0,
+        description="95% upper confidence bound on `calibrated` from the calibration's "
+        "measured counts alone, with no tail model (combined over `tests` as `calibrated` is)",
+    )
     verdict: Verdict = Field("none", description="this work's verdict at the thresholds")
     pdq_distance: int | None = Field(
         None, description="PDQ Hamming distance where within the match distance, 31 (content)"
@@ -35,6 +58,12 @@ class WorkMatch(BaseModel):
         description="the query carries this work's styletrace watermark: a content match "
         "whatever the similarity (content)",
     )
+    tests: dict[str, RateBasis] = Field(
+        default_factory=dict,
+        description="the tests behind `calibrated` (embedding, pdq and keypoints for "
+        "content; style): it is the least of their rates times their number, or the "
+        "watermark's false-positive rate where that is less",
+    )
 
 
 class CreatorMatch(BaseModel):
@@ -44,17 +73,22 @@ class CreatorMatch(BaseModel):
         "outside the query's style neighbours counts at the last neighbour's similarity"
     )
     calibrated: float
+    upper: float = Field(1.0, description="as for a work: `calibrated` on measured counts alone")
     verdict: Verdict = Field("none", description="this creator's verdict at the thresholds")
     share: float = Field(
         description="attribution share among the creators that clear the 'possible' threshold"
     )
     works: int = Field(description="number of the creator's works averaged into the score")
+    tests: dict[str, RateBasis] = Field(
+        default_factory=dict, description="the style test behind `calibrated`"
+    )
 
 
 class StyleResult(BaseModel):
     verdict: Verdict
     score: float
     calibrated: float
+    upper: float = Field(1.0, description="the first creator's `upper`")
     creators: list[CreatorMatch]
     matches: list[WorkMatch]
     generic_creators: int = Field(
@@ -67,6 +101,7 @@ class ContentResult(BaseModel):
     verdict: Verdict
     score: float
     calibrated: float
+    upper: float = Field(1.0, description="the first match's `upper`")
     matches: list[WorkMatch]
 
 

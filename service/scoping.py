@@ -20,12 +20,14 @@ def restrict(result: MatchResult, creator_id: str) -> MatchResult:
         verdict=best_c.verdict if best_c else "none",
         score=best_c.score if best_c else 0.0,
         calibrated=best_c.calibrated if best_c else 1.0,
+        upper=best_c.upper if best_c else 1.0,
         matches=content,
     )
     out.style = StyleResult(
         verdict=best_s.verdict if best_s else "none",
         score=best_s.score if best_s else 0.0,
         calibrated=best_s.calibrated if best_s else 1.0,
+        upper=best_s.upper if best_s else 1.0,
         creators=creators,
         matches=style_works,
         generic_creators=result.style.generic_creators,

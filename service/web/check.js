@@ -4,7 +4,7 @@
 
 import { call, explain } from "./api.js";
 import { Previews, byId, download, dropZone, fail, h, say, workFigure } from "./dom.js";
-import { disputeWindow, percent, policyWords, rateWords, verdictWords } from "./words.js";
+import { basisWords, disputeWindow, percent, policyWords, rateWords, verdictWords } from "./words.js";
 
 const SHOWN = 4; // works and creators shown per verdict
 const previews = new Previews();
@@ -87,6 +87,7 @@ function styleCard(style) {
       `: ${verdictWords(c.verdict).toLowerCase()}`,
       c.verdict !== "none" ? `, ${percent(c.share)} of the style attribution` : "",
       `. ${rateWords(c.calibrated)}`,
+      c.verdict !== "none" ? h("span", { class: "basis", text: ` ${basisWords(c)}` }) : null,
     ),
   );
   const generic =
@@ -140,6 +141,7 @@ function gallery(title, matches) {
           ? h("span", { text: `Near-identical: perceptual hash distance ${m.pdq_distance}.` })
           : null,
         m.inliers ? h("span", { text: placementWords(m) }) : null,
+        m.verdict !== "none" ? h("span", { class: "basis", text: basisWords(m) }) : null,
       ),
     ),
   );

@@ -17,6 +17,31 @@ export function rateWords(rate) {
   return `About 1 in ${oneIn} unrelated images would score this high.`;
 }
 
+const TESTS = {
+  embedding: "the content embedding",
+  pdq: "the perceptual hash",
+  keypoints: "keypoint verification",
+  style: "style similarity",
+};
+
+/** What a verdict stands on: the test that carried it, how many of the non-matching pairs
+ * the calibration measured came as close, and the most those counts alone vouch for. */
+export function basisWords(row) {
+  const entries = Object.entries(row.tests ?? {});
+  if (!entries.length) return "";
+  const [name, t] = entries.reduce((a, b) => (b[1].calibrated < a[1].calibrated ? b : a));
+  const pairs = t.null_pairs.toLocaleString("en-US");
+  const seen =
+    t.closer === 0
+      ? `none of ${pairs} non-matching pairs measured came this close, so its rate is extrapolated`
+      : `${t.closer.toLocaleString("en-US")} of ${pairs} non-matching pairs measured came this close`;
+  const alone =
+    row.upper >= 0.5
+      ? "the measured pairs alone cannot vouch for it"
+      : `on the measured pairs alone, 1 in ${friendly(1 / row.upper).toLocaleString("en-US")} or rarer (95% confidence)`;
+  return `Carried by ${TESTS[name] ?? name}: ${seen}; ${alone}.`;
+}
+
 /** Two significant digits: 1,079 -> 1,100; small counts stay whole numbers. */
 function friendly(n) {
   if (n < 10) return Math.round(n);

@@ -58,23 +58,33 @@ def test_each_image_comes_as_is_and_under_every_edit() -> None:
     assert edited(images, 0)[0][1].tobytes() == out[1].tobytes()  # seeded
 
 
-def _result(content: str) -> Any:
-    return SimpleNamespace(content=SimpleNamespace(verdict=content))
+def _result(content: str, upper: float = 1.0) -> Any:
+    return SimpleNamespace(
+        content=SimpleNamespace(verdict=content, upper=upper),
+        thresholds=SimpleNamespace(match=0.001, possible=0.01),
+    )
 
 
 def test_copy_rows_need_the_true_source_first() -> None:
-    labels, truth = [AS_IS, AS_IS, "blur", "blur"], ["a", "b", "a", "b"]
-    copies = [_result("match"), _result("match"), _result("possible"), _result("none")]
-    found = Predictions(np.array([5.0, 4.0, 3.0, 0.5]), ["a", "x", "a", "b"])
+    labels, truth = [AS_IS, AS_IS, "blur", "blur", "jpeg"], ["a", "b", "a", "b", "a"]
+    copies = [
+        _result("match", 0.005),  # measured counts alone reach `possible`, not `match`
+        _result("match", 1e-4),  # holds on measured counts alone, but x ranks first
+        _result("possible"),
+        _result("none"),
+        _result("match", 1e-4),
+    ]
+    found = Predictions(np.array([5.0, 4.0, 3.0, 0.5, 5.0]), ["a", "x", "a", "b", "a"])
     negatives = Predictions(np.array([1.0] * 100), [""] * 100)  # 1% lets one through: > 1.0
-    # PDQ alone: both copies as is clear the cut; a's blurred copy does not, b's ranks a first
-    pdq = (Predictions(np.array([1.5, 1.5, 0.2, 1.5]), ["a", "b", "a", "a"]), negatives)
+    # PDQ alone: the copies as is clear the cut; a's blurred copy does not, b's ranks a first
+    pdq = (Predictions(np.array([1.5, 1.5, 0.2, 1.5, 1.5]), ["a", "b", "a", "a", "a"]), negatives)
     rows = {
         row[0]: row[1:] for row in copy_recall_rows(labels, truth, copies, found, negatives, pdq)
     }
-    assert rows[AS_IS] == [2, 1.0, 0.5, 0.5, 0.5]  # b's copy ranks x first: no credit
-    assert rows["blur"] == [2, 0.0, 0.5, 0.0, 0.5]  # b's blurred copy scores under the cut
-    assert rows["all"] == [4, 0.5, 0.5, 0.25, 0.5]
+    assert rows[AS_IS] == [2, 1.0, 0.5, 0.5, 0.0, 0.5, 0.5]  # b's ranks x first: no credit
+    assert rows["blur"] == [2, 0.0, 0.5, 0.0, 0.0, 0.0, 0.5]  # b's blurred copy: under the cut
+    assert rows["jpeg"] == [1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    assert rows["all"] == [5, 0.6, 0.6, 0.4, 0.2, 0.4, 0.6]
 
 
 def test_non_copy_rows_count_every_verdict_but_none() -> None:

@@ -12,7 +12,13 @@ from PIL import Image
 
 from models import local
 from service.calibrate import local_null
-from service.calibration import Calibration, NullDistribution, any_of, combine_rates
+from service.calibration import (
+    Calibration,
+    NullDistribution,
+    any_of,
+    combine_rates,
+    poisson_upper,
+)
 from service.verdicts import shares, verdict
 from tests.fakes import framed
 
@@ -43,6 +49,41 @@ def test_rate_matches_the_empirical_tail() -> None:
 def test_threshold_scores_have_rate_at_most_the_target(sample: list[float], rate: float) -> None:
     null = NullDistribution.fit(np.array(sample))
     assert null.rate(null.threshold(rate)) <= max(rate, 1 / (len(sample) + 1))
+
+
+@pytest.mark.parametrize(
+    ("events", "bound"),  # Garwood's exact 95% bounds: chi-square(0.95, 2k + 2) / 2
+    [(0, 2.995732), (1, 4.743865), (2, 6.295794), (10, 16.962219), (100, 118.079273)],
+)
+def test_poisson_upper_bound_is_exact(events: int, bound: float) -> None:
+    assert poisson_upper(events) == pytest.approx(bound, rel=1e-6)
+
+
+@given(st.integers(0, 5000))
+def test_poisson_upper_bound_covers_the_count_and_rises_with_it(events: int) -> None:
+    assert events < poisson_upper(events) < poisson_upper(events + 1)
+
+
+def test_count_is_exact_near_the_top_and_never_an_undercount() -> None:
+    sample = np.random.default_rng(2).normal(size=20_000)
+    null = NullDistribution.fit(sample)
+    ordered = np.sort(sample)[::-1]
+    for rank in (1, 2, 7, 1999):
+        assert null.count(float(ordered[rank - 1])) == rank
+    for score in np.quantile(sample, [0.001, 0.5, 0.9, 0.99]):
+        true = int((sample >= score).sum())
+        assert true <= null.count(float(score)) <= 1.05 * true
+    assert null.count(float(ordered[0]) + 1) == 0
+    assert null.count(float(ordered[-1]) - 1) == null.n
+
+
+def test_upper_bound_stands_on_the_counts_alone() -> None:
+    null = NullDistribution.fit(np.random.default_rng(3).random(10_000))
+    beyond = 2.0  # closer than every non-match: the rate is the fitted tail's
+    assert null.rate(beyond) < 1e-6
+    assert null.upper(beyond) == pytest.approx(2.995732 / 10_000, rel=1e-6)
+    inside = float(np.quantile(null.scores, 0.5))
+    assert null.rate(inside) < null.upper(inside) < 1
 
 
 def test_distance_nulls_count_lower_as_closer() -> None:

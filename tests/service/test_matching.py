@@ -6,6 +6,7 @@ import hashlib
 import io
 from pathlib import Path
 
+import pytest
 from PIL import Image, ImageOps
 
 from indexer.spaces import Hit, Submission
@@ -52,6 +53,28 @@ def test_exact_and_flipped_copies_match_by_content(runtime: Runtime) -> None:
     assert flipped.content.matches[0].work_id == "bob/2.png"
     assert flipped.content.matches[0].pdq_distance == 0  # PDQ's dihedral hashes see flips
     assert flipped.content.verdict == "match"
+
+
+def test_each_rate_names_the_tests_behind_it(runtime: Runtime) -> None:
+    _register_gallery(runtime)
+    result = runtime.matcher.match([_query(drawing(102, PALETTES["bob"]))], runtime.options(5))[0]
+    best = result.content.matches[0]
+    assert {"embedding", "pdq", "keypoints"} <= best.tests.keys()
+    pdq = best.tests["pdq"]
+    assert pdq.value == 0 and pdq.closer == 0  # no non-match in the null is this close
+    assert pdq.null_pairs == runtime.matcher.calibration.pdq.n
+    assert best.calibrated == pytest.approx(3 * min(t.calibrated for t in best.tests.values()))
+    for row in [*result.content.matches, *result.style.matches, *result.style.creators]:
+        assert row.tests and all(t.calibrated <= t.upper <= 1 for t in row.tests.values())
+    for row in result.content.matches:  # rates combine over the tests, bounds alike
+        rates = [t.calibrated for t in row.tests.values()]
+        uppers = [t.upper for t in row.tests.values()]
+        assert row.calibrated == pytest.approx(min(1.0, 3 * min(rates, default=1.0)))
+        assert row.upper == pytest.approx(min(1.0, 3 * min(uppers, default=1.0)))
+    assert result.content.upper == best.upper >= best.calibrated
+    creator = result.style.creators[0]
+    assert creator.tests["style"].calibrated == creator.calibrated
+    assert result.style.upper == creator.upper == creator.tests["style"].upper
 
 
 def test_new_drawing_in_a_palette_matches_that_creator_by_style(runtime: Runtime) -> None:

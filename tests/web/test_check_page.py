@@ -88,6 +88,8 @@ def test_a_copy_is_checked_then_claimed_with_evidence(page: Page, live: Live) ->
     assert source.evaluate("img => img.complete && img.naturalWidth > 0")
     figure = page.locator("#content-verdict li").filter(has=source)  # the keypoint evidence
     expect(figure).to_contain_text(re.compile(r"\d+ keypoints agree on one placement, across \d+%"))
+    basis = re.compile(r"^Carried by .* pairs measured came this close.*; on the measured pairs")
+    expect(figure.locator(".basis")).to_contain_text(basis)
     expect(page.locator(".policy")).to_contain_text("Resolved: takedown")
     expect(page.locator(".policy")).to_contain_text("credit: Andy Fitzsimon")
     shot(page, "check-copy")
