@@ -53,7 +53,7 @@ FMR = 0.01
 AS_IS = "as is"
 COPY_HEADERS = (
     "edit", "copies", "PDQ alone recall@1%FMR", "recall@1%FMR", "content match on the source",
-    "of which measured counts alone within 0.1%", "within 1%",
+    "content match on the source, upper within 0.1%", "upper within 1%",
     "content match|possible on the source",
 )  # fmt: skip
 NON_COPY_HEADERS = ("edit", "non-copies", "content match", "content match|possible")
@@ -113,9 +113,9 @@ def copy_recall_rows(
 ) -> list[list[Any]]:
     """Per edit and overall: copies, recall at FMR against the non-copies' top-1 scores of
     PDQ alone (`pdq`: copies' and non-copies' top-1) and of the product, and the shares whose
-    content verdict is `match` with the true source first (and of them, those whose `upper`,
-    the rate on the calibration's measured counts alone, is within `match`'s rate too, or
-    within `possible`'s), or not `none`."""
+    content verdict is `match` with the true source first (also those whose `upper`, the
+    rate on the calibration's measured counts alone, is within `match`'s rate too, or within
+    `possible`'s), or not `none`."""
     rows = []
     for name, sel in by_label(labels):
         correct = np.array([found.sources[k] == truth[k] for k in sel])

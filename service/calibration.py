@@ -8,7 +8,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
@@ -212,11 +212,38 @@ def combine_rates(rates: Sequence[float]) -> float:
     return min(1.0, min(rates) * len(rates)) if rates else 1.0
 
 
+def per_pair(rate: float, comparisons: int) -> float:
+    """The pair rate whose `any_of` over `comparisons` is `rate` (its inverse)."""
+    return float(-np.expm1(np.log1p(-min(rate, 1.0 - 1e-16)) / max(1, comparisons)))
+
+
+def counted_bound(
+    tests: Sequence[tuple[NullDistribution, int]], rate: float, confidence: float = CONFIDENCE
+) -> float:
+    """Upper confidence bound, from the nulls' measured counts alone (no tail model), on the
+    chance that any of these tests (null, comparisons) reaches a per-query rate of `rate`:
+    each test's count bound at the score where its rate is `rate`, summed (the union bound
+    that `combine_rates` estimates as min * count), each at confidence 1 - (1 - confidence)
+    / len(tests) so that the sum holds at `confidence`."""
+    if not tests:
+        return 1.0
+    each = 1.0 - (1.0 - confidence) / len(tests)
+    total = 0.0
+    for null, comparisons in tests:
+        reach = null.threshold(per_pair(rate, comparisons))
+        total += any_of(null.upper(reach, each), comparisons)
+    return min(1.0, total)
+
+
+@lru_cache(maxsize=4096)  # few distinct counts recur: 0 past every null, n for the bulk
 def poisson_upper(k: int, confidence: float = CONFIDENCE) -> float:
-    """Exact (Garwood) upper confidence bound on a Poisson mean after k events: the mean at
-    which k or fewer occur with chance 1 - confidence (3.0 for k = 0 at 95%). Wilson and
-    Hilferty's chi-square approximation, then Newton steps on the exact Poisson sum."""
+    """Garwood's upper confidence bound on a Poisson mean after k events: the mean at which
+    k or fewer occur with chance 1 - confidence (3.0 for k = 0 at 95%). Wilson and
+    Hilferty's chi-square approximation, refined by Newton steps on the exact Poisson sum up
+    to 1,000 events (exact to 1e-12); beyond, the approximation alone (within 2e-7)."""
     alpha = 1.0 - confidence
+    if k == 0:
+        return -math.log(alpha)
     nu = 2 * k + 2
     z = NormalDist().inv_cdf(confidence)
     lam = nu / 2 * (1 - 2 / (9 * nu) + z * math.sqrt(2 / (9 * nu))) ** 3

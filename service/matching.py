@@ -24,7 +24,13 @@ from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE, pdq_dihedral
 from models.stages import stage
 from models.views import VIEWS
-from service.calibration import Calibration, NullDistribution, any_of, combine_rates
+from service.calibration import (
+    Calibration,
+    NullDistribution,
+    any_of,
+    combine_rates,
+    counted_bound,
+)
 from service.consent import attach_policies
 from service.schemas import (
     ContentResult,
@@ -231,9 +237,11 @@ class Matcher:
         verified = self._verify(image, sims, works) if self.verifies else {}
         cal, n = self.calibration, len(self.library)
         local_null = cal.local if self.verifies else None
+        ran = [(cal.content, n), (cal.pdq, n)]  # every test, and its comparisons per query
+        if local_null is not None:
+            ran.append((local_null, local.CANDIDATES))
         rows = []
         with stage("scoring"):
-            ran = 3 if local_null is not None else 2  # a test that did not measure: rate 1
             for pk, work in works.items():
                 found = verified.get(pk)  # (placement, strength) where verification ran
                 tests = {}  # per-query rates of each test, then "any of them fired"
@@ -243,15 +251,17 @@ class Matcher:
                     tests["pdq"] = basis(cal.pdq, pdq[pk][0], n)
                 if local_null is not None and found:
                     tests["keypoints"] = basis(local_null, found[1], local.CANDIDATES)
-                rates = [t.calibrated for t in tests.values()]
-                uppers = [t.upper for t in tests.values()]
+                # a test that did not measure this work counts at rate 1
+                best = min((t.calibrated for t in tests.values()), default=1.0)
                 rows.append(
                     WorkMatch(
                         creator_id=work.creator_id,
                         work_id=work.work_id,
                         score=round(sims.get(pk, 0.0), 6),
-                        calibrated=(rate := combine_rates(rates + [1.0] * (ran - len(rates)))),
-                        upper=combine_rates(uppers + [1.0] * (ran - len(uppers))),
+                        calibrated=(rate := combine_rates([best] + [1.0] * (len(ran) - 1))),
+                        # a test with tied scores (distances, inliers) may not reach
+                        # `best` exactly: its bound can then fall under min * count
+                        upper=max(rate, counted_bound(ran, best)),
                         verdict=verdict(rate, opts.match_rate, opts.possible_rate),
                         pdq_distance=pdq[pk][0] if pk in pdq else None,
                         inliers=found[0].inliers if found else None,

@@ -21,11 +21,14 @@ class RateBasis(BaseModel):
     )
     calibrated: float = Field(description="this test's estimated false-match rate alone")
     null_pairs: int = Field(description="non-matching pairs the calibration measured it on")
-    closer: int = Field(description="how many of those pairs were at least as close")
+    closer: int = Field(
+        description="how many of those pairs were at least as close (exact for the closest "
+        "2,000; past them a count from the stored grid, never too few)"
+    )
     upper: float = Field(
-        description="95% upper confidence bound on `calibrated` from those counts alone, "
-        "with no tail model: when `closer` is 0 the rate itself comes from the fitted tail, "
-        "and this is the most the measurement can vouch for by itself"
+        description="95% upper confidence bound on this test's rate from those counts alone, "
+        "with no tail model: when `closer` is 0 the rate itself is the fitted tail's (or "
+        "the floor of one in the pairs measured), and this is what the counts vouch for"
     )
 
 
@@ -37,7 +40,9 @@ class WorkMatch(BaseModel):
     upper: float = Field(
         1.0,
         description="95% upper confidence bound on `calibrated` from the calibration's "
-        "measured counts alone, with no tail model (combined over `tests` as `calibrated` is)",
+        "measured counts alone, with no tail model: over every test run, the most its null's "
+        "counts allow for reaching the best test's rate, summed, and never less than "
+        "`calibrated`; or the watermark's false-positive rate where that is less",
     )
     verdict: Verdict = Field("none", description="this work's verdict at the thresholds")
     pdq_distance: int | None = Field(
@@ -60,9 +65,10 @@ class WorkMatch(BaseModel):
     )
     tests: dict[str, RateBasis] = Field(
         default_factory=dict,
-        description="the tests behind `calibrated` (embedding, pdq and keypoints for "
-        "content; style): it is the least of their rates times their number, or the "
-        "watermark's false-positive rate where that is less",
+        description="the tests that measured this work, behind `calibrated` (embedding, "
+        "pdq and keypoints for content; style): it is the least of their rates times the "
+        "number of tests run (3 with verification; one that did not measure counts at 1), or "
+        "the watermark's false-positive rate where that is less",
     )
 
 

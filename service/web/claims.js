@@ -5,7 +5,7 @@
 
 import { call } from "./api.js";
 import { byId, download, fail, h, say } from "./dom.js";
-import { dateWords, disputeWindow, percent, rateWords, verdictWords } from "./words.js";
+import { dateWords, disputeWindow, percent, rateWords, upperWords, verdictWords } from "./words.js";
 
 const MOVES = {
   dispute: { label: "Dispute", from: ["open"], roles: ["platform", "admin"] },
@@ -75,7 +75,9 @@ function stage(claim) {
 
 function matchedItem(m) {
   const what = m.via === "content" ? `copy of ${m.work_id}` : `style of ${m.creator_id} (${percent(m.share)} share)`;
-  return h("li", { text: `${verdictWords(m.verdict)}: ${what}. ${rateWords(m.calibrated)}` });
+  const alone = upperWords(m.upper); // claims filed before `upper` existed have none
+  const counts = alone ? ` ${alone[0].toUpperCase()}${alone.slice(1)}.` : "";
+  return h("li", { text: `${verdictWords(m.verdict)}: ${what}. ${rateWords(m.calibrated)}${counts}` });
 }
 
 function eventItem(e) {

@@ -25,8 +25,10 @@ const TESTS = {
 };
 
 /** What a verdict stands on: the test that carried it, how many of the non-matching pairs
- * the calibration measured came as close, and the most those counts alone vouch for. */
+ * the calibration measured came as close, and the most the measured counts of all its
+ * tests vouch for by themselves (`upper`, a 95% bound). */
 export function basisWords(row) {
+  if (row.watermark) return "Carried by the work's watermark, which the query carries.";
   const entries = Object.entries(row.tests ?? {});
   if (!entries.length) return "";
   const [name, t] = entries.reduce((a, b) => (b[1].calibrated < a[1].calibrated ? b : a));
@@ -35,11 +37,22 @@ export function basisWords(row) {
     t.closer === 0
       ? `none of ${pairs} non-matching pairs measured came this close, so its rate is extrapolated`
       : `${t.closer.toLocaleString("en-US")} of ${pairs} non-matching pairs measured came this close`;
-  const alone =
-    row.upper >= 0.5
-      ? "the measured pairs alone cannot vouch for it"
-      : `on the measured pairs alone, 1 in ${friendly(1 / row.upper).toLocaleString("en-US")} or rarer (95% confidence)`;
-  return `Carried by ${TESTS[name] ?? name}: ${seen}; ${alone}.`;
+  return `Carried by ${TESTS[name] ?? name}: ${seen}; ${upperWords(row.upper)}.`;
+}
+
+/** What the calibration's measured counts alone vouch for (`upper`, a 95% bound). */
+export function upperWords(upper) {
+  if (typeof upper !== "number" || Number.isNaN(upper)) return "";
+  if (upper >= 0.5) return "the measured pairs alone cannot vouch for it";
+  const oneIn = friendlyDown(1 / upper).toLocaleString("en-US");
+  return `on the measured pairs alone, at most 1 in ${oneIn} unrelated images would score this close (95% confidence)`;
+}
+
+/** Two significant digits, rounded down (a bound must not read stronger than it is). */
+function friendlyDown(n) {
+  if (n < 10) return Math.floor(n);
+  const unit = 10 ** (Math.floor(Math.log10(n)) - 1);
+  return Math.floor(n / unit) * unit;
 }
 
 /** Two significant digits: 1,079 -> 1,100; small counts stay whole numbers. */

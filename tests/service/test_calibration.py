@@ -17,6 +17,8 @@ from service.calibration import (
     NullDistribution,
     any_of,
     combine_rates,
+    counted_bound,
+    per_pair,
     poisson_upper,
 )
 from service.verdicts import shares, verdict
@@ -61,7 +63,45 @@ def test_poisson_upper_bound_is_exact(events: int, bound: float) -> None:
 
 @given(st.integers(0, 5000))
 def test_poisson_upper_bound_covers_the_count_and_rises_with_it(events: int) -> None:
-    assert events < poisson_upper(events) < poisson_upper(events + 1)
+    assert events + 1 < poisson_upper(events) < poisson_upper(events + 1)
+
+
+@pytest.mark.parametrize(
+    ("events", "confidence", "bound"),  # chi-square(confidence, 2k + 2) / 2, from scipy
+    [(0, 1 - 0.05 / 3, 4.094345), (5000, 0.95, 5117.886079), (10**7, 0.95, 10005203.05259)],
+)
+def test_poisson_upper_bound_past_the_newton_range(
+    events: int, confidence: float, bound: float
+) -> None:
+    assert poisson_upper(events, confidence) == pytest.approx(bound, rel=2e-7)
+
+
+@given(st.floats(1e-9, 0.999), st.integers(1, 10**6))
+def test_per_pair_inverts_any_of(rate: float, comparisons: int) -> None:
+    assert any_of(per_pair(rate, comparisons), comparisons) == pytest.approx(rate, rel=1e-6)
+
+
+@given(
+    st.lists(floats, min_size=5, max_size=300, unique=True),  # ties: see the matcher
+    st.floats(1e-9, 1.0),
+    st.integers(1, 3),
+)
+def test_counted_bound_covers_the_combined_rate(
+    sample: list[float], rate: float, tests: int
+) -> None:
+    null = NullDistribution.fit(np.array(sample))
+    bound = counted_bound([(null, 7)] * tests, rate)
+    assert combine_rates([rate] * tests) <= bound <= 1
+
+
+def test_counted_bound_sums_what_each_null_vouches_for() -> None:
+    small = NullDistribution.fit(np.random.default_rng(4).random(1_000))
+    large = NullDistribution.fit(np.random.default_rng(5).random(1_000_000))
+    beyond = 1e-9  # a rate past both nulls: each contributes its count-0 bound
+    each = 3.688879  # k = 0 at 1 - 5% / 2: -ln(0.025)
+    expected = any_of(each / 1_000, 10) + any_of(each / 1_000_000, 500)
+    assert counted_bound([(small, 10), (large, 500)], beyond) == pytest.approx(expected, rel=1e-6)
+    assert counted_bound([(large, 500)], beyond) == pytest.approx(any_of(2.995732e-6, 500), 1e-6)
 
 
 def test_count_is_exact_near_the_top_and_never_an_undercount() -> None:

@@ -1,6 +1,7 @@
 """The `styletrace` CLI on fake models: register, works, match, scan (with resume and
 unreadable files), remove, and clear errors for bad invocations."""
 
+import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -164,6 +165,10 @@ def test_scan_writes_one_line_per_image_and_resumes(
     assert "broken.png" in report["errors"]["unreadable_image"]["examples"][0]
     rows = table.read_text().splitlines()
     assert len(rows) == 7 and rows[0].startswith("path,content_verdict")
+    matched = [r for r in csv.DictReader(rows) if r["content_calibrated"]]
+    assert matched and all(  # the bound on measured counts alone never claims more
+        float(r["content_calibrated"]) <= float(r["content_upper"]) <= 1 for r in matched
+    )
 
 
 def test_scan_reports_images_over_the_decode_limits_and_goes_on(

@@ -13,6 +13,7 @@ from indexer.spaces import Hit, Submission
 from models import local
 from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE
+from service.calibration import any_of, poisson_upper
 from service.matching import Matcher
 from service.runtime import Runtime
 from tests.fakes import PALETTES, drawing
@@ -62,16 +63,22 @@ def test_each_rate_names_the_tests_behind_it(runtime: Runtime) -> None:
     assert {"embedding", "pdq", "keypoints"} <= best.tests.keys()
     pdq = best.tests["pdq"]
     assert pdq.value == 0 and pdq.closer == 0  # no non-match in the null is this close
-    assert pdq.null_pairs == runtime.matcher.calibration.pdq.n
+    cal, works = runtime.matcher.calibration, len(runtime.library)
+    assert pdq.null_pairs == cal.pdq.n
+    assert pdq.upper == pytest.approx(any_of(poisson_upper(0) / cal.pdq.n, works))
+    assert pdq.calibrated < pdq.upper  # the fitted tail claims more than the counts
     assert best.calibrated == pytest.approx(3 * min(t.calibrated for t in best.tests.values()))
     for row in [*result.content.matches, *result.style.matches, *result.style.creators]:
         assert row.tests and all(t.calibrated <= t.upper <= 1 for t in row.tests.values())
-    for row in result.content.matches:  # rates combine over the tests, bounds alike
+    for row in result.content.matches:  # rates combine over the three tests that ran
         rates = [t.calibrated for t in row.tests.values()]
-        uppers = [t.upper for t in row.tests.values()]
         assert row.calibrated == pytest.approx(min(1.0, 3 * min(rates, default=1.0)))
-        assert row.upper == pytest.approx(min(1.0, 3 * min(uppers, default=1.0)))
-    assert result.content.upper == best.upper >= best.calibrated
+        assert row.calibrated <= row.upper <= 1
+    # past every null, each test's counts vouch for one in its pairs (at 1 - 5%/3), summed
+    each = poisson_upper(0, 1 - 0.05 / 3)
+    nulls = [(cal.content, works), (cal.pdq, works), (cal.local, local.CANDIDATES)]
+    assert best.upper == pytest.approx(sum(any_of(each / null.n, c) for null, c in nulls))
+    assert result.content.upper == best.upper
     creator = result.style.creators[0]
     assert creator.tests["style"].calibrated == creator.calibrated
     assert result.style.upper == creator.upper == creator.tests["style"].upper
