@@ -2,8 +2,9 @@
 
 Each edit is a pure Pillow function `(img, rng) -> img` returning a new RGB image; all
 randomness comes from `rng`, so a seeded `random.Random` reproduces the same copy. `EDITS`
-lists them in a fixed order. Style imitations (new works in a creator's manner) are not
-made here: they come from real unseen works in `benchmarks.openclipart`.
+lists them in a fixed order. `HELD_OUT` lists edits no dev set, training or calibration
+uses, for `benchmarks.unseen_edits`. Style imitations (new works in a creator's manner) are
+not made here: they come from real unseen works in `benchmarks.openclipart`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 import random
 from collections.abc import Callable
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 Edit = Callable[[Image.Image, random.Random], Image.Image]
@@ -156,4 +158,158 @@ EDITS: dict[str, Edit] = {
     "border": border,
     "screenshot": screenshot,
     "combo": combo,
+}
+
+
+# Held-out edits: what reposts do that the copy set never does. Nothing is fitted on them.
+
+
+def stretch(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Squash one axis to 60-80% (an aspect ratio forced by a feed or a thumbnail)."""
+    factor, (width, height) = rng.uniform(0.6, 0.8), img.size
+    if rng.random() < 0.5:
+        size = (max(1, round(width * factor)), height)
+    else:
+        size = (width, max(1, round(height * factor)))
+    return img.convert("RGB").resize(size, Image.Resampling.BICUBIC)
+
+
+def _perspective_coefficients(
+    quad: list[tuple[float, float]], size: tuple[int, int]
+) -> list[float]:
+    """Pillow's PERSPECTIVE data mapping the output rectangle's corners onto `quad` (the
+    corners of the source each output corner samples: top left, top right, bottom right,
+    bottom left)."""
+    width, height = size
+    corners = [(0, 0), (width, 0), (width, height), (0, height)]
+    rows, values = [], []
+    for (x, y), (u, v) in zip(corners, quad, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        values += [u, v]
+    return [float(c) for c in np.linalg.solve(np.asarray(rows, float), np.asarray(values))]
+
+
+def perspective(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Keystone, as in a photo of a screen taken at an angle: one side of the picture shrunk
+    by 10-25% towards its middle, the uncovered corners white."""
+    rgb = img.convert("RGB")
+    width, height = rgb.size
+    inset = rng.uniform(0.1, 0.25) / 2
+    # where each output corner samples the source: outside it on the shrunk side, so the
+    # picture narrows there (Pillow fills what falls outside with `fillcolor`)
+    grow_x, grow_y = width * inset / (1 - 2 * inset), height * inset / (1 - 2 * inset)
+    quad = [(0.0, 0.0), (float(width), 0.0), (float(width), float(height)), (0.0, float(height))]
+    side = rng.randrange(4)  # 0 top, 1 right, 2 bottom, 3 left
+    a, b = side, (side + 1) % 4
+    if side in (0, 2):
+        quad[a] = (quad[a][0] + (-grow_x if side == 0 else grow_x), quad[a][1])
+        quad[b] = (quad[b][0] + (grow_x if side == 0 else -grow_x), quad[b][1])
+    else:
+        quad[a] = (quad[a][0], quad[a][1] + (-grow_y if side == 1 else grow_y))
+        quad[b] = (quad[b][0], quad[b][1] + (grow_y if side == 1 else -grow_y))
+    data = _perspective_coefficients(quad, rgb.size)
+    return rgb.transform(
+        rgb.size, Image.Transform.PERSPECTIVE, data, Image.Resampling.BICUBIC, fillcolor=WHITE
+    )
+
+
+def noise(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Gaussian noise of 8-20 grey levels per channel (a grainy re-shot or a cheap camera)."""
+    pixels = np.asarray(img.convert("RGB"), np.float32)
+    grain = np.random.default_rng(rng.getrandbits(32)).normal(0, rng.uniform(8, 20), pixels.shape)
+    return Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8))
+
+
+def posterize(img: Image.Image, rng: random.Random) -> Image.Image:
+    """8-16 colours with Floyd-Steinberg dithering (a re-save as GIF)."""
+    rgb = img.convert("RGB")
+    return rgb.quantize(rng.randint(8, 16), dither=Image.Dither.FLOYDSTEINBERG).convert("RGB")
+
+
+def webp(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Re-encode as a low-quality WebP (quality 5-20)."""
+    buffer = io.BytesIO()
+    img.convert("RGB").save(buffer, format="WEBP", quality=rng.randint(5, 20))
+    buffer.seek(0)
+    with Image.open(buffer) as decoded:
+        return decoded.convert("RGB")
+
+
+def tilt(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Rotate by 2-5 degrees either way and crop back to the centred window that holds no
+    corner (a straightened or re-shot copy: no white wedges give it away)."""
+    angle = math.radians(rng.uniform(2.0, 5.0))
+    rgb = img.convert("RGB")
+    turned = rgb.rotate(math.degrees(angle) * rng.choice((-1, 1)), Image.Resampling.BICUBIC)
+    width, height = rgb.size
+    # the largest centred window of the same aspect inside the turned picture
+    scale = 1 / (math.cos(angle) + math.sin(angle) * max(width / height, height / width))
+    w, h = max(1, round(width * scale)), max(1, round(height * scale))
+    left, top = (width - w) // 2, (height - h) // 2
+    return turned.crop((left, top, left + w, top + h))
+
+
+def mirror_crop(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Mirror, then keep a random window of 65-80% of the area."""
+    side = math.sqrt(rng.uniform(0.65, 0.8))
+    rgb = ImageOps.mirror(img.convert("RGB"))
+    width, height = max(1, round(rgb.width * side)), max(1, round(rgb.height * side))
+    left, top = rng.randint(0, rgb.width - width), rng.randint(0, rgb.height - height)
+    return rgb.crop((left, top, left + width, top + height))
+
+
+def stickers(img: Image.Image, rng: random.Random) -> Image.Image:
+    """3-6 opaque discs and squares in random colours over 10-20% of the picture (stickers,
+    emoji, a scribbled-over signature)."""
+    out = img.convert("RGB")
+    draw = ImageDraw.Draw(out)
+    count = rng.randint(3, 6)
+    area = out.width * out.height * rng.uniform(0.1, 0.2) / count
+    for _ in range(count):
+        side = max(2, round(math.sqrt(area)))
+        x, y = rng.randint(0, max(0, out.width - side)), rng.randint(0, max(0, out.height - side))
+        colour = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape((x, y, x + side, y + side), fill=colour)
+    return out
+
+
+def blur_fill(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Centre on a square canvas filled with an enlarged, heavily blurred copy of itself
+    (how feeds fit a wide or tall picture into a square), the picture at 70-90% of the
+    square's side."""
+    rgb = img.convert("RGB")
+    side = max(rgb.size)
+    back = rgb.resize((side, side), Image.Resampling.BILINEAR)
+    back = back.filter(ImageFilter.GaussianBlur(side / 20))
+    fit = rng.uniform(0.7, 0.9) * side / max(rgb.size)
+    front = rgb.resize(
+        (max(1, round(rgb.width * fit)), max(1, round(rgb.height * fit))),
+        Image.Resampling.BICUBIC,
+    )
+    back.paste(front, ((side - front.width) // 2, (side - front.height) // 2))
+    return back
+
+
+def upscale_sharpen(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Upscale 1.5-2.5x with an unsharp mask (an 'enhanced' repost)."""
+    factor = rng.uniform(1.5, 2.5)
+    rgb = img.convert("RGB")
+    size = (round(rgb.width * factor), round(rgb.height * factor))
+    big = rgb.resize(size, Image.Resampling.BICUBIC)
+    return big.filter(ImageFilter.UnsharpMask(radius=2, percent=rng.randint(120, 200)))
+
+
+HELD_OUT: dict[str, Edit] = {
+    "stretch": stretch,
+    "perspective": perspective,
+    "noise": noise,
+    "posterize": posterize,
+    "webp": webp,
+    "tilt": tilt,
+    "mirror_crop": mirror_crop,
+    "stickers": stickers,
+    "blur_fill": blur_fill,
+    "upscale_sharpen": upscale_sharpen,
 }

@@ -17,7 +17,7 @@ import argparse
 import random
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from benchmarks.copyset import (
     build_copy_dev,
     flatten,
 )
-from benchmarks.edits import EDITS
+from benchmarks.edits import EDITS, Edit
 from benchmarks.metrics import by_label, recall_at_fmr
 from benchmarks.report import machine, table, write_section
 from models.pdq import hash_batch, near_duplicate_of
@@ -91,13 +91,17 @@ def halves(n: int, seed: int) -> tuple[list[int], list[int]]:
     return sorted(picked), sorted(set(range(n)) - picked)
 
 
-def edited(images: Sequence[Image.Image], seed: int) -> tuple[list[Image.Image], list[str]]:
-    """Each image as is and under every edit (seeded per image and edit), with edit names."""
+def edited(
+    images: Sequence[Image.Image], seed: int, edits: Mapping[str, Edit] = EDITS, as_is: bool = True
+) -> tuple[list[Image.Image], list[str]]:
+    """Each image as is (unless not `as_is`) and under every edit (seeded per image and
+    edit), with edit names."""
     out, labels = [], []
     for i, img in enumerate(images):
-        out.append(img)
-        labels.append(AS_IS)
-        for name, edit in EDITS.items():
+        if as_is:
+            out.append(img)
+            labels.append(AS_IS)
+        for name, edit in edits.items():
             out.append(edit(img, random.Random(f"{seed}:{i}:{name}")))
             labels.append(name)
     return out, labels

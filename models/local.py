@@ -1,9 +1,10 @@
 """Local features for geometric verification: SIFT keypoints with RootSIFT descriptors, and
 the number of keypoint matches that agree on one placement of a work inside a query (a
 rotation, scale and shift fitted by a seeded RANSAC), weighted by the share of keypoints they
-explain and by how much of the work they cover. It finds copies that global embeddings
-miss after rotation, cropping or pasting into a larger canvas, and it is deterministic: the
-same pair always gives the same evidence, so it can be re-checked."""
+explain and by how much of the work they cover. A query is also verified mirrored, since
+SIFT does not match a mirror image. It finds copies that global embeddings miss after
+rotation, cropping (mirrored or not) or pasting into a larger canvas, and it is
+deterministic: the same pair always gives the same evidence, so it can be re-checked."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, ImageOps
 
 LONG_SIDE = 512  # larger images are detected at this long side
 MAX_KEYPOINTS = 500
@@ -40,7 +41,8 @@ def _opencv_version() -> str:
 _SIFT, _OPENCV = f"sift-root-{LONG_SIDE}-n{MAX_KEYPOINTS}", f"@opencv-{_opencv_version()}"
 FEATURES_ID = _SIFT + _OPENCV  # how keypoints are extracted: the key they are stored under
 MODEL_ID = (  # and how a pair is scored: what a calibration measured
-    f"{_SIFT}+ransac-sim-r{RATIO:g}-px{INLIER_PX:g}-h{HYPOTHESES}+share-cov{GRID}-both{_OPENCV}"
+    f"{_SIFT}+ransac-sim-r{RATIO:g}-px{INLIER_PX:g}-h{HYPOTHESES}+share-cov{GRID}-both"
+    f"+mirror{_OPENCV}"
 )
 _POINT_BYTES = 2 * 4
 _DESC_BYTES = 128
@@ -92,6 +94,27 @@ def extract(img: Image.Image) -> LocalFeatures:
         return LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8))
     points = np.array([k.pt for k in keypoints], np.float32)[:MAX_KEYPOINTS]
     return LocalFeatures(points, np.clip(desc, 0, 255).astype(np.uint8)[:MAX_KEYPOINTS])
+
+
+@dataclass(frozen=True)
+class QueryFeatures:
+    """A query's keypoints as it is and mirrored left to right."""
+
+    as_is: LocalFeatures
+    mirrored: LocalFeatures
+
+
+def extract_query(img: Image.Image) -> QueryFeatures:
+    """The keypoints a query is verified with: of the image and of its mirror image."""
+    return QueryFeatures(extract(img), extract(ImageOps.mirror(img)))
+
+
+def verify_query(query: QueryFeatures, work: LocalFeatures) -> tuple[Verification, float]:
+    """The stronger placement of the work in the query as it is or mirrored, and its
+    strength: a mirrored copy, cropped or pasted, is as much a copy as the original."""
+    found = [(verify(q, work), q) for q in (query.as_is, query.mirrored)]
+    scored = [(v, strength(v, q, work)) for v, q in found]
+    return max(scored, key=lambda pair: pair[1])  # ties: as it is
 
 
 def _matches(query: LocalFeatures, work: LocalFeatures) -> tuple[NDArray[np.int64], ...]:

@@ -91,16 +91,16 @@ def local_null(
     Same-creator pairs stay in, unlike the content null: keypoints match the frames,
     templates and shared parts of a series (a warning-sign triangle, a letter E against F),
     which live inside portfolios; a null without them claimed 0.1% where same-style works
-    verified 2.8% of the time (benchmarks/RESULTS.md)."""
-    feats = [local.extract(img) for img in images]
+    verified 2.8% of the time (benchmarks/RESULTS.md). Each image is verified as a query is,
+    as it is and mirrored."""
+    queries = [local.extract_query(img) for img in images]
     out: list[float] = []
     for i in range(len(images)):
         row = scores[i].astype(np.float64)
         row[i] = -np.inf
         for j in np.argsort(-row)[:candidates]:
             if np.isfinite(row[j]):
-                found = local.verify(feats[i], feats[j])
-                out.append(local.strength(found, feats[i], feats[j]))
+                out.append(local.verify_query(queries[i], queries[j].as_is)[1])
     return np.asarray(out, np.float32)
 
 

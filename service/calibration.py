@@ -92,21 +92,28 @@ class NullDistribution:
         """The null scores, negated when lower is closer: higher is always closer here."""
         return np.asarray(self.scores, np.float64) * (1 if self.higher_is_closer else -1)
 
+    @cached_property
+    def _ascending(self) -> NDArray[np.float64]:
+        """The oriented scores negated: ascending, for searchsorted."""
+        return -self._oriented
+
+    def _at_least(self, score: float) -> int:
+        """How many stored scores are at least as close as `score`."""
+        q = score if self.higher_is_closer else -score
+        return int(np.searchsorted(self._ascending, -q, side="right"))
+
     def rate(self, score: float) -> float:
         """Estimated false-match rate of a score: the share of non-matches at least as close.
         Beyond the closest null seen, the fitted tail extrapolates below 1/(n+1)."""
-        s = self._oriented
-        q = score if self.higher_is_closer else -score
-        pos = int(np.searchsorted(-s, -q, side="right"))  # how many null scores are >= q
+        pos = self._at_least(score)
         if pos == 0:
-            return self._extrapolate(q, s)
+            return self._extrapolate(score if self.higher_is_closer else -score, self._oriented)
         return float(self.rates[pos - 1]) if pos <= len(self.rates) else 1.0
 
     def count(self, score: float) -> int:
         """How many null scores are at least as close as `score`: exact below EXACT_TAIL,
         past it the most the stored grid allows (never an undercount)."""
-        q = score if self.higher_is_closer else -score
-        pos = int(np.searchsorted(-self._oriented, -q, side="right"))
+        pos = self._at_least(score)
         if pos == 0:
             return 0
         if pos == len(self.rates):

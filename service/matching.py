@@ -240,40 +240,45 @@ class Matcher:
         ran = [(cal.content, n), (cal.pdq, n)]  # every test, and its comparisons per query
         if local_null is not None:
             ran.append((local_null, local.CANDIDATES))
-        rows = []
         with stage("scoring"):
+            ranked = []  # every work's rate first (cheap), then what the shown ones stand on
             for pk, work in works.items():
                 found = verified.get(pk)  # (placement, strength) where verification ran
-                tests = {}  # per-query rates of each test, then "any of them fired"
+                measured = {}  # test -> (null, value, comparisons per query)
                 if pk in sims:
-                    tests["embedding"] = basis(cal.content, sims[pk], n)
+                    measured["embedding"] = (cal.content, sims[pk], n)
                 if pk in pdq:
-                    tests["pdq"] = basis(cal.pdq, pdq[pk][0], n)
+                    measured["pdq"] = (cal.pdq, float(pdq[pk][0]), n)
                 if local_null is not None and found:
-                    tests["keypoints"] = basis(local_null, found[1], local.CANDIDATES)
-                # a test that did not measure this work counts at rate 1
-                best = min((t.calibrated for t in tests.values()), default=1.0)
-                rows.append(
-                    WorkMatch(
-                        creator_id=work.creator_id,
-                        work_id=work.work_id,
-                        score=round(sims.get(pk, 0.0), 6),
-                        calibrated=(rate := combine_rates([best] + [1.0] * (len(ran) - 1))),
-                        # a test with tied scores (distances, inliers) may not reach
-                        # `best` exactly: its bound can then fall under min * count
-                        upper=max(rate, counted_bound(ran, best)),
-                        verdict=verdict(rate, opts.match_rate, opts.possible_rate),
-                        pdq_distance=pdq[pk][0] if pk in pdq else None,
-                        inliers=found[0].inliers if found else None,
-                        coverage=round(found[0].coverage, 4) if found else None,
-                        tests=tests,
-                    )
+                    measured["keypoints"] = (local_null, found[1], local.CANDIDATES)
+                # "any of them fired"; a test that did not measure this work counts at rate 1
+                rates = [any_of(null.rate(v), c) for null, v, c in measured.values()]
+                best = min(rates, default=1.0)
+                rate = combine_rates([best] + [1.0] * (len(ran) - 1))
+                shown = min(rate, marked[work.work_id]) if work.work_id in marked else rate
+                ranked.append((shown, -round(sims.get(pk, 0.0), 6), pk, rate, best, measured))
+            ranked.sort(key=lambda r: r[:2])
+            rows = []
+            for _, _, pk, rate, best, measured in ranked[: opts.top_k]:
+                work, found = works[pk], verified.get(pk)
+                row = WorkMatch(
+                    creator_id=work.creator_id,
+                    work_id=work.work_id,
+                    score=round(sims.get(pk, 0.0), 6),
+                    calibrated=rate,
+                    # a test with tied scores (distances, inliers) may not reach `best`
+                    # exactly: its bound can then fall under min * count
+                    upper=max(rate, counted_bound(ran, best)),
+                    verdict=verdict(rate, opts.match_rate, opts.possible_rate),
+                    pdq_distance=pdq[pk][0] if pk in pdq else None,
+                    inliers=found[0].inliers if found else None,
+                    coverage=round(found[0].coverage, 4) if found else None,
+                    tests={name: basis(*test) for name, test in measured.items()},
                 )
-            rows = [
-                self._watermarked(r, marked[r.work_id]) if r.work_id in marked else r for r in rows
-            ]
-            rows.sort(key=lambda m: (m.calibrated, -m.score))
-            return self._content_result(rows[: opts.top_k], opts)
+                if work.work_id in marked:
+                    row = self._watermarked(row, marked[work.work_id])
+                rows.append(row)
+            return self._content_result(rows, opts)
 
     def _marked_works(self, work_ids: AbstractSet[str]) -> dict[int, Work]:
         """The active works named by the query's watermarks (they match even when no
@@ -308,15 +313,11 @@ class Matcher:
         if not closest:
             return {}
         with stage("keypoints"):
-            query = local.extract(image)
+            query = local.extract_query(image)
         with stage("keypoint_load"):
             stored = self.library.keypoints([works[pk] for pk in closest])
-        out = {}
         with stage("verify"):
-            for pk, feats in stored.items():
-                found = local.verify(query, feats)
-                out[pk] = (found, local.strength(found, query, feats))
-        return out
+            return {pk: local.verify_query(query, feats) for pk, feats in stored.items()}
 
     def _content_result(self, rows: list[WorkMatch], opts: MatchOptions) -> ContentResult:
         if not rows:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from models import local
 from tests.fakes import framed
@@ -38,6 +38,21 @@ def test_a_rotated_pasted_copy_keeps_one_placement() -> None:
     assert copy.inliers >= 15
     assert copy.inliers >= 3 * max(unrelated, 1)
     assert copy.coverage >= 0.9  # the whole drawing is there
+
+
+def test_a_mirrored_crop_verifies_only_mirrored_back() -> None:
+    work = _open("andy-fitzsimon/four-wheel-drive.png")  # a car seen from its left
+    stored = local.extract(work)
+    w, h = work.size  # mirrored, then 80% of each side kept
+    box = (w // 10, h // 20, w // 10 + 4 * w // 5, h // 20 + 4 * h // 5)
+    query = ImageOps.mirror(work).crop(box)
+    as_is = local.verify(local.extract(query), stored)
+    found, strength = local.verify_query(local.extract_query(query), stored)
+    assert as_is.inliers < 10 <= found.inliers and found.coverage >= 0.7
+    mirrored = local.extract(ImageOps.mirror(query))
+    assert strength == local.strength(found, mirrored, stored) > 0
+    plain = local.verify_query(local.extract_query(work), stored)  # a copy as it is: unchanged
+    assert plain[0] == local.verify(stored, stored)
 
 
 def test_verification_is_deterministic_and_survives_storage() -> None:
