@@ -222,9 +222,11 @@ def noise(img: Image.Image, rng: random.Random) -> Image.Image:
 
 
 def posterize(img: Image.Image, rng: random.Random) -> Image.Image:
-    """8-16 colours with Floyd-Steinberg dithering (a re-save as GIF)."""
+    """8-16 colours with Floyd-Steinberg dithering (a re-save as GIF). Pillow dithers only
+    against a given palette, so the palette is chosen first."""
     rgb = img.convert("RGB")
-    return rgb.quantize(rng.randint(8, 16), dither=Image.Dither.FLOYDSTEINBERG).convert("RGB")
+    palette = rgb.quantize(rng.randint(8, 16))
+    return rgb.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG).convert("RGB")
 
 
 def webp(img: Image.Image, rng: random.Random) -> Image.Image:
@@ -238,14 +240,16 @@ def webp(img: Image.Image, rng: random.Random) -> Image.Image:
 
 def tilt(img: Image.Image, rng: random.Random) -> Image.Image:
     """Rotate by 2-5 degrees either way and crop back to the centred window that holds no
-    corner (a straightened or re-shot copy: no white wedges give it away)."""
+    corner (a straightened or re-shot copy: no fill wedges give it away)."""
     angle = math.radians(rng.uniform(2.0, 5.0))
     rgb = img.convert("RGB")
-    turned = rgb.rotate(math.degrees(angle) * rng.choice((-1, 1)), Image.Resampling.BICUBIC)
+    degrees = math.degrees(angle) * rng.choice((-1, 1))
+    turned = rgb.rotate(degrees, Image.Resampling.BICUBIC, fillcolor=WHITE)
     width, height = rgb.size
-    # the largest centred window of the same aspect inside the turned picture
+    # the largest centred window of the same aspect inside the turned picture, less a pixel
+    # each way so that no resampled edge of a wedge is left
     scale = 1 / (math.cos(angle) + math.sin(angle) * max(width / height, height / width))
-    w, h = max(1, round(width * scale)), max(1, round(height * scale))
+    w, h = max(1, math.floor(width * scale) - 2), max(1, math.floor(height * scale) - 2)
     left, top = (width - w) // 2, (height - h) // 2
     return turned.crop((left, top, left + w, top + h))
 
@@ -260,14 +264,13 @@ def mirror_crop(img: Image.Image, rng: random.Random) -> Image.Image:
 
 
 def stickers(img: Image.Image, rng: random.Random) -> Image.Image:
-    """3-6 opaque discs and squares in random colours over 10-20% of the picture (stickers,
-    emoji, a scribbled-over signature)."""
+    """3-6 opaque discs and squares in random colours, their boxes 10-20% of the picture
+    (stickers, emoji, a scribbled-over signature; discs and overlaps cover less)."""
     out = img.convert("RGB")
     draw = ImageDraw.Draw(out)
     count = rng.randint(3, 6)
-    area = out.width * out.height * rng.uniform(0.1, 0.2) / count
+    side = max(2, round(math.sqrt(out.width * out.height * rng.uniform(0.1, 0.2) / count)))
     for _ in range(count):
-        side = max(2, round(math.sqrt(area)))
         x, y = rng.randint(0, max(0, out.width - side)), rng.randint(0, max(0, out.height - side))
         colour = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
         shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
@@ -283,7 +286,7 @@ def blur_fill(img: Image.Image, rng: random.Random) -> Image.Image:
     side = max(rgb.size)
     back = rgb.resize((side, side), Image.Resampling.BILINEAR)
     back = back.filter(ImageFilter.GaussianBlur(side / 20))
-    fit = rng.uniform(0.7, 0.9) * side / max(rgb.size)
+    fit = rng.uniform(0.7, 0.9)  # of the square's side, which is the long side
     front = rgb.resize(
         (max(1, round(rgb.width * fit)), max(1, round(rgb.height * fit))),
         Image.Resampling.BICUBIC,

@@ -8,7 +8,7 @@ deterministic: the same pair always gives the same evidence, so it can be re-che
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -112,8 +112,11 @@ def extract_query(img: Image.Image) -> QueryFeatures:
 def verify_query(query: QueryFeatures, work: LocalFeatures) -> tuple[Verification, float]:
     """The stronger placement of the work in the query as it is or mirrored, and its
     strength: a mirrored copy, cropped or pasted, is as much a copy as the original."""
-    found = [(verify(q, work), q) for q in (query.as_is, query.mirrored)]
-    scored = [(v, strength(v, q, work)) for v, q in found]
+    as_is, flipped = verify(query.as_is, work), verify(query.mirrored, work)
+    scored = [
+        (as_is, strength(as_is, query.as_is, work)),
+        (replace(flipped, mirrored=True), strength(flipped, query.mirrored, work)),
+    ]
     return max(scored, key=lambda pair: pair[1])  # ties: as it is
 
 
@@ -140,11 +143,12 @@ def _matches(query: LocalFeatures, work: LocalFeatures) -> tuple[NDArray[np.int6
 @dataclass(frozen=True)
 class Verification:
     """The best placement of a work in a query: how many keypoint matches agree on it
-    (0 when fewer than 3), and the share of the grid cells over the work where both images
-    have keypoints that hold one of them."""
+    (0 when fewer than 3), the share of the grid cells over the work where both images
+    have keypoints that hold one of them, and whether it lies in the query's mirror image."""
 
     inliers: int
     coverage: float
+    mirrored: bool = False
 
 
 NOTHING = Verification(0, 0.0)

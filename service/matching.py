@@ -66,11 +66,17 @@ def _dihedral_codes(image: Image.Image) -> NDArray[np.uint8]:
     return np.stack([np.frombuffer(h.bits, np.uint8) for h in pdq_dihedral(image)])
 
 
+def per_query_rate(null: NullDistribution, value: float, comparisons: int) -> float:
+    """One test's per-query rate: the chance that any of `comparisons` non-matches measures
+    as close as `value`."""
+    return any_of(null.rate(value), comparisons)
+
+
 def basis(null: NullDistribution, value: float, comparisons: int) -> RateBasis:
     """One test's per-query rate for `value` among `comparisons`, and what it stands on."""
     return RateBasis(
         value=round(value, 6),
-        calibrated=any_of(null.rate(value), comparisons),
+        calibrated=per_query_rate(null, value, comparisons),
         null_pairs=null.n,
         closer=null.count(value),
         upper=any_of(null.upper(value), comparisons),
@@ -252,7 +258,7 @@ class Matcher:
                 if local_null is not None and found:
                     measured["keypoints"] = (local_null, found[1], local.CANDIDATES)
                 # "any of them fired"; a test that did not measure this work counts at rate 1
-                rates = [any_of(null.rate(v), c) for null, v, c in measured.values()]
+                rates = [per_query_rate(*test) for test in measured.values()]
                 best = min(rates, default=1.0)
                 rate = combine_rates([best] + [1.0] * (len(ran) - 1))
                 shown = min(rate, marked[work.work_id]) if work.work_id in marked else rate
@@ -273,6 +279,7 @@ class Matcher:
                     pdq_distance=pdq[pk][0] if pk in pdq else None,
                     inliers=found[0].inliers if found else None,
                     coverage=round(found[0].coverage, 4) if found else None,
+                    mirrored=found[0].mirrored if found else None,
                     tests={name: basis(*test) for name, test in measured.items()},
                 )
                 if work.work_id in marked:

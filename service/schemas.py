@@ -58,6 +58,11 @@ class WorkMatch(BaseModel):
         description="share of the work's regions where both images have keypoints that hold "
         "one of those matches (content)",
     )
+    mirrored: bool | None = Field(
+        None,
+        description="the placement lies in the query's mirror image: the copy is mirrored "
+        "(content, where verification checked this work)",
+    )
     watermark: bool | None = Field(
         None,
         description="the query carries this work's styletrace watermark: a content match "

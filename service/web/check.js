@@ -124,7 +124,8 @@ function placementWords(m) {
     m.coverage === null || m.coverage === undefined
       ? ""
       : `, across ${Math.round(m.coverage * 100)}% of the work's detailed regions`;
-  return `${m.inliers} keypoints agree on one placement${where}.`;
+  const mirror = m.mirrored ? " (the copy is mirrored)" : "";
+  return `${m.inliers} keypoints agree on one placement${mirror}${where}.`;
 }
 
 function gallery(title, matches) {

@@ -187,3 +187,19 @@ def test_a_rotated_copy_in_a_page_is_found_by_its_keypoints(runtime: Runtime) ->
     assert all(m.inliers is m.coverage is None for m in again.content.matches)
     assert again.models.verification is None
     assert next(m for m in again.content.matches if m.work_id == rels[0]).calibrated == 1.0
+    assert best.mirrored is False
+
+
+def test_a_mirrored_crop_is_found_by_its_mirrored_keypoints(runtime: Runtime) -> None:
+    _register_gallery(runtime, works=2)  # 9 works: all among the verified candidates
+    rels = ["andy-fitzsimon/four-wheel-drive.png", "gerald-g/hamburger.png"]
+    _register_files(runtime, rels)
+    root = Path(__file__).resolve().parents[2] / "examples" / "gallery"
+    car = Image.open(root / rels[0]).convert("RGB")  # seen from its left: not symmetric
+    w, h = car.size
+    box = (w // 10, h // 20, w // 10 + 4 * w // 5, h // 20 + 4 * h // 5)  # 80% of each side
+    query = ImageOps.mirror(car).crop(box)
+    best = runtime.matcher.match([_query(query)], runtime.options(3))[0].content.matches[0]
+    assert best.work_id == rels[0] and best.mirrored is True
+    assert best.inliers is not None and best.inliers >= 30
+    assert best.tests["keypoints"].calibrated == min(t.calibrated for t in best.tests.values())
