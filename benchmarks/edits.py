@@ -23,13 +23,18 @@ WHITE = (255, 255, 255)
 _CAPTIONS = ("ME WHEN", "NOT MY ART", "SO TRUE", "WAIT FOR IT", "MONDAY MOOD", "NEW DROP")
 
 
-def jpeg(img: Image.Image, rng: random.Random) -> Image.Image:
-    """Re-encode as a low-quality JPEG (quality 20-30)."""
+def _reencoded(img: Image.Image, kind: str, quality: int) -> Image.Image:
+    """The image saved as `kind` at `quality` and decoded again."""
     buffer = io.BytesIO()
-    img.convert("RGB").save(buffer, format="JPEG", quality=rng.randint(20, 30))
+    img.convert("RGB").save(buffer, format=kind, quality=quality)
     buffer.seek(0)
     with Image.open(buffer) as decoded:
         return decoded.convert("RGB")
+
+
+def jpeg(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Re-encode as a low-quality JPEG (quality 20-30)."""
+    return _reencoded(img, "JPEG", rng.randint(20, 30))
 
 
 def crop50(img: Image.Image, rng: random.Random) -> Image.Image:
@@ -231,11 +236,7 @@ def posterize(img: Image.Image, rng: random.Random) -> Image.Image:
 
 def webp(img: Image.Image, rng: random.Random) -> Image.Image:
     """Re-encode as a low-quality WebP (quality 5-20)."""
-    buffer = io.BytesIO()
-    img.convert("RGB").save(buffer, format="WEBP", quality=rng.randint(5, 20))
-    buffer.seek(0)
-    with Image.open(buffer) as decoded:
-        return decoded.convert("RGB")
+    return _reencoded(img, "WEBP", rng.randint(5, 20))
 
 
 def tilt(img: Image.Image, rng: random.Random) -> Image.Image:

@@ -23,14 +23,8 @@ from benchmarks.accuracy import creator_id, match_all, product_top1, registered_
 from benchmarks.baselines import pdq_similarity
 from benchmarks.copyset import build_copy_dev
 from benchmarks.edits import HELD_OUT
-from benchmarks.report import machine, table, write_section
-from benchmarks.unseen_domain import (
-    COPY_HEADERS,
-    NON_COPY_HEADERS,
-    copy_recall_rows,
-    edited,
-    non_copy_rows,
-)
+from benchmarks.report import machine, write_section
+from benchmarks.unseen_domain import copy_recall_rows, edited, non_copy_rows, tables_text
 from service.registration import WorkSource
 
 PICTURES = 50  # registered sources edited, and as many distractors
@@ -77,13 +71,12 @@ def main(argv: list[str] | None = None) -> None:
             f"the {len(HELD_OUT)} held-out edits of `benchmarks.edits.HELD_OUT`, which no dev "
             f"set, training or calibration uses. Default profile. {seconds} s on {machine()}; "
             "`python -m benchmarks.unseen_edits`.",
-            "Copies of the registered sources (recall at 1% false-match rate is set on the "
-            "edited distractors' top-1 scores; PDQ alone ranks every registered work by its "
-            "smallest distance over the query's 8 flips and quarter turns):",
-            table(COPY_HEADERS, copy_table),
-            "The edited distractors: every content `match` is a false match (the calibration "
-            "claims 0.1% for `match` and 1% for `match|possible` per query):",
-            table(NON_COPY_HEADERS, non_copy_table),
+            *tables_text(
+                ("Copies of the registered sources", "edited distractors' top-1 scores"),
+                "The edited distractors",
+                copy_table,
+                non_copy_table,
+            ),
         ]
     )
     write_section("unseen_edits", text, {"copies": copy_table, "non_copies": non_copy_table})

@@ -378,12 +378,19 @@ class Matcher:
         ]
         # a work outside the neighbours scores at most the last neighbour
         ceiling = hits[-1].score if hits else 0.0
-        creators = [self._creator(c, scores, opts, ceiling) for c, scores in per_creator.items()]
+        raw: dict[str, float] = {}  # each creator's score before rounding
+        creators = []
+        for creator_id, scores in per_creator.items():
+            match, raw[creator_id] = self._creator(creator_id, scores, opts, ceiling)
+            creators.append(match)
         creators.sort(key=lambda c: (c.calibrated, -c.score))
         for c, share in zip(
             creators, shares([c.calibrated for c in creators], opts.possible_rate), strict=True
         ):
             c.share = round(share, 4)
+        for c in creators[: opts.top_k]:  # what the shown creators' rates stand on
+            test = basis(cal.style_null(c.works), raw[c.creator_id], self.library.creators)
+            c.tests, c.upper = {"style": test}, test.upper
         generic = sum(1 for c in creators if c.calibrated <= opts.possible_rate)
         if not creators:
             return StyleResult(
@@ -407,24 +414,23 @@ class Matcher:
 
     def _creator(
         self, creator_id: str, scores: list[float], opts: MatchOptions, ceiling: float
-    ) -> CreatorMatch:
+    ) -> tuple[CreatorMatch, float]:
         """Aggregate a creator's closest works: mean of the top m, m = min(M, their works).
         Works not among the query's neighbours count at `ceiling`, the last neighbour's
         score: the most they can score under exact search, so the mean is an upper bound,
         exact when all m are neighbours (a creator with one close work no longer counts it
-        m times)."""
+        m times). Returns the match and its score before rounding."""
         m = max(1, min(opts.works_per_creator, self.library.works_of(creator_id)))
         top = sorted(scores, reverse=True)[:m]
         top += [min(ceiling, top[-1])] * (m - len(top))
         score = float(np.mean(top))
-        test = basis(self.calibration.style_null(m), score, self.library.creators)
-        return CreatorMatch(
+        rate = per_query_rate(self.calibration.style_null(m), score, self.library.creators)
+        match = CreatorMatch(
             creator_id=creator_id,
             score=round(score, 6),
-            calibrated=test.calibrated,
-            upper=test.upper,
-            verdict=verdict(test.calibrated, opts.match_rate, opts.possible_rate),
+            calibrated=rate,
+            verdict=verdict(rate, opts.match_rate, opts.possible_rate),
             share=0.0,
             works=m,
-            tests={"style": test},
         )
+        return match, score

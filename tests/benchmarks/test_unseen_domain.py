@@ -18,6 +18,7 @@ from benchmarks.unseen_domain import (
     edited,
     halves,
     non_copy_rows,
+    tables_text,
     unseen_pictures,
 )
 
@@ -93,3 +94,11 @@ def test_non_copy_rows_count_every_verdict_but_none() -> None:
     rows = {row[0]: row[1:] for row in non_copy_rows(labels, results)}
     assert rows[AS_IS] == [2, 0.5, 0.5] and rows["blur"] == [2, 0.0, 0.5]
     assert rows["all"] == [4, 0.25, 0.5]
+
+
+def test_tables_text_names_the_copies_and_where_the_cut_is_set() -> None:
+    row = ["all", 1, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0]
+    text = tables_text(("Copies of X", "Y's top-1 scores"), "The Zs", [row], [["all", 2, 0.0, 0.5]])
+    assert text[0].startswith("Copies of X (recall at 1% false-match rate is set on the Y's")
+    assert text[2].startswith("The Zs: every content `match` is a false match")
+    assert "| all | 1 | 1.000 |" in text[1] and "| all | 2 | 0.000 | 0.500 |" in text[3]
