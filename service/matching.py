@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,25 +25,23 @@ from models.stages import stage
 from models.views import VIEWS
 from service.calibration import (
     Calibration,
-    NullDistribution,
-    any_of,
     combine_rates,
     counted_bound,
 )
 from service.consent import attach_policies
+from service.rate_basis import basis, per_query_rate
 from service.schemas import (
     ContentResult,
     CreatorMatch,
     MatchResult,
     ModelsInfo,
     QueryInfo,
-    RateBasis,
     StyleResult,
     Thresholds,
     WorkMatch,
 )
 from service.verdicts import shares, verdict
-from service.watermarks import WatermarkReader
+from service.watermarks import WatermarkReader, provenance_of, watermarked_works
 
 PDQ_CANDIDATES = 32
 DIHEDRAL = 8  # PDQ hashes per query: every flip and quarter turn
@@ -64,42 +61,6 @@ class MatchOptions:
 def _dihedral_codes(image: Image.Image) -> NDArray[np.uint8]:
     """[8, 32] packed PDQ hashes of the image under every flip and quarter turn."""
     return np.stack([np.frombuffer(h.bits, np.uint8) for h in pdq_dihedral(image)])
-
-
-def per_query_rate(null: NullDistribution, value: float, comparisons: int) -> float:
-    """One test's per-query rate: the chance that any of `comparisons` non-matches measures
-    as close as `value`."""
-    return any_of(null.rate(value), comparisons)
-
-
-def basis(null: NullDistribution, value: float, comparisons: int) -> RateBasis:
-    """One test's per-query rate for `value` among `comparisons`, and what it stands on."""
-    return RateBasis(
-        value=round(value, 6),
-        calibrated=per_query_rate(null, value, comparisons),
-        null_pairs=null.n,
-        closer=null.count(value),
-        upper=any_of(null.upper(value), comparisons),
-    )
-
-
-def provenance_of(
-    query: LoadedImage, watermarks: list[dict[str, Any]] | None = None
-) -> dict[str, Any] | None:
-    """The query's own provenance facts, with the watermarks found in its pixels."""
-    if query.provenance is None and not watermarks:
-        return None
-    return {"watermarks": watermarks or [], **(query.provenance or {})}
-
-
-def watermarked_works(watermarks: list[dict[str, Any]]) -> dict[str, float]:
-    """Active works whose styletrace watermark the query carries, with the chance that an
-    unwatermarked image would read as carrying one."""
-    return {
-        w["work_id"]: w["false_positive_rate"]
-        for w in watermarks
-        if w["kind"] == "styletrace" and not w["removed"]
-    }
 
 
 class Matcher:

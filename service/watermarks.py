@@ -2,7 +2,8 @@
 traced to its work through the catalog (a removed work is reported as removed, an id never
 issued is not reported), and generators' watermarks as an AI-generation signal. Payloads are
 read with the configured method and with every other method the catalog has issued payload
-ids under, so copies published before a change of method are still traced."""
+ids under, so copies published before a change of method are still traced. Also the query's
+provenance with them, and the works whose watermark it carries."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PIL import Image
 
 from indexer.published import PublishedStore
 from models import marks
+from models.images import LoadedImage
 from models.stages import stage
 from models.watermark import METHODS
 
@@ -69,3 +71,22 @@ class WatermarkReader:
                 }
             )
         return out
+
+
+def provenance_of(
+    query: LoadedImage, watermarks: list[dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
+    """The query's own provenance facts, with the watermarks found in its pixels."""
+    if query.provenance is None and not watermarks:
+        return None
+    return {"watermarks": watermarks or [], **(query.provenance or {})}
+
+
+def watermarked_works(watermarks: list[dict[str, Any]]) -> dict[str, float]:
+    """Active works whose styletrace watermark the query carries, with the chance that an
+    unwatermarked image would read as carrying one."""
+    return {
+        w["work_id"]: w["false_positive_rate"]
+        for w in watermarks
+        if w["kind"] == "styletrace" and not w["removed"]
+    }
