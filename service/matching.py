@@ -23,11 +23,7 @@ from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE, pdq_dihedral
 from models.stages import stage
 from models.views import VIEWS
-from service.calibration import (
-    Calibration,
-    combine_rates,
-    counted_bound,
-)
+from service.calibration import Calibration, combine_rates, counted_bound
 from service.consent import attach_policies
 from service.rate_basis import basis, per_query_rate
 from service.schemas import (

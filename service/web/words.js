@@ -44,22 +44,16 @@ export function basisWords(row) {
 export function upperWords(upper) {
   if (typeof upper !== "number" || Number.isNaN(upper)) return "";
   if (upper >= 0.5) return "the measured pairs alone cannot vouch for it";
-  const oneIn = friendlyDown(1 / upper).toLocaleString("en-US");
+  const oneIn = friendly(1 / upper, Math.floor).toLocaleString("en-US"); // a bound reads no stronger
   return `on the measured pairs alone, at most 1 in ${oneIn} unrelated images would score this close (95% confidence)`;
 }
 
-/** Two significant digits, rounded down (a bound must not read stronger than it is). */
-function friendlyDown(n) {
-  if (n < 10) return Math.floor(n);
+/** Two significant digits: 1,079 -> 1,100; small counts stay whole numbers. `round` may be
+ * Math.floor, for a bound that must not read stronger than it is. */
+function friendly(n, round = Math.round) {
+  if (n < 10) return round(n);
   const unit = 10 ** (Math.floor(Math.log10(n)) - 1);
-  return Math.floor(n / unit) * unit;
-}
-
-/** Two significant digits: 1,079 -> 1,100; small counts stay whole numbers. */
-function friendly(n) {
-  if (n < 10) return Math.round(n);
-  const unit = 10 ** (Math.floor(Math.log10(n)) - 1);
-  return Math.round(n / unit) * unit;
+  return round(n / unit) * unit;
 }
 
 export function percent(share) {
