@@ -2,7 +2,8 @@
 
 Limits on bytes, header pixels, frames, pixels across frames and JPEG scans are checked before
 anything is decoded; decode time is also bounded by a clock, checked each time a decoder asks for
-more bytes (Pillow's decoders cannot be interrupted in between). Only PNG, JPEG, WebP, GIF, TIFF
+more bytes (Pillow's decoders cannot be interrupted in between; AVIF hands libavif the whole
+file at once, so only the header limits bound its decode). Only PNG, JPEG, WebP, AVIF, GIF, TIFF
 and BMP are opened (first frame or page); EXIF orientation is applied and alpha is composited on
 white. Every failure becomes an `ImageError` whose message is meant for people.
 What the pixels mean (embeddings, hashes) lives elsewhere.
@@ -32,8 +33,8 @@ from models.stages import stage
 
 # Restricting Image.open to these plugins is what keeps EPS (ghostscript), PSD, ICO and the
 # rest of Pillow's readers away from untrusted bytes.
-_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "TIFF", "BMP")
-_SUPPORTED = "supported formats: PNG, JPEG, WebP, GIF, TIFF, BMP"
+_FORMATS = ("PNG", "JPEG", "WEBP", "AVIF", "GIF", "TIFF", "BMP")
+_SUPPORTED = "supported formats: PNG, JPEG, WebP, AVIF, GIF, TIFF, BMP"
 # What Pillow's decoders raise on malformed input; our own ImageErrors are re-raised first.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
 _WIDE_GREY_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
@@ -179,7 +180,7 @@ def _decode_errors(data: bytes, limits: ImageLimits) -> Iterator[None]:
         raise UnsupportedImage(_describe_unreadable(data)) from exc
     except _DECODE_ERRORS as exc:
         kind = _sniff(data)
-        what = f"a {kind} image" if kind in _FORMATS else "an image"
+        what = f"{_a(kind)} image" if kind in _FORMATS else "an image"
         msg = f"the file looks like {what} but cannot be decoded (damaged or truncated?): {exc}"
         raise UnsupportedImage(msg) from exc
 
@@ -256,7 +257,7 @@ def _describe_unreadable(data: bytes) -> str:
         return "SVG is a vector format and is not supported; rasterise it to PNG first"
     kind = _sniff(data)
     if kind in _FORMATS:
-        return f"the file looks like a {kind} image but Pillow cannot read it (damaged?)"
+        return f"the file looks like {_a(kind)} image but Pillow cannot read it (damaged?)"
     if kind is None and head.startswith((b"<!doctype html", b"<html")):
         kind = "HTML"
     elif kind is None and _is_text(data[:1024]):
@@ -265,15 +266,22 @@ def _describe_unreadable(data: bytes) -> str:
     return f"the file is not an image Pillow can read ({what}); {_SUPPORTED}"
 
 
+def _a(kind: str) -> str:
+    """The format's name after its article: "a PNG", "an AVIF"."""
+    return f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}"
+
+
 def _sniff(data: bytes) -> str | None:
     """Name the file type from its magic bytes, when that is cheap to tell."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
-    if data[4:8] == b"ftyp":
-        brand = data[8:12]
-        if brand in (b"heic", b"heix", b"mif1", b"msf1"):
+    if data[4:8] == b"ftyp":  # ISO media: the major brand, then the compatible ones
+        brands = data[8 : max(12, min(int.from_bytes(data[:4], "big"), 64))]
+        if any(brands[k : k + 4] in (b"avif", b"avis") for k in range(0, len(brands), 4)):
+            return "AVIF"
+        if brands[:4] in (b"heic", b"heix", b"mif1", b"msf1"):
             return "HEIC/HEIF"
-        return "AVIF" if brand in (b"avif", b"avis") else "an MP4/QuickTime video"
+        return "an MP4/QuickTime video"
     return next((kind for magic, kind in _MAGIC if data.startswith(magic)), None)
 
 

@@ -174,6 +174,7 @@ MIME = {
     "JPEG": "image/jpeg",
     "MPO": "image/jpeg",
     "WEBP": "image/webp",
+    "AVIF": "image/avif",
     "GIF": "image/gif",
     "TIFF": "image/tiff",
     "BMP": "image/bmp",

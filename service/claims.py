@@ -158,7 +158,8 @@ def move_claim(
 
 def labelled(claims: list[Claim]) -> list[dict[str, Any]]:
     """Decided claims as labelled pairs for recalibration: one row per matched work or style,
-    with the score evidence and the reviewer's decision (upheld = a true match)."""
+    with the score evidence (`upper` None for claims filed before it was recorded) and the
+    reviewer's decision (upheld = a true match)."""
     rows = []
     for c in claims:
         if c.status not in ("upheld", "rejected"):
@@ -173,6 +174,7 @@ def labelled(claims: list[Claim]) -> list[dict[str, Any]]:
                     "creator_id": m["creator_id"],
                     "work_id": m["work_id"],
                     "calibrated": m["calibrated"],
+                    "upper": m.get("upper"),
                     "models": c.result.get("models", {}),
                     "label": c.status == "upheld",
                     "decided_by": decision.actor,

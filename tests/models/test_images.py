@@ -65,6 +65,7 @@ ROUNDTRIPS = [
     ("PNG", {}, "PNG", 0),
     ("JPEG", {"quality": 95}, "JPEG", 12),
     ("WEBP", {"lossless": True}, "WEBP", 0),
+    ("AVIF", {"quality": 90, "subsampling": "4:4:4"}, "AVIF", 12),
     ("GIF", {}, "GIF", 0),
     ("TIFF", {}, "TIFF", 0),
     ("TIFF", {"compression": "tiff_lzw"}, "TIFF", 0),
@@ -209,7 +210,7 @@ def test_multi_page_tiff_uses_first_page() -> None:
     assert (loaded.width, loaded.height, pixel(loaded, 5, 5)) == (10, 10, RED)
 
 
-@pytest.mark.parametrize("save_as", ["GIF", "TIFF", "WEBP"])
+@pytest.mark.parametrize("save_as", ["GIF", "TIFF", "WEBP", "AVIF"])
 def test_frame_cap(save_as: str) -> None:
     frames = [Image.new("RGB", (4, 4), colour) for colour in (RED, GREEN, BLUE)]
     data = encode(frames[0], save_as, save_all=True, append_images=frames[1:])
@@ -290,7 +291,7 @@ def test_empty_bytes() -> None:
         load_image_bytes(b"")
 
 
-@pytest.mark.parametrize("save_as", ["PNG", "JPEG", "GIF", "WEBP", "TIFF", "BMP"])
+@pytest.mark.parametrize("save_as", ["PNG", "JPEG", "GIF", "WEBP", "AVIF", "TIFF", "BMP"])
 def test_truncated_images_raise(save_as: str) -> None:
     data = encode(quadrants(256, 256), save_as)
     with pytest.raises(UnsupportedImage):
@@ -359,6 +360,28 @@ def test_huge_header_is_refused_before_decoding(
     monkeypatch.setattr(ImageFile.ImageFile, "load", forbidden)
     with pytest.raises(ImageTooLarge, match="over the 40 megapixel limit"):
         load_image_bytes(png_claiming(100_000, 100_000))
+
+
+def test_an_avif_over_the_pixel_limit_is_refused_before_libavif_decodes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """libavif takes the whole file in one call, so the header check is what bounds it."""
+    data = encode(Image.new("RGB", (20, 10), RED), "AVIF")
+
+    def forbidden(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("pixels must not be decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", forbidden)
+    with pytest.raises(ImageTooLarge, match=r"20x10 = .* over the"):
+        load_image_bytes(data, ImageLimits(max_pixels=199))
+
+
+def test_an_avif_is_named_by_its_compatible_brand() -> None:
+    """Encoders may put the HEIF container brand first; the AVIF brand among the compatible
+    ones is what says the file is AVIF, and a damaged one is named so."""
+    heif_first = b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1avifmiaf" + bytes(64)
+    with pytest.raises(UnsupportedImage, match="looks like an AVIF image"):
+        load_image_bytes(heif_first)
 
 
 def test_pillow_refusal_is_reported_against_our_limit() -> None:

@@ -120,6 +120,7 @@ def test_after_the_window_no_dispute_and_reviewers_decide(
     assert _act(client, keys["reviewer"], claim_id, "reject").json()["status"] == "rejected"
     rows = labelled(runtime.library.claims.find())
     assert rows and all(r["label"] is False and r["claim_id"] == claim_id for r in rows)
+    assert all(r["calibrated"] <= r["upper"] <= 1 for r in rows)  # what the counts vouch for
     assert rows[0]["decided_by"] == f"key:{keys['reviewer']['id']}"
 
 

@@ -1,0 +1,26 @@
+"""Which files a gallery folder registers (service/registration.py): the image formats the
+loader opens, under a creator's folder, and nothing hidden."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from service.registration import from_directory
+
+
+def test_a_folder_registers_every_image_format_under_a_creator(tmp_path: Path) -> None:
+    names = [
+        "alice/a.png", "alice/b.AVIF", "alice/c.webp", "alice/sub/d.jpeg", "bob/e.tiff",
+        "loose.png", "alice/notes.txt", "alice/vector.svg", ".git/x.png", "alice/.cache/y.png",
+    ]  # fmt: skip
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    found = [(s.creator_id, s.work_id) for s in from_directory(tmp_path)]
+    assert found == [
+        ("alice", "alice/a.png"),
+        ("alice", "alice/b.AVIF"),
+        ("alice", "alice/c.webp"),
+        ("alice", "alice/sub/d.jpeg"),
+        ("bob", "bob/e.tiff"),
+    ]
