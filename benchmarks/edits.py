@@ -179,9 +179,7 @@ def stretch(img: Image.Image, rng: random.Random) -> Image.Image:
     return img.convert("RGB").resize(size, Image.Resampling.BICUBIC)
 
 
-def _perspective_coefficients(
-    quad: list[tuple[float, float]], size: tuple[int, int]
-) -> list[float]:
+def perspective_coefficients(quad: list[tuple[float, float]], size: tuple[int, int]) -> list[float]:
     """Pillow's PERSPECTIVE data mapping the output rectangle's corners onto `quad` (the
     corners of the source each output corner samples: top left, top right, bottom right,
     bottom left)."""
@@ -213,7 +211,7 @@ def perspective(img: Image.Image, rng: random.Random) -> Image.Image:
     else:
         quad[a] = (quad[a][0], quad[a][1] + (-grow_y if side == 1 else grow_y))
         quad[b] = (quad[b][0], quad[b][1] + (grow_y if side == 1 else -grow_y))
-    data = _perspective_coefficients(quad, rgb.size)
+    data = perspective_coefficients(quad, rgb.size)
     return rgb.transform(
         rgb.size, Image.Transform.PERSPECTIVE, data, Image.Resampling.BICUBIC, fillcolor=WHITE
     )

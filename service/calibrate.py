@@ -94,14 +94,20 @@ def local_null(
     verified 2.8% of the time (benchmarks/RESULTS.md). Each image is verified as a query is,
     as it is and mirrored."""
     queries = [local.extract_query(img) for img in images]
-    out: list[float] = []
-    for i in range(len(images)):
+    pairs = verified_pairs(scores, candidates)
+    return np.asarray(
+        [local.verify_query(queries[i], queries[j].as_is)[1] for i, j in pairs], np.float32
+    )
+
+
+def verified_pairs(scores: NDArray[np.float32], candidates: int) -> list[tuple[int, int]]:
+    """(query, work) index pairs: each image and its `candidates` closest others by content."""
+    out = []
+    for i in range(len(scores)):
         row = scores[i].astype(np.float64)
         row[i] = -np.inf
-        for j in np.argsort(-row)[:candidates]:
-            if np.isfinite(row[j]):
-                out.append(local.verify_query(queries[i], queries[j].as_is)[1])
-    return np.asarray(out, np.float32)
+        out += [(i, int(j)) for j in np.argsort(-row)[:candidates] if np.isfinite(row[j])]
+    return out
 
 
 def embed_views(
@@ -118,6 +124,26 @@ def embed_work_views(
     """[n, w, d]: every image's extra views as a registered work (w may be 0)."""
     made = [VIEWS[views].work(img) for img in images]
     return embed_each(lambda imgs: embed_all(embedder, imgs), made, embedder.dim)
+
+
+def background_scores(
+    content: Embedder, images: Sequence[Image.Image], content_views: str
+) -> NDArray[np.float32]:
+    """[n, n]: each image as a query against each as a registered work, scored as matching
+    scores content (the views of `content_views`, crops and paired views included)."""
+    scheme = VIEWS[content_views]
+    views = embed_views(content, images, content_views) if content_views != "global" else None
+    content_vecs = views[:, 0] if views is not None else embed_all(content, images)
+    work_views = None
+    if views is not None:
+        work_views = (
+            views[:, 1:]
+            if scheme.work_is_query_crops
+            else embed_work_views(content, images, content_views)
+        )
+    paired = scheme.paired
+    paired_vecs = embed_all(content, [paired(img) for img in images]) if paired else None
+    return content_scores(content_vecs, views, work_views, paired_vecs)
 
 
 def pdq_null(images: Sequence[Image.Image], creators: Sequence[str]) -> NDArray[np.float32]:
@@ -188,17 +214,6 @@ def fit_calibration(
         models["content_crops"] = crops_space(content, scheme).model_id
     if scheme.paired is not None:
         models["content_paired"] = paired_space(content, scheme).model_id
-    views = embed_views(content, images, content_views) if content_views != "global" else None
-    content_vecs = views[:, 0] if views is not None else embed_all(content, images)
-    work_views = None
-    if views is not None:
-        work_views = (
-            views[:, 1:]
-            if scheme.work_is_query_crops
-            else embed_work_views(content, images, content_views)
-        )
-    paired = scheme.paired
-    paired_vecs = embed_all(content, [paired(img) for img in images]) if paired else None
     info = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": source,
@@ -207,7 +222,7 @@ def fit_calibration(
         "creators": len(set(creators)),
     }
     info["id"] = hashlib.sha256(repr((models, sorted(info.items()))).encode()).hexdigest()[:12]
-    scores = content_scores(content_vecs, views, work_views, paired_vecs)
+    scores = background_scores(content, images, content_views)
     symmetric = bool(np.array_equal(scores, scores.T))  # cosines, and crops on both sides
     return Calibration(
         profile=profile,

@@ -122,3 +122,17 @@ def test_palette_noise_and_stickers() -> None:
     covered = ImageChops.difference(HELD_OUT["stickers"](work, random.Random(0)), work)
     changed = (np.asarray(covered).max(axis=2) > 0).mean()
     assert 0.03 < changed <= 0.2  # stickers over 10-20% of it, some of the same colour
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_four_corners_draws_every_corner_in_and_keeps_the_middle(seed: int) -> None:
+    from benchmarks.placement import four_corners
+
+    grey = Image.new("RGB", (160, 120), (90, 90, 90))
+    view = four_corners(grey, random.Random(seed))
+    assert view.size == grey.size
+    corners = [(0, 0), (159, 0), (159, 119), (0, 119)]
+    white = [view.getpixel(c) == (255, 255, 255) for c in corners]
+    centre = view.getpixel((80, 60))
+    assert sum(white) >= 3 and centre == (90, 90, 90)  # a corner may move in by under a pixel
+    assert four_corners(grey, random.Random(seed)).tobytes() == view.tobytes()

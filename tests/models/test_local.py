@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image, ImageOps
 
 from models import local
@@ -131,3 +132,31 @@ def test_coverage_counts_the_cells_where_both_images_have_keypoints() -> None:
     mixed[~left] = other
     busy = local.LocalFeatures(points + 5, mixed)
     assert local.verify(busy, work) == local.Verification(int(left.sum()), 0.5)
+
+
+def _keystoned(work: Image.Image, squeeze: float) -> Image.Image:
+    """The work photographed at an angle: its right side shrunk by `squeeze` towards its
+    middle, the uncovered corners white."""
+    w, h = work.size
+    grow = h * squeeze / 2 / (1 - squeeze)  # where the output's right corners sample
+    quad = (0, 0, 0, h, w, h + grow, w, -grow)  # Pillow's QUAD: top left, bottom left, ...
+    return work.transform(
+        work.size, Image.Transform.QUAD, quad, Image.Resampling.BICUBIC, fillcolor="white"
+    )
+
+
+def test_a_copy_seen_at_an_angle_is_placed_by_a_homography(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A similarity fits a keystoned copy only along a band; the refit homography places the
+    whole of it, and an unrelated drawing gains nothing from the extra freedom."""
+    work = _open("jean-victor-balin/bus.png")
+    stored, other = local.extract(work), local.extract(_open("gerald-g/hamburger.png"))
+    query = local.extract(_keystoned(work, 0.3))
+    refined, unrelated = local.verify(query, stored), local.verify(query, other)
+    monkeypatch.setattr(local, "REFINE_ROUNDS", 0)
+    similarity = local.verify(query, stored)
+    assert refined.inliers >= similarity.inliers + 5 and refined.coverage >= 0.9
+    evidence = [local.strength(v, query, stored) for v in (refined, similarity)]
+    assert evidence[0] >= 2 * evidence[1]
+    assert local.verify(query, other) == unrelated

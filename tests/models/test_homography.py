@@ -1,0 +1,67 @@
+"""Homographies for keypoint verification (models/homography.py): the fit recovers a known
+view of a plane, and only views a camera could take of a flat picture pass as plausible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models import homography
+
+LOW, HIGH = np.array([0.0, 0.0]), np.array([400.0, 300.0])
+
+
+def _keystone(squeeze: float) -> np.ndarray:
+    """A view of the box whose right side is shrunk by `squeeze` towards its middle."""
+    src = np.array([[0, 0], [400, 0], [400, 300], [0, 300]], float)
+    dst = src.copy()
+    dst[1, 1], dst[2, 1] = 150 * squeeze, 300 - 150 * squeeze
+    fitted = homography.fit(src, dst)
+    assert fitted is not None
+    return fitted
+
+
+def test_fit_recovers_a_known_homography_from_noisy_points() -> None:
+    truth = np.array([[0.9, 0.1, 12.0], [-0.05, 1.1, -7.0], [2e-4, -1e-4, 1.0]])
+    rng = np.random.default_rng(0)
+    src = rng.uniform(0, 400, (60, 2))
+    dst = homography.apply(truth, src) + rng.normal(0, 0.05, (60, 2))
+    fitted = homography.fit(src, dst)
+    assert fitted is not None
+    np.testing.assert_allclose(
+        homography.apply(fitted, src), homography.apply(truth, src), atol=0.2
+    )
+
+
+def test_fit_needs_four_points_off_one_line() -> None:
+    line = np.array([[x, 2.0 * x] for x in range(10)], float)
+    assert homography.fit(line[:3], line[:3]) is None
+    assert homography.fit(line, line + 5) is None
+
+
+def test_a_similarity_maps_as_z_to_az_plus_b() -> None:
+    a, b = complex(0.8, 0.3), complex(5, -2)
+    points = np.array([[10.0, 20.0], [-3.0, 7.5]])
+    z = points[:, 0] + 1j * points[:, 1]
+    mapped = homography.apply(homography.from_similarity(a, b), points)
+    np.testing.assert_allclose(mapped[:, 0] + 1j * mapped[:, 1], a * z + b)
+
+
+def test_a_point_on_the_horizon_maps_to_infinity() -> None:
+    h = np.array([[1.0, 0, 0], [0, 1.0, 0], [0.01, 0, 1.0]])  # w = 0 at x = -100
+    assert np.isinf(homography.apply(h, np.array([[-100.0, 5.0]]))).all()
+
+
+@pytest.mark.parametrize(("squeeze", "expected"), [(0.0, True), (0.25, True), (0.6, False)])
+def test_a_keystone_is_plausible_up_to_the_warp_limit(squeeze: float, expected: bool) -> None:
+    assert homography.plausible(_keystone(squeeze), LOW, HIGH, 1.0) is expected
+
+
+def test_mirrors_folds_and_far_scales_are_not_plausible() -> None:
+    mirror = np.diag([-1.0, 1.0, 1.0])
+    squashed = np.diag([1.0, 0.3, 1.0])  # one axis to 30%: more than MAX_SQUASH
+    behind = np.array([[1.0, 0, 0], [0, 1.0, 0], [-0.004, 0, 1.0]])  # the far corners behind
+    for h in (mirror, squashed, behind):
+        assert not homography.plausible(h, LOW, HIGH, 1.0)
+    assert not homography.plausible(np.eye(3), LOW, HIGH, 2.0)  # half the similarity's scale
+    assert homography.plausible(np.eye(3) * [[1.2], [1.2], [1.0]], LOW, HIGH, 1.0)
