@@ -119,6 +119,12 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(cells)
     top = {m: np.sort(n)[::-1] for m, n in nulls.items()}
     changed = int(np.sum(np.abs(nulls["homography"] - nulls["similarity"]) > 1e-6))
+    stronger = int(np.sum(nulls["homography"] > nulls["similarity"] + 1e-6))
+    tail = len(pairs) // 100  # the strongest 1% of the null: what `possible` and `match` read
+    strongest = np.argsort(-nulls["homography"], kind="stable")[:tail]
+    moved = int(np.sum(np.abs(nulls["homography"] - nulls["similarity"])[strongest] > 1e-6))
+    differ = np.nonzero(np.abs(top["homography"] - top["similarity"]) > 1e-6)[0]
+    kept = int(differ[0]) if len(differ) else len(pairs)  # ranks before the first that moved
     seconds = round(time.perf_counter() - started, 1)
     text = "\n\n".join(
         [
@@ -130,14 +136,26 @@ def main(argv: list[str] | None = None) -> None:
             "Share of the copies rated under 1% / 0.1% per query by keypoints alone (the rate "
             f"counted for {local.CANDIDATES} candidates and {TESTS} tests):",
             table(["edit", "copies", "similarity <1%", "<0.1%", "homography <1%", "<0.1%"], rows),
-            f"Null: {changed} of {len(pairs)} pairs change; the ten strongest, similarity "
+            f"Null: {changed} of {len(pairs)} pairs change ({stronger} verify more strongly); "
+            f"of its strongest 1% ({tail} pairs), {moved} changed, the strongest {kept} did "
+            f"not, and its edge is {top['similarity'][tail - 1]:.1f} against "
+            f"{top['homography'][tail - 1]:.1f}; the ten strongest, similarity "
             f"{', '.join(f'{v:.1f}' for v in top['similarity'][:10])}; homography "
             f"{', '.join(f'{v:.1f}' for v in top['homography'][:10])}.",
         ]
     )
     tops = {m: t[:20].tolist() for m, t in top.items()}
     write_section(
-        "placement", text, {"rows": rows, "null_top": tops, "changed": changed, "seconds": seconds}
+        "placement",
+        text,
+        {
+            "rows": rows,
+            "null_top": tops,
+            "changed": changed,
+            "stronger": stronger,
+            "moved_in_tail": moved,
+            "seconds": seconds,
+        },
     )
     print(text)
 

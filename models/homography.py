@@ -37,10 +37,11 @@ def fit(src: NDArray[np.float64], dst: NDArray[np.float64]) -> NDArray[np.float6
     rows[1::2, 3:5], rows[1::2, 5] = s, 1.0
     rows[1::2, 6:8], rows[1::2, 8] = -d[:, 1:] * s, -d[:, 1]
     _, singular, vt = np.linalg.svd(rows)
-    if singular[-2] < 1e-9:  # collinear or repeated points: no unique plane
+    if singular[7] < 1e-9:  # rank under 8 (three on a line, repeats): no unique plane
         return None
     h = np.linalg.inv(td) @ vt[-1].reshape(3, 3) @ ts
-    return h / h[2, 2] if abs(h[2, 2]) > 1e-12 else None
+    depth = h[2, :2] @ src.mean(axis=0) + h[2, 2]  # scaled to +1 where the points are
+    return h / depth if abs(depth) > 1e-12 else None
 
 
 def apply(h: NDArray[np.floating], points: NDArray[np.floating]) -> NDArray[np.float64]:

@@ -2,10 +2,11 @@
 
 Limits on bytes, header pixels, frames, pixels across frames and JPEG scans are checked before
 anything is decoded; decode time is also bounded by a clock, checked each time a decoder asks for
-more bytes (Pillow's decoders cannot be interrupted in between; AVIF hands libavif the whole
-file at once, so only the header limits bound its decode). Only PNG, JPEG, WebP, AVIF, GIF, TIFF
+more bytes (Pillow's decoders cannot be interrupted in between). Only PNG, JPEG, WebP, GIF, TIFF
 and BMP are opened (first frame or page); EXIF orientation is applied and alpha is composited on
-white. Every failure becomes an `ImageError` whose message is meant for people.
+white. AVIF is refused: libavif decodes the AV1 frame at the size its bitstream gives, not the
+size the container declares, so the pixel limit cannot be checked before it decodes.
+Every failure becomes an `ImageError` whose message is meant for people.
 What the pixels mean (embeddings, hashes) lives elsewhere.
 """
 
@@ -33,8 +34,8 @@ from models.stages import stage
 
 # Restricting Image.open to these plugins is what keeps EPS (ghostscript), PSD, ICO and the
 # rest of Pillow's readers away from untrusted bytes.
-_FORMATS = ("PNG", "JPEG", "WEBP", "AVIF", "GIF", "TIFF", "BMP")
-_SUPPORTED = "supported formats: PNG, JPEG, WebP, AVIF, GIF, TIFF, BMP"
+_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "TIFF", "BMP")
+_SUPPORTED = "supported formats: PNG, JPEG, WebP, GIF, TIFF, BMP"
 # What Pillow's decoders raise on malformed input; our own ImageErrors are re-raised first.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
 _WIDE_GREY_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
@@ -275,8 +276,8 @@ def _sniff(data: bytes) -> str | None:
     """Name the file type from its magic bytes, when that is cheap to tell."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
-    if data[4:8] == b"ftyp":  # ISO media: the major brand, then the compatible ones
-        brands = data[8 : max(12, min(int.from_bytes(data[:4], "big"), 64))]
+    if data[4:8] == b"ftyp":  # ISO media: the major brand, a minor version, compatible brands
+        brands = data[8:12] + data[16 : max(16, min(int.from_bytes(data[:4], "big"), 64))]
         if any(brands[k : k + 4] in (b"avif", b"avis") for k in range(0, len(brands), 4)):
             return "AVIF"
         if brands[:4] in (b"heic", b"heix", b"mif1", b"msf1"):

@@ -9,7 +9,7 @@ deterministic: the same pair always gives the same evidence, so it can be re-che
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -152,11 +152,14 @@ def _matches(query: LocalFeatures, work: LocalFeatures) -> tuple[NDArray[np.int6
 class Verification:
     """The best placement of a work in a query: how many keypoint matches agree on it
     (0 when fewer than 3), the share of the grid cells over the work where both images
-    have keypoints that hold one of them, and whether it lies in the query's mirror image."""
+    have keypoints that hold one of them, whether it lies in the query's mirror image, and
+    the box around the work's keypoints as placed (its corners clockwise from the work's top
+    left, in the keypoint coordinates of the query image verified; see `outline_in`)."""
 
     inliers: int
     coverage: float
     mirrored: bool = False
+    outline: tuple[tuple[float, float], ...] = field(default=(), compare=False)
 
 
 NOTHING = Verification(0, 0.0)
@@ -194,7 +197,35 @@ def verify(query: LocalFeatures, work: LocalFeatures) -> Verification:
     placement, agreed = _refined(src, dst, homography.from_similarity(a[best], b[best]), box)
     inlier = np.zeros(len(work), bool)
     inlier[wi[agreed]] = True
-    return Verification(int(agreed.sum()), _coverage(query, work, placement, inlier))
+    (x0, y0), (x1, y1) = box[0], box[1]
+    corners = homography.apply(placement, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]))
+    outline = tuple((float(x), float(y)) for x, y in corners)
+    return Verification(
+        int(agreed.sum()), _coverage(query, work, placement, inlier), outline=outline
+    )
+
+
+def outline_in(found: Verification, size: tuple[int, int]) -> list[tuple[float, float]]:
+    """Where the placed work lies in the query itself (`size`: its width and height in
+    pixels): the outline's corners with the resize to LONG_SIDE and, for a mirrored
+    placement, the mirror undone; empty where nothing was placed."""
+    if not found.inliers:
+        return []
+    width, height = size
+    scale = min(1.0, LONG_SIDE / max(size))
+    resized = (max(1, round(width * scale)), max(1, round(height * scale)))  # as _gray does
+    out = []
+    for x, y in found.outline:
+        if found.mirrored:
+            x = resized[0] - 1 - x
+        # pixel centres lie at whole coordinates in both images
+        out.append(
+            (
+                round((x + 0.5) * width / resized[0] - 0.5, 1),
+                round((y + 0.5) * height / resized[1] - 0.5, 1),
+            )
+        )
+    return out
 
 
 def _refined(

@@ -174,7 +174,6 @@ MIME = {
     "JPEG": "image/jpeg",
     "MPO": "image/jpeg",
     "WEBP": "image/webp",
-    "AVIF": "image/avif",
     "GIF": "image/gif",
     "TIFF": "image/tiff",
     "BMP": "image/bmp",

@@ -41,7 +41,9 @@ class Packet:
 
 
 def side_by_side(library: Library, query: Image.Image, result: MatchResult) -> Image.Image:
-    """The query, then its top content matches, then its top style works, labelled."""
+    """The query, then its top content matches, then its top style works, labelled; on the
+    query, the outline of where verification placed its first content match that has a
+    verdict (the copy's place in the picture)."""
     tiles: list[tuple[str, Image.Image | None]] = [("query", query)]
     shown: list[tuple[str, WorkMatch]] = [
         ("content", m) for m in result.content.matches[:SIDE_BY_SIDE_WORKS]
@@ -54,11 +56,24 @@ def side_by_side(library: Library, query: Image.Image, result: MatchResult) -> I
     for i, (label, image) in enumerate(tiles):
         if image is not None:
             small = thumbnail(image, TILE - 8)
+            if i == 0 and (placed := _placed(result)):  # drawn on the tile: clipped to it
+                f = small.width / image.width
+                ImageDraw.Draw(small).polygon(
+                    [(x * f, y * f) for x, y in placed], outline="red", width=2
+                )
             canvas.paste(small, (i * TILE + (TILE - small.width) // 2, 4))
         else:
             draw.text((i * TILE + 8, TILE // 2), "(no longer registered)", fill="grey")
         draw.text((i * TILE + 4, TILE + 6), label, fill="black")
     return canvas
+
+
+def _placed(result: MatchResult) -> list[tuple[float, float]]:
+    """The placement of the first content match with a verdict, if verification made one."""
+    for m in result.content.matches:
+        if m.verdict != "none" and m.placement:
+            return m.placement
+    return []
 
 
 def build_packet(

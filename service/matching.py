@@ -237,6 +237,7 @@ class Matcher:
                     inliers=found[0].inliers if found else None,
                     coverage=round(found[0].coverage, 4) if found else None,
                     mirrored=found[0].mirrored if found else None,
+                    placement=(local.outline_in(found[0], image.size) or None) if found else None,
                     tests={name: basis(*test) for name, test in measured.items()},
                 )
                 if work.work_id in marked:

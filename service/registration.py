@@ -13,7 +13,7 @@ from indexer.ids import check_creator_id, check_work_id
 from indexer.spaces import Submission
 from models.images import ImageLimits, load_image_bytes
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".avif", ".gif", ".tif", ".tiff", ".bmp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,13 @@ class WorkMatch(BaseModel):
         description="the placement lies in the query's mirror image: the copy is mirrored "
         "(content, where verification checked this work)",
     )
+    placement: list[tuple[float, float]] | None = Field(
+        None,
+        description="where verification placed the work in the query: the corners of the "
+        "box around the work's keypoints, in the query's pixels (x, y), clockwise from the "
+        "work's top left; outside the query where the copy is cropped (content, where "
+        "verification placed this work)",
+    )
     watermark: bool | None = Field(
         None,
         description="the query carries this work's styletrace watermark: a content match "

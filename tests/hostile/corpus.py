@@ -187,9 +187,6 @@ ODD_IMAGES: dict[str, Callable[[], bytes]] = {
     "webp-animated": lambda: encode(
         drawing(), "WEBP", save_all=True, append_images=[drawing()], lossless=True
     ),
-    "avif-animated-alpha": lambda: encode(
-        drawing().convert("RGBA"), "AVIF", save_all=True, append_images=[drawing().convert("RGBA")]
-    ),
     "png-bomb-4000px": lambda: png_bomb(4000),
     "png-with-zip-appended": lambda: encode(drawing(), "PNG") + zip_bytes({"evil.sh": b"rm -rf /"}),
     "gif-html-polyglot": gif_html_polyglot,
@@ -206,6 +203,10 @@ BAD_FILES: dict[str, Callable[[], bytes]] = {
     "truncated-jpeg": lambda: truncated(encode(drawing((256, 256)), "JPEG")),
     "truncated-gif": lambda: truncated(encode(noise((256, 256)), "GIF")),
     "truncated-tiff": lambda: truncated(encode(drawing((256, 256)), "TIFF")),
+    "avif": lambda: encode(drawing(), "AVIF"),  # refused: its frame size is not bounded first
+    "avif-animated-alpha": lambda: encode(
+        drawing().convert("RGBA"), "AVIF", save_all=True, append_images=[drawing().convert("RGBA")]
+    ),
     "truncated-avif": lambda: truncated(encode(noise((256, 256)), "AVIF")),
     "avif-brand-then-random": lambda: (
         b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + random_bytes(4096, 6)

@@ -33,10 +33,27 @@ def test_fit_recovers_a_known_homography_from_noisy_points() -> None:
     )
 
 
-def test_fit_needs_four_points_off_one_line() -> None:
+def test_fit_needs_four_points_no_three_on_one_line() -> None:
     line = np.array([[x, 2.0 * x] for x in range(10)], float)
     assert homography.fit(line[:3], line[:3]) is None
     assert homography.fit(line, line + 5) is None
+    three_on_a_line = np.array([[0, 0], [1, 2], [2, 4], [5, 1]], float)
+    assert homography.fit(three_on_a_line, three_on_a_line + 5) is None
+    square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)
+    assert homography.fit(square, square + 5) is not None
+
+
+def test_a_view_is_fitted_in_front_wherever_the_points_lie() -> None:
+    """A work whose keypoints lie far from its origin: a keystone of them puts the origin
+    behind the camera (w < 0 there). The fit keeps the points' side in front, so the view
+    stays plausible once fitted from the points."""
+    shift = np.array([[1.0, 0, -5000], [0, 1.0, 0], [0, 0, 1.0]])  # box at x 5000-5400
+    view = _keystone(0.25) @ shift
+    low, high = np.array([5000.0, 0.0]), np.array([5400.0, 300.0])
+    assert view[2, 2] < 0 and homography.plausible(view, low, high, 1.0)
+    src = np.array([[x, y] for x in (5000, 5200, 5400) for y in (0, 150, 300)], float)
+    fitted = homography.fit(src, homography.apply(view, src))
+    assert fitted is not None and homography.plausible(fitted, low, high, 1.0)
 
 
 def test_a_similarity_maps_as_z_to_az_plus_b() -> None:
@@ -59,7 +76,7 @@ def test_a_keystone_is_plausible_up_to_the_warp_limit(squeeze: float, expected: 
 
 def test_mirrors_folds_and_far_scales_are_not_plausible() -> None:
     mirror = np.diag([-1.0, 1.0, 1.0])
-    squashed = np.diag([1.0, 0.3, 1.0])  # one axis to 30%: more than MAX_SQUASH
+    squashed = np.diag([1.3, 0.6, 1.0])  # scale 0.88, one axis 2.2x the other: past MAX_SQUASH
     behind = np.array([[1.0, 0, 0], [0, 1.0, 0], [-0.004, 0, 1.0]])  # the far corners behind
     for h in (mirror, squashed, behind):
         assert not homography.plausible(h, LOW, HIGH, 1.0)

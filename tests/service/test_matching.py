@@ -188,6 +188,16 @@ def test_a_rotated_copy_in_a_page_is_found_by_its_keypoints(runtime: Runtime) ->
     assert again.models.verification is None
     assert next(m for m in again.content.matches if m.work_id == rels[0]).calibrated == 1.0
     assert best.mirrored is False
+    # where the copy lies: around the middle of the turned drawing pasted into the page
+    assert best.placement is not None and len(best.placement) == 4
+    w, h = query.width // 2, query.height // 2  # the drawing's size
+    small = (w * 2 // 3, h * 2 // 3)
+    turned = Image.new("RGB", small).rotate(14.0, expand=True).size
+    centre = (w // 2 + turned[0] / 2, h // 4 + turned[1] / 2)
+    placed = [sum(c[k] for c in best.placement) / 4 for k in (0, 1)]
+    assert abs(placed[0] - centre[0]) < 0.15 * small[0]
+    assert abs(placed[1] - centre[1]) < 0.15 * small[1]
+    assert all(m.placement is None for m in again.content.matches)
 
 
 def test_a_mirrored_crop_is_found_by_its_mirrored_keypoints(runtime: Runtime) -> None:
