@@ -52,17 +52,40 @@ async function check(file) {
 }
 
 function render(file, result) {
+  const placed = result.content.matches.find((m) => m.verdict !== "none" && m.placement);
+  const where = placed ? ` The red outline marks where ${placed.work_id} lies in it.` : "";
   const query = h(
     "figure",
     { class: "query" },
-    h("img", { src: previews.url(file), alt: `Your image, ${file.name}`, class: "thumb" }),
-    h("figcaption", { text: `Your image: ${file.name} (${result.query.width} × ${result.query.height})` }),
+    h(
+      "div",
+      { class: "placed" },
+      h("img", { src: previews.url(file), alt: `Your image, ${file.name}`, class: "thumb" }),
+      placed ? outline(placed.placement, result.query) : null,
+    ),
+    h("figcaption", {
+      text: `Your image: ${file.name} (${result.query.width} × ${result.query.height}).${where}`,
+    }),
   );
   return [
     h("div", { class: "verdicts" }, query, styleCard(result.style), contentCard(result.content)),
     policyBlock(result.policy),
     actions(file, result),
   ];
+}
+
+/** Where verification placed a work in the query: its corners, in the query's pixels, drawn
+ * over the query's preview (an SVG of the query's size, so it scales with the picture). */
+function outline(corners, query) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${query.width} ${query.height}`);
+  svg.setAttribute("class", "outline");
+  svg.setAttribute("aria-hidden", "true");
+  const shape = document.createElementNS(ns, "polygon");
+  shape.setAttribute("points", corners.map(([x, y]) => `${x},${y}`).join(" "));
+  svg.append(shape);
+  return svg;
 }
 
 function verdictCard(id, title, question, part, ...details) {

@@ -83,6 +83,13 @@ def test_a_copy_is_checked_then_claimed_with_evidence(page: Page, live: Live) ->
     expect(style.locator(".strength")).to_contain_text("unrelated images")
     expect(page.locator("#check-status")).to_contain_text("Checked suspect_07.png")
     expect(page.get_by_alt_text("Your image, suspect_07.png")).to_be_visible()
+    caption = "The red outline marks where andy-fitzsimon/four-wheel-drive.png lies in it."
+    expect(page.locator(".query figcaption")).to_contain_text(caption)
+    corners = page.locator(".query svg.outline polygon").get_attribute("points") or ""
+    assert len(corners.split()) == 4  # the work's box, placed over the preview
+    box = page.locator(".query svg.outline").bounding_box()
+    picture = page.get_by_alt_text("Your image, suspect_07.png").bounding_box()
+    assert box and picture and abs(box["width"] - picture["width"]) < 3
     source = page.get_by_alt_text("Preview of andy-fitzsimon/four-wheel-drive.png").first
     expect(source).to_be_visible()
     assert source.evaluate("img => img.complete && img.naturalWidth > 0")
