@@ -1,5 +1,5 @@
 """Which files a gallery folder registers (service/registration.py): the image formats the
-loader opens, under a creator's folder, and nothing hidden."""
+loader opens (any case), under a creator's folder, and nothing hidden."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from service.registration import from_directory
 
 def test_a_folder_registers_every_image_format_under_a_creator(tmp_path: Path) -> None:
     names = [
-        "alice/a.png", "alice/b.AVIF", "alice/c.webp", "alice/sub/d.jpeg", "bob/e.tiff",
-        "loose.png", "alice/notes.txt", "alice/vector.svg", ".git/x.png", "alice/.cache/y.png",
+        "alice/a.png", "alice/b.WEBP", "alice/c.gif", "alice/sub/d.jpeg", "bob/e.tiff",
+        "loose.png", "alice/notes.txt", "alice/vector.svg", "alice/f.avif", ".git/x.png",
+        "alice/.cache/y.png",
     ]  # fmt: skip
     for name in names:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -19,8 +20,8 @@ def test_a_folder_registers_every_image_format_under_a_creator(tmp_path: Path) -
     found = [(s.creator_id, s.work_id) for s in from_directory(tmp_path)]
     assert found == [
         ("alice", "alice/a.png"),
-        ("alice", "alice/b.AVIF"),
-        ("alice", "alice/c.webp"),
+        ("alice", "alice/b.WEBP"),
+        ("alice", "alice/c.gif"),
         ("alice", "alice/sub/d.jpeg"),
         ("bob", "bob/e.tiff"),
     ]
