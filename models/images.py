@@ -181,7 +181,7 @@ def _decode_errors(data: bytes, limits: ImageLimits) -> Iterator[None]:
         raise UnsupportedImage(_describe_unreadable(data)) from exc
     except _DECODE_ERRORS as exc:
         kind = _sniff(data)
-        what = f"{_a(kind)} image" if kind in _FORMATS else "an image"
+        what = f"a {kind} image" if kind in _FORMATS else "an image"
         msg = f"the file looks like {what} but cannot be decoded (damaged or truncated?): {exc}"
         raise UnsupportedImage(msg) from exc
 
@@ -258,18 +258,13 @@ def _describe_unreadable(data: bytes) -> str:
         return "SVG is a vector format and is not supported; rasterise it to PNG first"
     kind = _sniff(data)
     if kind in _FORMATS:
-        return f"the file looks like {_a(kind)} image but Pillow cannot read it (damaged?)"
+        return f"the file looks like a {kind} image but Pillow cannot read it (damaged?)"
     if kind is None and head.startswith((b"<!doctype html", b"<html")):
         kind = "HTML"
     elif kind is None and _is_text(data[:1024]):
         kind = "text"
     what = f"looks like {kind}" if kind else "unrecognised content"
     return f"the file is not an image Pillow can read ({what}); {_SUPPORTED}"
-
-
-def _a(kind: str) -> str:
-    """The format's name after its article: "a PNG", "an AVIF"."""
-    return f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}"
 
 
 def _sniff(data: bytes) -> str | None:

@@ -85,11 +85,15 @@ class LocalFeatures:
         return out
 
 
+def _detected_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size an image of `size` is detected at: its long side at most LONG_SIDE."""
+    scale = min(1.0, LONG_SIDE / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
 def _gray(img: Image.Image) -> NDArray[np.uint8]:
     gray = img.convert("L")
-    scale = min(1.0, LONG_SIDE / max(gray.size))
-    size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
-    return np.asarray(gray.resize(size, Image.Resampling.BILINEAR), dtype=np.uint8)
+    return np.asarray(gray.resize(_detected_size(gray.size), Image.Resampling.BILINEAR), np.uint8)
 
 
 def extract(img: Image.Image) -> LocalFeatures:
@@ -194,7 +198,8 @@ def verify(query: LocalFeatures, work: LocalFeatures) -> Verification:
         return NOTHING
     pts = work.points.astype(np.float64)
     box = (pts.min(axis=0), pts.max(axis=0), float(abs(a[best])))
-    placement, agreed = _refined(src, dst, homography.from_similarity(a[best], b[best]), box)
+    similarity = homography.from_similarity(a[best], b[best])
+    placement, agreed = _refined(src, dst, similarity, agree[best], box)
     inlier = np.zeros(len(work), bool)
     inlier[wi[agreed]] = True
     (x0, y0), (x1, y1) = box[0], box[1]
@@ -212,8 +217,7 @@ def outline_in(found: Verification, size: tuple[int, int]) -> list[tuple[float, 
     if not found.inliers:
         return []
     width, height = size
-    scale = min(1.0, LONG_SIDE / max(size))
-    resized = (max(1, round(width * scale)), max(1, round(height * scale)))  # as _gray does
+    resized = _detected_size(size)
     out = []
     for x, y in found.outline:
         if found.mirrored:
@@ -232,15 +236,16 @@ def _refined(
     src: NDArray[np.float64],
     dst: NDArray[np.float64],
     placement: NDArray[np.float64],
+    agreed: NDArray[np.bool_],
     box: tuple[NDArray[np.float64], NDArray[np.float64], float],
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """The placement and the matches within INLIER_PX of it, after up to REFINE_ROUNDS
+    """The placement and the matches within INLIER_PX of it (`agreed`: those of the
+    similarity it starts from), after up to REFINE_ROUNDS
     homographies refitted to the matches within REFINE_PX, each kept only while it is a
     plausible view of the work's keypoint `box` (low, high, the similarity's scale) and
     agrees with more matches. A photo of a screen or a print taken at an angle bends a
     similarity away from the far side; the null pairs verify as before (benchmarks/RESULTS.md,
     section placement)."""
-    agreed = np.linalg.norm(homography.apply(placement, src) - dst, axis=1) < INLIER_PX
     for _ in range(REFINE_ROUNDS):
         near = np.linalg.norm(homography.apply(placement, src) - dst, axis=1) < REFINE_PX
         if near.sum() < REFINE_MIN:
