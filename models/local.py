@@ -204,7 +204,8 @@ def verify(query: LocalFeatures, work: LocalFeatures) -> Verification:
     inlier[wi[agreed]] = True
     (x0, y0), (x1, y1) = box[0], box[1]
     corners = homography.apply(placement, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]))
-    outline = tuple((float(x), float(y)) for x, y in corners)
+    # finite: a plausible placement keeps these corners in front of the camera
+    outline = tuple((float(x), float(y)) for x, y in corners) if np.isfinite(corners).all() else ()
     return Verification(
         int(agreed.sum()), _coverage(query, work, placement, inlier), outline=outline
     )

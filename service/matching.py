@@ -224,6 +224,12 @@ class Matcher:
             rows = []
             for _, _, pk, rate, best, measured in ranked[: opts.top_k]:
                 work, found = works[pk], verified.get(pk)
+                tests = {name: basis(*test) for name, test in measured.items()}
+                # a placement is shown where the keypoints alone are evidence, not chance
+                evident = (
+                    "keypoints" in tests and tests["keypoints"].calibrated <= opts.possible_rate
+                )
+                placed = local.outline_in(found[0], image.size) if found and evident else []
                 row = WorkMatch(
                     creator_id=work.creator_id,
                     work_id=work.work_id,
@@ -237,8 +243,8 @@ class Matcher:
                     inliers=found[0].inliers if found else None,
                     coverage=round(found[0].coverage, 4) if found else None,
                     mirrored=found[0].mirrored if found else None,
-                    placement=(local.outline_in(found[0], image.size) or None) if found else None,
-                    tests={name: basis(*test) for name, test in measured.items()},
+                    placement=placed or None,
+                    tests=tests,
                 )
                 if work.work_id in marked:
                     row = self._watermarked(row, marked[work.work_id])

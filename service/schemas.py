@@ -66,9 +66,9 @@ class WorkMatch(BaseModel):
     placement: list[tuple[float, float]] | None = Field(
         None,
         description="where verification placed the work in the query: the corners of the "
-        "box around the work's keypoints, in the query's pixels (x, y), clockwise from the "
-        "work's top left; outside the query where the copy is cropped (content, where "
-        "verification placed this work)",
+        "box around the work's keypoints, in the query's pixels (x, y), from the work's top "
+        "left, clockwise (counter-clockwise when mirrored); outside the query where the copy "
+        "is cropped (content, where the keypoints alone reach the possible rate)",
     )
     watermark: bool | None = Field(
         None,

@@ -87,9 +87,21 @@ def test_a_copy_is_checked_then_claimed_with_evidence(page: Page, live: Live) ->
     expect(page.locator(".query figcaption")).to_contain_text(caption)
     corners = page.locator(".query svg.outline polygon").get_attribute("points") or ""
     assert len(corners.split()) == 4  # the work's box, placed over the preview
-    box = page.locator(".query svg.outline").bounding_box()
+    drawn = page.locator(".query svg.outline polygon").bounding_box()
     picture = page.get_by_alt_text("Your image, suspect_07.png").bounding_box()
-    assert box and picture and abs(box["width"] - picture["width"]) < 3
+    assert drawn and picture  # around the car, above the caption printed under it
+    assert (
+        picture["x"] - 2 <= drawn["x"]
+        and drawn["x"] + drawn["width"] <= picture["x"] + picture["width"] + 2
+    )
+    assert (
+        picture["y"] - 2 <= drawn["y"]
+        and drawn["y"] + drawn["height"] <= picture["y"] + picture["height"] + 2
+    )
+    assert (
+        drawn["width"] > 0.7 * picture["width"]
+        and 0.5 * picture["height"] < drawn["height"] < 0.95 * picture["height"]
+    )
     source = page.get_by_alt_text("Preview of andy-fitzsimon/four-wheel-drive.png").first
     expect(source).to_be_visible()
     assert source.evaluate("img => img.complete && img.naturalWidth > 0")
