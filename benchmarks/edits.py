@@ -179,18 +179,21 @@ def stretch(img: Image.Image, rng: random.Random) -> Image.Image:
     return img.convert("RGB").resize(size, Image.Resampling.BICUBIC)
 
 
-def perspective_coefficients(quad: list[tuple[float, float]], size: tuple[int, int]) -> list[float]:
-    """Pillow's PERSPECTIVE data mapping the output rectangle's corners onto `quad` (the
-    corners of the source each output corner samples: top left, top right, bottom right,
-    bottom left)."""
-    width, height = size
+def seen_at(rgb: Image.Image, quad: list[tuple[float, float]]) -> Image.Image:
+    """The picture as a camera off its axis sees it: each output corner samples the source at
+    the matching corner of `quad` (top left, top right, bottom right, bottom left); what falls
+    outside the picture is white."""
+    width, height = rgb.size
     corners = [(0, 0), (width, 0), (width, height), (0, height)]
     rows, values = [], []
     for (x, y), (u, v) in zip(corners, quad, strict=True):
         rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
         rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
         values += [u, v]
-    return [float(c) for c in np.linalg.solve(np.asarray(rows, float), np.asarray(values))]
+    data = [float(c) for c in np.linalg.solve(np.asarray(rows, float), np.asarray(values))]
+    return rgb.transform(
+        rgb.size, Image.Transform.PERSPECTIVE, data, Image.Resampling.BICUBIC, fillcolor=WHITE
+    )
 
 
 def perspective(img: Image.Image, rng: random.Random) -> Image.Image:
@@ -211,10 +214,7 @@ def perspective(img: Image.Image, rng: random.Random) -> Image.Image:
     else:
         quad[a] = (quad[a][0], quad[a][1] + (-grow_y if side == 1 else grow_y))
         quad[b] = (quad[b][0], quad[b][1] + (grow_y if side == 1 else -grow_y))
-    data = perspective_coefficients(quad, rgb.size)
-    return rgb.transform(
-        rgb.size, Image.Transform.PERSPECTIVE, data, Image.Resampling.BICUBIC, fillcolor=WHITE
-    )
+    return seen_at(rgb, quad)
 
 
 def noise(img: Image.Image, rng: random.Random) -> Image.Image:
