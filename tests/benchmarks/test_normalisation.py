@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.normalisation import NORMALISERS, Copies, Neighbours, evaluate
+from benchmarks.normalisation import (
+    NORMALISERS,
+    Copies,
+    DensityNulls,
+    Neighbours,
+    conditioned_verdicts,
+    evaluate,
+)
 
 
 def test_neighbours_are_the_mean_and_last_of_the_k_closest() -> None:
@@ -67,3 +74,48 @@ def test_csls_can_change_the_top1_by_the_works_hubness() -> None:
     csls = NORMALISERS["CSLS: 2s minus query's and work's means"]
     assert evaluate(hub, NORMALISERS["none (matching's score)"], 1)["recall@1.0%"] == 0.0
     assert evaluate(hub, csls, 1)["recall@1.0%"] == 1.0  # work 0 is a hub: everything nears it
+
+
+def test_density_nulls_rate_a_query_against_the_part_its_neighbourhood_falls_in() -> None:
+    # four background images in two groups: a crowded pair (0, 1) whose other-group scores
+    # run high (0.7-0.8), and a sparse pair (2, 3) whose other-group scores stay low (0.2-0.3)
+    scores = np.array(
+        [
+            [1.0, 0.9, 0.8, 0.7],
+            [0.9, 1.0, 0.7, 0.8],
+            [0.3, 0.2, 1.0, 0.1],
+            [0.2, 0.3, 0.1, 1.0],
+        ],
+        np.float32,
+    )
+    groups = ("a", "a", "b", "b")
+    one = DensityNulls.fit(scores, groups, k=1, parts=1)
+    two = DensityNulls.fit(scores, groups, k=1, parts=2)
+    assert [null.n for null in one.nulls] == [8] and [null.n for null in two.nulls] == [4, 4]
+    best = np.array([0.5])
+    sparse, crowded = np.array([[0.25, 0.2]]), np.array([[0.85, 0.2]])
+    assert one.rates(best, sparse, 1)[0] == one.rates(best, crowded, 1)[0] == 4 / 9
+    # past every sparse non-match: the sample's floor, 1 / (n + 1); all crowded ones reach it
+    assert two.rates(best, sparse, 1)[0] == 1 / 5
+    assert two.rates(best, crowded, 1)[0] == 4 / 5
+
+
+def test_conditioned_verdicts_count_copies_only_when_their_top1_is_the_source() -> None:
+    copies = _copies([[0.2, 0.1], [0.3, 0.2]])
+    background = np.full((30, 30), 0.1, np.float32)  # 450 other-group pairs, all at 0.1
+    np.fill_diagonal(background, 1.0)
+    groups = tuple("ab" * 15)
+    with_self = Copies(
+        copies.queries,
+        copies.distractors,
+        np.array([0, 0]),  # the second copy's top-1 (work 1) is not its source
+        copies.domains,
+        copies.background,
+        background_self=background,
+        groups=groups,
+    )
+    got = conditioned_verdicts(with_self, DensityNulls.fit(background, groups, 1, 1))
+    # 0.9 and 0.8 lie past every non-match: each rated 1 - (1 - 1/451)^2 among two works,
+    # under 1% but over 0.1%; only the first copy counts, and the distractor is rated alike
+    assert got["copies possible"] == 0.5 and got["copies match"] == 0.0
+    assert got["distractors possible"] == 1.0 and got["distractors match"] == 0.0
