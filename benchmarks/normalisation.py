@@ -16,7 +16,9 @@ null of scores against other groups, and a query rated against the part its own 
 closest background score falls in. It reports the verdicts matching would give on the
 content score alone (its rate counted once per test matching runs), with one null (as the
 calibration fits it) and with those conditioned nulls, on the copies and on the
-distractors, where `match` claims 0.1% and `match or possible` 1%.
+distractors, where `match` claims 0.1% and `match or possible` 1%. Each null is fitted
+twice: on pairs of different groups, as the calibration's, and with pairs of one group's
+distinct works too (less the recolours `benchmarks.structure` finds).
 
     python -m benchmarks.normalisation --copy-queries 1200
 """
@@ -35,6 +37,7 @@ from benchmarks.accuracy import RATES
 from benchmarks.content_probe import load_probe, probe_parser
 from benchmarks.metrics import micro_average_precision, recall_at_fmr
 from benchmarks.report import machine, table, write_section
+from benchmarks.structure import recolour_pairs
 from models.registry import load_profile
 from models.views import VIEWS
 from service.calibrate import embed_views, view_scores
@@ -79,6 +82,7 @@ class Copies:
     background: dict[str, Scores]  # queries, distractors, works: [n, background]
     background_self: Scores  # the background against itself [b, b], for conditioned nulls
     groups: tuple[str, ...]  # per background image: its creator, family or folder
+    recolours: NDArray[np.bool_]  # [b, b]: pairs within a group the recolour rule joins
 
 
 def evaluate(copies: Copies, normalise: Normaliser, k: int) -> dict[str, float]:
@@ -112,10 +116,18 @@ class DensityNulls:
     nulls: tuple[NullDistribution, ...]
 
     @classmethod
-    def fit(cls, self_scores: Scores, groups: tuple[str, ...], k: int, parts: int) -> DensityNulls:
+    def fit(
+        cls,
+        self_scores: Scores,
+        groups: tuple[str, ...],
+        k: int,
+        parts: int,
+        recolours: NDArray[np.bool_] | None = None,
+    ) -> DensityNulls:
         """Split the background [b, b] by each image's k-th closest other image (a query's
         k-th closest background image, alike); a symmetric matrix's pair counts once within a
-        part, as the calibration's content null counts it."""
+        part, as the calibration's content null counts it. With `recolours`, pairs within a
+        group count too (one creator's distinct works), less those recolours."""
         scores, labels = self_scores.astype(np.float64), np.asarray(groups)
         n = len(labels)
         if not 1 <= k < n:
@@ -126,6 +138,8 @@ class DensityNulls:
         if np.any(np.bincount(part, minlength=parts) == 0):
             raise ValueError(f"tied neighbourhoods leave one of {parts} parts empty")
         pairs = labels[:, None] != labels[None, :]
+        if recolours is not None:
+            pairs |= ~(recolours | np.eye(n, dtype=bool))
         if np.array_equal(scores, scores.T):
             pairs &= np.triu(np.ones((n, n), bool), 1) | (part[:, None] != part[None, :])
         return cls(
@@ -195,6 +209,7 @@ def load_copies(cache: Path, copy_queries: int, glyphs_per_family: int) -> Copie
         },
         background_self=scores("background", "background"),
         groups=tuple(probe.groups),
+        recolours=recolour_pairs(probe.sets["background"], probe.groups),
     )
 
 
@@ -210,13 +225,20 @@ def main(argv: list[str] | None = None) -> None:
         for k in args.k if name != "none (matching's score)" else [0]:
             data[f"{name}, k={k}" if k else name] = evaluate(copies, normalise, max(k, 1))
     conditioned = {
-        (f"by density, {parts} parts, k={k}" if parts > 1 else "one null (as matching)"): (
-            conditioned_verdicts(
-                copies, DensityNulls.fit(copies.background_self, copies.groups, k, parts)
-            )
+        (f"by density, {parts} parts, k={k}" if parts > 1 else "one null (as matching)")
+        + (", with one creator's works" if own else ""): conditioned_verdicts(
+            copies,
+            DensityNulls.fit(
+                copies.background_self,
+                copies.groups,
+                k,
+                parts,
+                copies.recolours if own else None,
+            ),
         )
         for parts in [1, *(p for p in args.parts if p > 1)]
         for k in (args.k if parts > 1 else [1])
+        for own in (False, True)
     }
     elapsed = time.perf_counter() - started
     columns = list(next(iter(data.values())))
@@ -233,7 +255,9 @@ def main(argv: list[str] | None = None) -> None:
             table(["method", *columns], [[name, *row.values()] for name, row in data.items()]),
             "Verdicts on the content score alone, with its null conditioned on the query's "
             "background neighbourhood (the background split at quantiles of each image's k-th "
-            "closest score, each part's scores against other groups its null). Rated among "
+            "closest score, each part's scores against other groups its null; with one "
+            "creator's works, pairs within a creator, family or folder too, less those the "
+            "copy set's recolour rule joins). Rated among "
             f"the works and counted {TESTS_RUN} times, as matching combines its tests; "
             "`match` claims 0.1% and `match or possible` 1% on the distractors:",
             table(

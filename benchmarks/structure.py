@@ -6,6 +6,8 @@ so it may be neither a second source nor a "non-copy" distractor. No benchmarked
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
@@ -67,7 +69,7 @@ class StructureIndex:
     def find(self, img: Image.Image) -> tuple[str, float]:
         """(id, agreement) of the kept image that `img` agrees with most when the agreement
         reaches RECOLOUR_AGREEMENT; otherwise ("", that best agreement, or 0)."""
-        found = self._agreements(img)
+        found = self.agreements(img)
         if found is None or not len(found):
             return "", 0.0
         best = int(found.argmax())
@@ -87,8 +89,9 @@ class StructureIndex:
         self.ids.append(item_id)
         self._size += 1
 
-    def _agreements(self, img: Image.Image) -> NDArray[np.floating] | None:
-        """Agreement with every kept image (0 where aspect or plainness rules it out)."""
+    def agreements(self, img: Image.Image) -> NDArray[np.floating] | None:
+        """Agreement with every kept image (0 where aspect or plainness rules it out; None
+        when `img` itself is too plain or too busy to tell)."""
         mask = boundaries(img)
         grown_mask = near(mask)
         if mask.sum() < MIN_BOUNDARY or grown_mask.mean() > MAX_COVER:
@@ -103,3 +106,20 @@ class StructureIndex:
         aspect_gap = np.abs(self._aspects[: self._size] - np.log(img.width / img.height))
         usable = (counts >= MIN_BOUNDARY) & (cover <= MAX_COVER) & (aspect_gap <= MAX_LOG_ASPECT)
         return np.where(usable, agree, 0.0)
+
+
+def recolour_pairs(images: Sequence[Image.Image], groups: Sequence[str]) -> NDArray[np.bool_]:
+    """[n, n]: the pairs of distinct images within one group that agree as recolours do."""
+    labels = np.asarray(groups)
+    out = np.zeros((len(labels), len(labels)), bool)
+    for group in np.unique(labels):
+        members = np.flatnonzero(labels == group)
+        index = StructureIndex()
+        for m in members:
+            index.add(str(m), images[m])
+        for m in members:
+            found = index.agreements(images[m])
+            if found is not None:
+                out[m, members] = found >= RECOLOUR_AGREEMENT
+    np.fill_diagonal(out, False)
+    return out & out.T

@@ -46,6 +46,7 @@ def _copies(query_background: list[list[float]]) -> Copies:
         },
         background_self=np.eye(2, dtype=np.float32),
         groups=("a", "b"),
+        recolours=np.zeros((2, 2), bool),
     )
 
 
@@ -130,6 +131,20 @@ def test_density_nulls_take_the_kth_closest_and_count_a_symmetric_pair_once() ->
     assert [n.n for n in DensityNulls.fit(lopsided, groups, k=1, parts=1).nulls] == [12]
     with pytest.raises(ValueError, match="k must be"):
         DensityNulls.fit(scores, groups, k=4, parts=1)
+
+
+def test_density_nulls_can_keep_one_creator_s_distinct_works_less_its_recolours() -> None:
+    scores = np.full((4, 4), 0.2, np.float32)
+    np.fill_diagonal(scores, 1.0)
+    scores[0, 1] = scores[1, 0] = 0.9  # two works of creator a, a recolour of one another
+    scores[2, 3] = scores[3, 2] = 0.5  # two distinct works of creator b
+    groups = ("a", "a", "b", "b")
+    recolours = np.zeros((4, 4), bool)
+    recolours[0, 1] = recolours[1, 0] = True
+    across = DensityNulls.fit(scores, groups, 1, 1).nulls[0]
+    within = DensityNulls.fit(scores, groups, 1, 1, recolours).nulls[0]
+    assert across.n == 4 and within.n == 5  # the pair (2, 3) joins; the recolour does not
+    assert (across.count(0.5), within.count(0.5)) == (0, 1)
 
 
 def test_conditioned_verdicts_are_matching_s_on_the_content_score_alone() -> None:

@@ -10,7 +10,13 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageOps
 
-from benchmarks.structure import RECOLOUR_AGREEMENT, StructureIndex, boundaries, near
+from benchmarks.structure import (
+    RECOLOUR_AGREEMENT,
+    StructureIndex,
+    boundaries,
+    near,
+    recolour_pairs,
+)
 from models.pdq import MATCH_DISTANCE, dihedral_distances, hash_batch
 
 
@@ -145,3 +151,15 @@ def test_agreement_is_counted_beyond_chance() -> None:
     assert agreement < 0.75
     same = Image.fromarray(np.where(left, 40, 220).astype(np.uint8)).convert("RGB")
     assert _index(kept).find(same)[0] == "kept0"
+
+
+def test_recolour_pairs_join_a_group_s_recolours_and_nothing_across_groups() -> None:
+    one, other = _drawing(1), _drawing(2)
+    images = [one, _recolour(one), other, _recolour(one)]
+    pairs = recolour_pairs(images, ["a", "a", "a", "b"])
+    assert pairs.tolist() == [
+        [False, True, False, False],
+        [True, False, False, False],
+        [False, False, False, False],
+        [False, False, False, False],  # the same recolour, filed under another creator
+    ]
