@@ -17,12 +17,13 @@ HEADER = "# styletrace benchmark results\n\nWritten by `make bench`; each sectio
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A markdown table; floats are printed with 3 decimals."""
+    """A markdown table; floats are printed with 3 decimals, and a `|` inside a label is
+    escaped (unescaped, it would split the cell, and in a header break the table)."""
 
     def cell(v: Any) -> str:
-        return f"{v:.3f}" if isinstance(v, float) else str(v)
+        return f"{v:.3f}" if isinstance(v, float) else str(v).replace("|", "\\|")
 
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines = ["| " + " | ".join(map(cell, headers)) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 
