@@ -16,7 +16,7 @@ null of scores against other groups, and a query rated against the part its own 
 closest background score falls in. It reports the verdicts matching would give on the
 content score alone (its rate counted once per test matching runs), with one null (as the
 calibration fits it) and with those conditioned nulls, on the copies and on the
-distractors, where `match` claims 0.1% and `match or possible` 1%. Each null is fitted
+distractors, where `match` claims 0.1% and `match|possible` 1%. Each null is fitted
 twice: on pairs of different groups, as the calibration's, and with pairs of one group's
 distinct works too (less the recolours `benchmarks.structure` finds).
 
@@ -162,7 +162,7 @@ class DensityNulls:
 def conditioned_verdicts(copies: Copies, nulls: DensityNulls) -> dict[str, float]:
     """Recall at 1% with the rates as scores, and the verdicts matching would give on the
     content score alone (its rate counted TESTS_RUN times): `match` (0.1%) and
-    `match or possible` (1%) on copies whose top-1 is their source, and on the distractors."""
+    `match|possible` (1%) on copies whose top-1 is their source, and on the distractors."""
     works = copies.queries.shape[1]
     best, correct = copies.queries.max(axis=1), copies.queries.argmax(axis=1) == copies.truth
     negatives = copies.distractors.max(axis=1)
@@ -176,7 +176,7 @@ def conditioned_verdicts(copies: Copies, nulls: DensityNulls) -> dict[str, float
         np.array([combine_rates([r] + [1.0] * (TESTS_RUN - 1)) for r in rates])
         for rates in (found, false)
     ]
-    for name, rate in (("match", RATES[1]), ("match or possible", RATES[0])):
+    for name, rate in (("match", RATES[1]), ("match|possible", RATES[0])):
         out[f"copies {name}"] = float(np.mean(correct & (as_matching[0] <= rate)))
         out[f"distractors {name}"] = float(np.mean(as_matching[1] <= rate))
     return out
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
             "creator's works, pairs within a creator, family or folder too, less those the "
             "copy set's recolour rule joins). Rated among "
             f"the works and counted {TESTS_RUN} times, as matching combines its tests; "
-            "`match` claims 0.1% and `match or possible` 1% on the distractors:",
+            "`match` claims 0.1% and `match|possible` 1% on the distractors:",
             table(
                 ["null", *next(iter(conditioned.values()))],
                 [[name, *row.values()] for name, row in conditioned.items()],
