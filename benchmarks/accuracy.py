@@ -505,7 +505,7 @@ def render(r: dict[str, Any], section: str = "accuracy") -> str:
         "artist or from the same folder as a source). Before choosing, the pool left out "
         f"{z['dropped']['exact']} exact and {z['dropped']['near']} near duplicates (PDQ) and "
         f"{z['dropped']['recolour']} recolours (the same drawing in other colours: "
-        "`benchmarks/structure.py`), so that no distractor is a source's derivative. "
+        "`models/structure.py`), so that no distractor is a source's derivative. "
         "Each method ranks its top-1 "
         "prediction; recall at a false-match rate counts copies whose top-1 is the true source "
         "and scores above the threshold that lets that share of distractors through.",

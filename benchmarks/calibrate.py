@@ -31,7 +31,7 @@ from benchmarks.fonts import build_font_dev, rgb_image
 from benchmarks.openclipart import build_style_dev
 from models.pdq import hash_batch, near_duplicate_of
 from models.registry import CALIBRATION_DIR, load_profile
-from service.calibrate import fit_calibration
+from service.calibrate import CONTENT_PARTS, NEIGHBOURHOOD_K, fit_calibration
 
 
 def background(cache: Path, glyphs_per_family: int) -> list[tuple[str, Path]]:
@@ -88,6 +88,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/.cache"))
     parser.add_argument("--profile", default="default")
     parser.add_argument("--glyphs-per-family", type=int, default=8)
+    parser.add_argument(
+        "--content-parts",
+        type=int,
+        default=CONTENT_PARTS,
+        help="content nulls, split by the neighbourhood (2: the candidate measured in RESULTS)",
+    )
+    parser.add_argument("--neighbourhood-k", type=int, default=NEIGHBOURHOOD_K)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     profile = load_profile(args.profile)
@@ -105,12 +112,15 @@ def main(argv: list[str] | None = None) -> None:
         f"glyphs, copy-set calibration split less the style set's queries and impostors "
         f"({len(images)} images, {len(groups)} groups)",
         content_views=profile.content_views,
+        k=args.neighbourhood_k,
+        parts=args.content_parts,
     )
     path = CALIBRATION_DIR / f"{profile.name}.json"
     cal.save(path)
     elapsed = time.perf_counter() - started
     print(f"calibration {path}: {cal.info} in {elapsed:.0f}s")
-    for name, null in (("content", cal.content), ("pdq", cal.pdq), ("style m=3", cal.style[2])):
+    named = [(f"content {p}", null) for p, null in enumerate(cal.content.nulls)]
+    for name, null in [*named, ("pdq", cal.pdq), ("style m=3", cal.style[2])]:
         print(
             f"  {name}: n={null.n} match>={null.threshold(0.001):.4f} "
             f"possible>={null.threshold(0.01):.4f}"

@@ -32,9 +32,9 @@ from PIL import Image, ImageOps, ImageStat
 from benchmarks.edits import EDITS, WHITE
 from benchmarks.openclipart import DEFAULT_ROOT as OPENCLIPART_ROOT
 from benchmarks.openclipart import _seeded_split, eligible_works, load_on_white, scan_openclipart
-from benchmarks.structure import RULES as RECOLOUR_RULES
-from benchmarks.structure import StructureIndex
 from models.pdq import MATCH_DISTANCE, PDQ_BYTES, hash_batch, near_duplicate_of
+from models.structure import RULES as RECOLOUR_RULES
+from models.structure import StructureIndex
 
 ITEM_SPLITS = ("calibration", "reference", "calibration_distractor", "distractor")
 QUERY_SPLITS = ("calibration_query", "query")

@@ -10,15 +10,15 @@ favour the normalised scores here: the thresholds are set on the evaluated distr
 themselves, not on a background null, and CSLS takes its top-1 over every work, where
 matching would re-rank only the works its search returns.
 
-A second table takes the neighbourhood into the calibration instead of the score: the
-background split at quantiles of each image's k-th closest score, each part with its own
-null of scores against other groups, and a query rated against the part its own k-th
-closest background score falls in. It reports the verdicts matching would give on the
-content score alone (its rate counted once per test matching runs), with one null (as the
-calibration fits it) and with those conditioned nulls, on the copies and on the
-distractors, where `match` claims 0.1% and `match|possible` 1%. Each null is fitted
-twice: on pairs of different groups, as the calibration's, and with pairs of one group's
-distinct works too (less the recolours `benchmarks.structure` finds).
+A second table takes the neighbourhood into the calibration instead of the score, as the
+calibration does (service/calibrate.py `content_nulls`): the background split at quantiles
+of each image's k-th closest background image, whole image against whole image, each part
+with its own null, and a query rated against the part its own k-th closest falls in. It
+reports the verdicts matching would give on the content score alone (its rate counted once
+per test matching runs), with one null and with those conditioned nulls, on the copies
+and on the distractors, where `match` claims 0.1% and `match|possible` 1%. Each null is
+fitted twice: on pairs of different groups alone, and with pairs of one group's distinct
+works too, less the recolours `models.structure` finds (as the calibration fits it).
 
     python -m benchmarks.normalisation --copy-queries 1200
 """
@@ -37,11 +37,11 @@ from benchmarks.accuracy import RATES
 from benchmarks.content_probe import load_probe, probe_parser
 from benchmarks.metrics import micro_average_precision, recall_at_fmr
 from benchmarks.report import machine, table, write_section
-from benchmarks.structure import recolour_pairs
 from models.registry import load_profile
+from models.structure import recolour_pairs
 from models.views import VIEWS
-from service.calibrate import embed_views, view_scores
-from service.calibration import NullDistribution, any_of, combine_rates
+from service.calibrate import content_nulls, embed_views, view_scores
+from service.calibration import ContentNulls, any_of, combine_rates
 
 Scores = NDArray[np.float32]
 
@@ -81,6 +81,7 @@ class Copies:
     domains: tuple[str, ...]  # per query
     background: dict[str, Scores]  # queries, distractors, works: [n, background]
     background_self: Scores  # the background against itself [b, b], for conditioned nulls
+    whole: dict[str, Scores]  # queries, distractors, background: whole-image vectors [n, d]
     groups: tuple[str, ...]  # per background image: its creator, family or folder
     recolours: NDArray[np.bool_]  # [b, b]: pairs within a group the recolour rule joins
 
@@ -105,69 +106,26 @@ def evaluate(copies: Copies, normalise: Normaliser, k: int) -> dict[str, float]:
 TESTS_RUN = 3  # matching's tests (embedding, PDQ, keypoints): combine_rates counts each
 
 
-@dataclass(frozen=True)
-class DensityNulls:
-    """Content nulls conditioned on how crowded an image's background neighbourhood is: the
-    background split at quantiles of each image's k-th closest score, each part's scores
-    against other groups its null (`parts` 1: the one null the calibration fits)."""
-
-    k: int
-    edges: NDArray[np.float64]  # parts - 1 inner quantiles of the background's k-th scores
-    nulls: tuple[NullDistribution, ...]
-
-    @classmethod
-    def fit(
-        cls,
-        self_scores: Scores,
-        groups: tuple[str, ...],
-        k: int,
-        parts: int,
-        recolours: NDArray[np.bool_] | None = None,
-    ) -> DensityNulls:
-        """Split the background [b, b] by each image's k-th closest other image (a query's
-        k-th closest background image, alike); a symmetric matrix's pair counts once within a
-        part, as the calibration's content null counts it. With `recolours`, pairs within a
-        group count too (one creator's distinct works), less those recolours."""
-        scores, labels = self_scores.astype(np.float64), np.asarray(groups)
-        n = len(labels)
-        if not 1 <= k < n:
-            raise ValueError(f"k must be 1..{n - 1} for {n} background images, not {k}")
-        kth = Neighbours.of(np.where(np.eye(n, dtype=bool), -np.inf, scores), k).kth
-        edges = np.quantile(kth, np.linspace(0, 1, parts + 1)[1:-1])
-        part = np.searchsorted(edges, kth)
-        if np.any(np.bincount(part, minlength=parts) == 0):
-            raise ValueError(f"tied neighbourhoods leave one of {parts} parts empty")
-        pairs = labels[:, None] != labels[None, :]
-        if recolours is not None:
-            pairs |= ~(recolours | np.eye(n, dtype=bool))
-        if np.array_equal(scores, scores.T):
-            pairs &= np.triu(np.ones((n, n), bool), 1) | (part[:, None] != part[None, :])
-        return cls(
-            k,
-            edges,
-            tuple(NullDistribution.fit(scores[part == p][pairs[part == p]]) for p in range(parts)),
-        )
-
-    def rates(
-        self, best: NDArray[np.floating], to_background: Scores, works: int
-    ) -> NDArray[np.float64]:
-        """Per-query rate of each top-1 score among `works` works, from the null of the part
-        that the query's own k-th closest background score falls in."""
-        part = np.searchsorted(self.edges, Neighbours.of(to_background, self.k).kth)
-        return np.array(
-            [any_of(self.nulls[p].rate(s), works) for s, p in zip(best, part, strict=True)]
-        )
+def conditioned_rates(
+    nulls: ContentNulls, best: NDArray[np.floating], whole: Scores, works: int
+) -> NDArray[np.float64]:
+    """Per-query rate of each top-1 score among `works` works, read as matching reads it:
+    from the null of the part that the query's whole-image vector (`whole` [n, d]) falls in."""
+    parts = [nulls.part(v) for v in nulls.neighbourhoods(whole)]
+    return np.array(
+        [any_of(nulls.nulls[p].rate(s), works) for s, p in zip(best, parts, strict=True)]
+    )
 
 
-def conditioned_verdicts(copies: Copies, nulls: DensityNulls) -> dict[str, float]:
+def conditioned_verdicts(copies: Copies, nulls: ContentNulls) -> dict[str, float]:
     """Recall at 1% with the rates as scores, and the verdicts matching would give on the
     content score alone (its rate counted TESTS_RUN times): `match` (0.1%) and
     `match|possible` (1%) on copies whose top-1 is their source, and on the distractors."""
     works = copies.queries.shape[1]
     best, correct = copies.queries.max(axis=1), copies.queries.argmax(axis=1) == copies.truth
     negatives = copies.distractors.max(axis=1)
-    found = nulls.rates(best, copies.background["queries"], works)
-    false = nulls.rates(negatives, copies.background["distractors"], works)
+    found = conditioned_rates(nulls, best, copies.whole["queries"], works)
+    false = conditioned_rates(nulls, negatives, copies.whole["distractors"], works)
     ranked = -np.log10(found) + 1e-6 * best  # ties broken by score, as the accuracy run does
     out = {
         "recall@1%": recall_at_fmr(ranked, correct, -np.log10(false) + 1e-6 * negatives, RATES[0])
@@ -208,6 +166,7 @@ def load_copies(cache: Path, copy_queries: int, glyphs_per_family: int) -> Copie
             "works": scores("background", "works").T,  # the works' hubness: as CSLS takes it
         },
         background_self=scores("background", "background"),
+        whole={n: views[n][:, 0] for n in ("queries", "distractors", "background")},
         groups=tuple(probe.groups),
         recolours=recolour_pairs(probe.sets["background"], probe.groups),
     )
@@ -228,12 +187,13 @@ def main(argv: list[str] | None = None) -> None:
         (f"by density, {parts} parts, k={k}" if parts > 1 else "one null (as matching)")
         + (", with one creator's works" if own else ""): conditioned_verdicts(
             copies,
-            DensityNulls.fit(
+            content_nulls(
                 copies.background_self,
+                copies.whole["background"],
                 copies.groups,
+                copies.recolours if own else None,
                 k,
                 parts,
-                copies.recolours if own else None,
             ),
         )
         for parts in [1, *(p for p in args.parts if p > 1)]
@@ -255,9 +215,10 @@ def main(argv: list[str] | None = None) -> None:
             table(["method", *columns], [[name, *row.values()] for name, row in data.items()]),
             "Verdicts on the content score alone, with its null conditioned on the query's "
             "background neighbourhood (the background split at quantiles of each image's k-th "
-            "closest score, each part's scores against other groups its null; with one "
-            "creator's works, pairs within a creator, family or folder too, less those the "
-            "copy set's recolour rule joins). Rated among "
+            "closest background image by whole-image cosine, each part's scores against other "
+            "groups its null; with one creator's works, pairs within a creator, family or "
+            "folder too, less those the recolour rule joins), as the calibration fits it. "
+            "Rated among "
             f"the works and counted {TESTS_RUN} times, as matching combines its tests; "
             "`match` claims 0.1% and `match|possible` 1% on the distractors:",
             table(

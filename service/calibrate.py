@@ -1,8 +1,9 @@
 """Fitting a calibration from background data: images grouped by creator, every image a
-different work. Non-matching pairs give the nulls: content and PDQ between works of different
-creators, keypoint verification between distinct works, style between an image and every
-OTHER creator's closest works. Used by
-`styletrace calibrate` and benchmarks/calibrate.py."""
+different work. Non-matching pairs give the nulls: content between distinct works that are
+not recolours of one another (split by the query's neighbourhood), PDQ between works of
+different creators, keypoint verification between distinct works, style between an image
+and every OTHER creator's closest works. Used by `styletrace calibrate` and
+benchmarks/calibrate.py."""
 
 from __future__ import annotations
 
@@ -19,10 +20,16 @@ from models import local
 from models.embedder import Embedder
 from models.pdq import MODEL_ID as PDQ_ID
 from models.pdq import dihedral_distances, hash_batch, near_duplicate_of
+from models.structure import recolour_pairs
 from models.views import VIEWS, embed_each
-from service.calibration import Calibration, NullDistribution
+from service.calibration import Calibration, ContentNulls, NullDistribution, kth_closest
 
 MAX_WORKS_AVERAGED = 5
+# Content nulls split at quantiles of each image's k-th closest background cosine: one part
+# by default, since two (k = 50) lifted photos' crops to `possible` but cost the copy set's
+# recall at 1% (0.914 to 0.887) and let more same-style drawings through (benchmarks/RESULTS.md)
+NEIGHBOURHOOD_K = 50
+CONTENT_PARTS = 1
 
 
 def embed_all(
@@ -67,18 +74,67 @@ def content_scores(
     )
 
 
-def content_null(
-    scores: NDArray[np.float32], creators: Sequence[str], symmetric: bool = False
-) -> NDArray[np.float32]:
-    """Content scores of every pair of works by different creators (each unordered pair once
-    when the scores are `symmetric`, plain cosines). Same-creator pairs are left out:
-    portfolios hold recolours and variants of one drawing, which are copies, not nulls."""
+def null_pairs(
+    creators: Sequence[str],
+    recolours: NDArray[np.bool_] | None = None,
+    symmetric: bool = False,
+    parts: NDArray[np.integer] | None = None,
+) -> NDArray[np.bool_]:
+    """[n, n]: the (query, work) pairs a content null counts. Works by different creators;
+    with `recolours` ([n, n], models/structure.py) one creator's distinct works too, less
+    those recolours (copies, not nulls), else none of a creator's pairs: portfolios hold
+    recolours and variants of one drawing. When the scores are `symmetric` (plain cosines)
+    an unordered pair counts once within a part (`parts`: each image's; default one)."""
     labels = np.asarray(creators)
-    other = labels[:, None] != labels[None, :]
+    n = len(labels)
+    pairs: NDArray[np.bool_] = labels[:, None] != labels[None, :]
+    if recolours is not None:
+        pairs |= ~(recolours | np.eye(n, dtype=bool))
     if symmetric:
-        other = np.triu(other, k=1)
-    pairs: NDArray[np.float32] = scores[other].astype(np.float32)
+        part = np.zeros(n, np.int64) if parts is None else np.asarray(parts)
+        pairs &= np.triu(np.ones((n, n), bool), 1) | (part[:, None] != part[None, :])
     return pairs
+
+
+def content_null(
+    scores: NDArray[np.float32],
+    creators: Sequence[str],
+    symmetric: bool = False,
+    recolours: NDArray[np.bool_] | None = None,
+) -> NDArray[np.float32]:
+    """Content scores of the pairs `null_pairs` counts, in one null."""
+    pairs: NDArray[np.float32] = scores[null_pairs(creators, recolours, symmetric)]
+    return pairs.astype(np.float32)
+
+
+def content_nulls(
+    scores: NDArray[np.float32],
+    whole: NDArray[np.float32],
+    creators: Sequence[str],
+    recolours: NDArray[np.bool_] | None = None,
+    k: int = NEIGHBOURHOOD_K,
+    parts: int = CONTENT_PARTS,
+) -> ContentNulls:
+    """The content nulls of `parts` equal shares of the background, split by each image's
+    k-th closest OTHER background image (whole-image vectors `whole` [n, d], kept in float16
+    as matching reads them): part p's null is its images' scores as queries. One part, or a
+    background of no more than k images per part: the one null of every pair."""
+    symmetric = bool(np.array_equal(scores, scores.T))  # cosines, and crops on both sides
+    if parts == 1 or len(creators) <= k * parts:
+        return ContentNulls(
+            (NullDistribution.fit(content_null(scores, creators, symmetric, recolours)),)
+        )
+    background = whole.astype(np.float16)
+    near = background.astype(np.float32) @ background.astype(np.float32).T
+    np.fill_diagonal(near, -np.inf)
+    kth = kth_closest(near, k)
+    edges = np.quantile(kth, np.linspace(0, 1, parts + 1)[1:-1])
+    part = np.searchsorted(edges, kth)
+    if np.any(np.bincount(part, minlength=parts) == 0):
+        raise ValueError(f"tied neighbourhoods leave one of {parts} content nulls empty")
+    pairs = null_pairs(creators, recolours, symmetric, part)
+    nulls = tuple(NullDistribution.fit(scores[part == p][pairs[part == p]]) for p in range(parts))
+    return ContentNulls(nulls, k, tuple(float(e) for e in edges), background)
 
 
 def local_null(
@@ -128,9 +184,10 @@ def embed_work_views(
 
 def background_scores(
     content: Embedder, images: Sequence[Image.Image], content_views: str
-) -> NDArray[np.float32]:
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """[n, n]: each image as a query against each as a registered work, scored as matching
-    scores content (the views of `content_views`, crops and paired views included)."""
+    scores content (the views of `content_views`, crops and paired views included); and
+    [n, d]: each image's whole-image vector."""
     scheme = VIEWS[content_views]
     views = embed_views(content, images, content_views) if content_views != "global" else None
     content_vecs = views[:, 0] if views is not None else embed_all(content, images)
@@ -143,7 +200,7 @@ def background_scores(
         )
     paired = scheme.paired
     paired_vecs = embed_all(content, [paired(img) for img in images]) if paired else None
-    return content_scores(content_vecs, views, work_views, paired_vecs)
+    return content_scores(content_vecs, views, work_views, paired_vecs), content_vecs
 
 
 def pdq_null(images: Sequence[Image.Image], creators: Sequence[str]) -> NDArray[np.float32]:
@@ -191,8 +248,11 @@ def fit_calibration(
     groups: Mapping[str, Sequence[Image.Image]],
     source: str = "",
     content_views: str = "global",
+    k: int = NEIGHBOURHOOD_K,
+    parts: int = CONTENT_PARTS,
 ) -> Calibration:
-    """Measure the nulls of a profile's models on background images grouped by creator."""
+    """Measure the nulls of a profile's models on background images grouped by creator
+    (the content null in `parts` by each image's k-th closest other image)."""
     labels = [c for c, imgs in groups.items() for _ in imgs]
     everything = [img for imgs in groups.values() for img in imgs]
     keep = distinct(everything)
@@ -221,13 +281,22 @@ def fit_calibration(
         "near_duplicates_dropped": len(everything) - len(images),
         "creators": len(set(creators)),
     }
+    scores, whole = background_scores(content, images, content_views)
+    # split nulls count one creator's distinct works too: without them they rated 3.2% of
+    # same-style drawings `possible` against a 1% claim (benchmarks/RESULTS.md, stop 31)
+    recolours = recolour_pairs(images, creators) if parts > 1 else None
+    nulls = content_nulls(scores, whole, creators, recolours, k, parts)
+    if len(nulls.nulls) > 1 and recolours is not None:
+        info |= {
+            "content_nulls": len(nulls.nulls),
+            "neighbourhood_k": nulls.k,
+            "recolour_pairs": int(recolours.sum()) // 2,
+        }
     info["id"] = hashlib.sha256(repr((models, sorted(info.items()))).encode()).hexdigest()[:12]
-    scores = background_scores(content, images, content_views)
-    symmetric = bool(np.array_equal(scores, scores.T))  # cosines, and crops on both sides
     return Calibration(
         profile=profile,
         models=models,
-        content=NullDistribution.fit(content_null(scores, creators, symmetric)),
+        content=nulls,
         pdq=NullDistribution.fit(pdq_null(images, creators), higher_is_closer=False),
         style=tuple(NullDistribution.fit(n) for n in null_style),
         info=info,

@@ -4,6 +4,7 @@ Calibration files are produced from data by benchmarks/calibrate.py, one per mod
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from collections.abc import Sequence
@@ -162,15 +163,93 @@ class NullDistribution:
         )
 
 
+def kth_closest(scores: NDArray[np.floating], k: int) -> NDArray[np.float64]:
+    """[n]: the k-th highest score of each row of `scores` [n, m]."""
+    return -np.partition(-np.asarray(scores, np.float64), k - 1, axis=1)[:, k - 1]
+
+
+@dataclass(frozen=True, eq=False)
+class ContentNulls:
+    """The content null, split by how crowded a query's neighbourhood is (the SSCD/DISC21
+    background normalisation, moved from the score into the calibration): the cosine of a
+    query's k-th closest background image, whole image against whole image, places it in a
+    part, and each part's null holds the scores of that part's background images against
+    the other works. With one part there is no background to keep."""
+
+    nulls: tuple[NullDistribution, ...]
+    k: int = 0
+    edges: tuple[float, ...] = ()  # ascending bounds between parts on that k-th cosine
+    background: NDArray[np.float16] | None = None  # [b, d] whole-image content vectors
+
+    def __post_init__(self) -> None:
+        if len(self.nulls) != len(self.edges) + 1:
+            raise ValueError(f"{len(self.nulls)} content nulls need {len(self.nulls) - 1} edges")
+        if len(self.nulls) > 1 and (
+            self.background is None or not 1 <= self.k <= len(self.background)
+        ):
+            raise ValueError("content nulls split by neighbourhood need k background vectors")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ContentNulls):
+            return NotImplemented
+        same = (self.nulls, self.k, self.edges) == (other.nulls, other.k, other.edges)
+        if self.background is None or other.background is None:
+            return same and self.background is other.background
+        return same and bool(np.array_equal(self.background, other.background))
+
+    def neighbourhoods(self, vectors: NDArray[np.floating]) -> NDArray[np.float64]:
+        """[n]: each whole-image vector's k-th closest cosine among the background (nan
+        with one part: nothing to place)."""
+        if self.background is None:
+            return np.full(len(vectors), np.nan)
+        return kth_closest(
+            np.asarray(vectors, np.float32) @ self.background.T.astype(np.float32), self.k
+        )
+
+    def part(self, neighbourhood: float) -> int:
+        """Index of the null for a query's neighbourhood (0: the sparsest)."""
+        return int(np.searchsorted(self.edges, neighbourhood)) if self.edges else 0
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"nulls": [n.to_json() for n in self.nulls]}
+        if self.background is not None:
+            data |= {
+                "k": self.k,
+                "edges": list(self.edges),
+                "background_shape": list(self.background.shape),
+                "background_float16": base64.b64encode(
+                    self.background.astype("<f2").tobytes()
+                ).decode(),
+            }
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ContentNulls:
+        """Also reads a calibration written before the split: one null, stored alone."""
+        if "nulls" not in data:
+            return cls((NullDistribution.from_json(data),))
+        background = None
+        if "background_float16" in data:
+            raw = np.frombuffer(base64.b64decode(data["background_float16"]), "<f2")
+            background = raw.reshape(data["background_shape"]).astype(np.float16)
+        return cls(
+            tuple(NullDistribution.from_json(n) for n in data["nulls"]),
+            int(data.get("k", 0)),
+            tuple(float(e) for e in data.get("edges", ())),
+            background,
+        )
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """Null distributions of one model profile: content cosine, PDQ distance, per-creator
-    style scores by how many of the creator's works were averaged (1..len(style)), and the
-    geometric-verification inlier count of a query's closest works (None: not verified)."""
+    """Null distributions of one model profile: content cosine (by the query's
+    neighbourhood), PDQ distance, per-creator style scores by how many of the creator's works
+    were averaged (1..len(style)), and the geometric-verification inlier count of a query's
+    closest works (None: not verified)."""
 
     profile: str
     models: dict[str, str]
-    content: NullDistribution
+    content: ContentNulls
     pdq: NullDistribution
     style: tuple[NullDistribution, ...]
     info: dict[str, Any]
@@ -199,7 +278,7 @@ class Calibration:
         return cls(
             d["profile"],
             d["models"],
-            NullDistribution.from_json(d["content"]),
+            ContentNulls.from_json(d["content"]),
             NullDistribution.from_json(d["pdq"]),
             tuple(NullDistribution.from_json(s) for s in d["style"]),
             d.get("info", {}),

@@ -93,7 +93,11 @@ class Matcher:
         with stage("pdq"):
             codes = [_dihedral_codes(img) for img in images]
         self.library.refresh()
-        content_hits = self._content_hits(content_vecs, [len(vs) for vs in views], opts)
+        counts = [len(vs) for vs in views]  # each query's whole image first
+        neighbourhoods = self.calibration.content.neighbourhoods(
+            content_vecs[np.cumsum([0, *counts])[:-1]]
+        )
+        content_hits = self._content_hits(content_vecs, counts, opts)
         pdq_hits = self._pdq_hits(codes)
         with stage("search"):
             style_hits = self.library.search("style", style_vecs, opts.style_neighbours)
@@ -103,7 +107,12 @@ class Matcher:
             with stage("watermarks"):
                 marks = self.watermarks.read(q.image) if self.watermarks else []
             content = self._content(
-                content_hits[i], pdq_hits[i], q.image, opts, watermarked_works(marks)
+                content_hits[i],
+                pdq_hits[i],
+                q.image,
+                opts,
+                float(neighbourhoods[i]),
+                watermarked_works(marks),
             )
             with stage("scoring"):
                 style = self._style(style_hits[i], opts)
@@ -190,17 +199,21 @@ class Matcher:
         pdq: dict[int, tuple[int, Work]],
         image: Image.Image,
         opts: MatchOptions,
+        neighbourhood: float = float("nan"),
         marked: Mapping[str, float] | None = None,
     ) -> ContentResult:
-        """Content matches of one query from its content scores, PDQ distances, the
-        geometric verification of its closest works and the watermarks it carries."""
+        """Content matches of one query from its content scores (rated by the content null
+        of its `neighbourhood`), PDQ distances, the geometric verification of its closest
+        works and the watermarks it carries."""
         sims, works = hits
         marked = marked or {}
         works = works | {pk: w for pk, (_, w) in pdq.items()} | self._marked_works(set(marked))
         verified = self._verify(image, sims, works) if self.verifies else {}
         cal, n = self.calibration, len(self.library)
         local_null = cal.local if self.verifies else None
-        ran = [(cal.content, n), (cal.pdq, n)]  # every test, and its comparisons per query
+        part = cal.content.part(neighbourhood)
+        content_null = cal.content.nulls[part]
+        ran = [(content_null, n), (cal.pdq, n)]  # every test, and its comparisons per query
         if local_null is not None:
             ran.append((local_null, local.CANDIDATES))
         with stage("scoring"):
@@ -209,7 +222,7 @@ class Matcher:
                 found = verified.get(pk)  # (placement, strength) where verification ran
                 measured = {}  # test -> (null, value, comparisons per query)
                 if pk in sims:
-                    measured["embedding"] = (cal.content, sims[pk], n)
+                    measured["embedding"] = (content_null, sims[pk], n)
                 if pk in pdq:
                     measured["pdq"] = (cal.pdq, float(pdq[pk][0]), n)
                 if local_null is not None and found:
@@ -225,6 +238,10 @@ class Matcher:
             for _, _, pk, rate, best, measured in ranked[: opts.top_k]:
                 work, found = works[pk], verified.get(pk)
                 tests = {name: basis(*test) for name, test in measured.items()}
+                if "embedding" in tests and cal.content.edges:  # which null, and why
+                    tests["embedding"] = tests["embedding"].model_copy(
+                        update={"null_part": part, "neighbourhood": round(neighbourhood, 6)}
+                    )
                 # a placement is shown where the keypoints alone are evidence, not chance
                 evident = (
                     "keypoints" in tests and tests["keypoints"].calibrated <= opts.possible_rate

@@ -30,6 +30,17 @@ class RateBasis(BaseModel):
         "with no tail model: when `closer` is 0 the rate itself is the fitted tail's (or "
         "the floor of one in the pairs measured), and this is what the counts vouch for"
     )
+    null_part: int | None = Field(
+        None,
+        description="embedding only, where the calibration splits its content null: which "
+        "part the rate was read from (0: the sparsest neighbourhoods)",
+    )
+    neighbourhood: float | None = Field(
+        None,
+        description="embedding only, where the calibration splits its content null: cosine "
+        "of the query's k-th closest calibration background image, whole image against "
+        "whole image, which places it in `null_part`",
+    )
 
 
 class WorkMatch(BaseModel):

@@ -33,10 +33,12 @@ export function basisWords(row) {
   if (!entries.length) return "";
   const [name, t] = entries.reduce((a, b) => (b[1].calibrated < a[1].calibrated ? b : a));
   const pairs = t.null_pairs.toLocaleString("en-US");
+  // the embedding's null is the one measured on images whose neighbourhood is like the query's
+  const among = t.null_part == null ? "" : " (pairs of images with surroundings as crowded as this one's)";
   const seen =
     t.closer === 0
-      ? `none of ${pairs} non-matching pairs measured came this close, so its rate is extrapolated`
-      : `${t.closer.toLocaleString("en-US")} of ${pairs} non-matching pairs measured came this close`;
+      ? `none of ${pairs} non-matching pairs measured came this close${among}, so its rate is extrapolated`
+      : `${t.closer.toLocaleString("en-US")} of ${pairs} non-matching pairs measured came this close${among}`;
   return `Carried by ${TESTS[name] ?? name}: ${seen}; ${upperWords(row.upper)}.`;
 }
 

@@ -13,10 +13,11 @@ from indexer.spaces import Hit, Submission
 from models import local
 from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE
+from service.calibrate import fit_calibration
 from service.calibration import any_of, poisson_upper
 from service.matching import Matcher
 from service.runtime import Runtime
-from tests.fakes import PALETTES, drawing
+from tests.fakes import PALETTES, HistogramEmbedder, PixelEmbedder, drawing
 
 
 def _register_gallery(runtime: Runtime, works: int = 4) -> None:
@@ -74,14 +75,44 @@ def test_each_rate_names_the_tests_behind_it(runtime: Runtime) -> None:
         rates = [t.calibrated for t in row.tests.values()]
         assert row.calibrated == pytest.approx(min(1.0, 3 * min(rates, default=1.0)))
         assert row.calibrated <= row.upper <= 1
+    content_null = cal.content.nulls[0]  # one part, as shipped: no neighbourhood to name
+    assert len(cal.content.nulls) == 1 and best.tests["embedding"].null_part is None
     # past every null, each test's counts vouch for one in its pairs (at 1 - 5%/3), summed
     each = poisson_upper(0, 1 - 0.05 / 3)
-    nulls = [(cal.content, works), (cal.pdq, works), (cal.local, local.CANDIDATES)]
+    nulls = [(content_null, works), (cal.pdq, works), (cal.local, local.CANDIDATES)]
     assert best.upper == pytest.approx(sum(any_of(each / null.n, c) for null, c in nulls))
     assert result.content.upper == best.upper
     creator = result.style.creators[0]
     assert creator.tests["style"].calibrated == creator.calibrated
     assert result.style.upper == creator.upper == creator.tests["style"].upper
+
+
+def test_a_split_content_null_is_read_by_the_query_s_neighbourhood(runtime: Runtime) -> None:
+    """With the content null in two parts, the embedding's rate comes from the part of the
+    query's k-th closest background image, and its basis names both."""
+    groups = {
+        f"bg-{name}": [drawing(10_000 + i, pal) for i in range(50)]
+        for name, pal in PALETTES.items()
+    }
+    split = fit_calibration("fake", PixelEmbedder(), HistogramEmbedder(), groups, k=10, parts=2)
+    assert len(split.content.nulls) == 2 and split.content.background is not None
+    _register_gallery(runtime)
+    matcher = Matcher(runtime.library, split)
+    parts = []
+    for seed, palette in ((102, "bob"), (9999, "carol")):
+        image = drawing(seed, PALETTES[palette])
+        result = matcher.match([_query(image)], runtime.options(3))[0]
+        embedding = result.content.matches[0].tests["embedding"]
+        whole = runtime.library.embedders["content"].embed([image])
+        expected = split.content.neighbourhoods(whole)[0]
+        assert embedding.neighbourhood == pytest.approx(expected, abs=1e-5)
+        assert embedding.null_part == split.content.part(expected)
+        parts.append(embedding.null_part)
+        part_null = split.content.nulls[embedding.null_part]
+        assert embedding.null_pairs == part_null.n
+        rederived = any_of(part_null.rate(embedding.value), len(runtime.library))
+        assert embedding.calibrated == pytest.approx(rederived, rel=1e-3)  # from the rounding
+    assert parts == [1, 0]  # both parts read: drawing 102 has crowded surroundings, 9999 not
 
 
 def test_new_drawing_in_a_palette_matches_that_creator_by_style(runtime: Runtime) -> None:

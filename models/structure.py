@@ -1,7 +1,8 @@
 """Colour-blind structure of an image: where its colour boundaries lie, and how far two images'
-boundaries coincide beyond chance. The copy set uses it to keep one picture of each family of
-recolours: the same drawing in other colours is a derivative of it, not an independent work,
-so it may be neither a second source nor a "non-copy" distractor. No benchmarked model is used.
+boundaries coincide beyond chance. The same drawing in other colours is a derivative, not an
+independent work: the copy set keeps one picture of each family of recolours (neither a second
+source nor a "non-copy" distractor), and the calibration leaves a creator's recolours out of
+the content null's pairs within that creator. No embedding model is used.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def recolour_pairs(images: Sequence[Image.Image], groups: Sequence[str]) -> NDAr
     labels = np.asarray(groups)
     out = np.zeros((len(labels), len(labels)), bool)
     for group in np.unique(labels):
-        members = np.flatnonzero(labels == group)
+        members = np.flatnonzero(labels == group).tolist()
         index = StructureIndex()
         for m in members:
             index.add(str(m), images[m])

@@ -1,5 +1,6 @@
-"""Recolour detection for the copy set: the same drawing in other colours agrees, other
-drawings, textures, plain images and other shapes of frame do not."""
+"""Recolour detection (the copy set; the calibration's pairs within a creator): the same
+drawing in other colours agrees, other drawings, textures, plain images and other shapes of
+frame do not."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageOps
 
-from benchmarks.structure import (
+from models.pdq import MATCH_DISTANCE, dihedral_distances, hash_batch
+from models.structure import (
     RECOLOUR_AGREEMENT,
     StructureIndex,
     boundaries,
     near,
     recolour_pairs,
 )
-from models.pdq import MATCH_DISTANCE, dihedral_distances, hash_batch
 
 
 def _drawing(seed: int, size: tuple[int, int] = (256, 256)) -> Image.Image:
