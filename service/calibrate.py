@@ -1,9 +1,9 @@
 """Fitting a calibration from background data: images grouped by creator, every image a
-different work. Non-matching pairs give the nulls: content between distinct works that are
-not recolours of one another (split by the query's neighbourhood), PDQ between works of
-different creators, keypoint verification between distinct works, style between an image
-and every OTHER creator's closest works. Used by `styletrace calibrate` and
-benchmarks/calibrate.py."""
+different work. Non-matching pairs give the nulls: content between works of different
+creators (split by the query's neighbourhood, also one creator's distinct works that are
+not recolours of one another), PDQ between works of different creators, keypoint
+verification between distinct works, style between an image and every OTHER creator's
+closest works. Used by `styletrace calibrate` and benchmarks/calibrate.py."""
 
 from __future__ import annotations
 
@@ -117,13 +117,15 @@ def content_nulls(
 ) -> ContentNulls:
     """The content nulls of `parts` equal shares of the background, split by each image's
     k-th closest OTHER background image (whole-image vectors `whole` [n, d], kept in float16
-    as matching reads them): part p's null is its images' scores as queries. One part, or a
-    background of no more than k images per part: the one null of every pair."""
+    as matching reads them): part p's null is its images' scores as queries. One part: the
+    one null of the pairs `null_pairs` counts, and no background kept."""
     symmetric = bool(np.array_equal(scores, scores.T))  # cosines, and crops on both sides
-    if parts == 1 or len(creators) <= k * parts:
+    if parts == 1:
         return ContentNulls(
             (NullDistribution.fit(content_null(scores, creators, symmetric, recolours)),)
         )
+    if len(creators) <= k * parts:
+        raise ValueError(f"{parts} parts of {len(creators)} images leave k={k} neighbours too few")
     background = whole.astype(np.float16)
     near = background.astype(np.float32) @ background.astype(np.float32).T
     np.fill_diagonal(near, -np.inf)
@@ -252,7 +254,8 @@ def fit_calibration(
     parts: int = CONTENT_PARTS,
 ) -> Calibration:
     """Measure the nulls of a profile's models on background images grouped by creator
-    (the content null in `parts` by each image's k-th closest other image)."""
+    (the content null in `parts` by each image's k-th closest other image, where the
+    background holds more than k images per part)."""
     labels = [c for c, imgs in groups.items() for _ in imgs]
     everything = [img for imgs in groups.values() for img in imgs]
     keep = distinct(everything)
@@ -282,11 +285,12 @@ def fit_calibration(
         "creators": len(set(creators)),
     }
     scores, whole = background_scores(content, images, content_views)
+    parts = parts if len(images) > k * parts else 1  # too few images to split: one null
     # split nulls count one creator's distinct works too: without them they rated 3.2% of
     # same-style drawings `possible` against a 1% claim (benchmarks/RESULTS.md, stop 31)
     recolours = recolour_pairs(images, creators) if parts > 1 else None
     nulls = content_nulls(scores, whole, creators, recolours, k, parts)
-    if len(nulls.nulls) > 1 and recolours is not None:
+    if recolours is not None:
         info |= {
             "content_nulls": len(nulls.nulls),
             "neighbourhood_k": nulls.k,

@@ -184,6 +184,8 @@ class ContentNulls:
     def __post_init__(self) -> None:
         if len(self.nulls) != len(self.edges) + 1:
             raise ValueError(f"{len(self.nulls)} content nulls need {len(self.nulls) - 1} edges")
+        if list(self.edges) != sorted(self.edges):
+            raise ValueError("the edges between content nulls must ascend")
         if len(self.nulls) > 1 and (
             self.background is None or not 1 <= self.k <= len(self.background)
         ):
@@ -202,13 +204,21 @@ class ContentNulls:
         with one part: nothing to place)."""
         if self.background is None:
             return np.full(len(vectors), np.nan)
-        return kth_closest(
-            np.asarray(vectors, np.float32) @ self.background.T.astype(np.float32), self.k
-        )
+        return kth_closest(np.asarray(vectors, np.float32) @ self._background32.T, self.k)
+
+    @cached_property
+    def _background32(self) -> NDArray[np.float32]:
+        """The background in float32, converted once."""
+        assert self.background is not None
+        return self.background.astype(np.float32)
 
     def part(self, neighbourhood: float) -> int:
         """Index of the null for a query's neighbourhood (0: the sparsest)."""
-        return int(np.searchsorted(self.edges, neighbourhood)) if self.edges else 0
+        if not self.edges:
+            return 0
+        if math.isnan(neighbourhood):
+            raise ValueError("a split content null needs the query's neighbourhood")
+        return int(np.searchsorted(self.edges, neighbourhood))
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"nulls": [n.to_json() for n in self.nulls]}

@@ -54,6 +54,11 @@ class MatchOptions:
     possible_rate: float = 0.01
 
 
+def whole_images(vecs: NDArray[np.float32], counts: Sequence[int]) -> NDArray[np.float32]:
+    """Each query's whole-image vector: the first of its `counts` embedded views."""
+    return vecs[np.cumsum([0, *counts])[:-1].astype(np.int64)]
+
+
 def _dihedral_codes(image: Image.Image) -> NDArray[np.uint8]:
     """[8, 32] packed PDQ hashes of the image under every flip and quarter turn."""
     return np.stack([np.frombuffer(h.bits, np.uint8) for h in pdq_dihedral(image)])
@@ -93,10 +98,8 @@ class Matcher:
         with stage("pdq"):
             codes = [_dihedral_codes(img) for img in images]
         self.library.refresh()
-        counts = [len(vs) for vs in views]  # each query's whole image first
-        neighbourhoods = self.calibration.content.neighbourhoods(
-            content_vecs[np.cumsum([0, *counts])[:-1]]
-        )
+        counts = [len(vs) for vs in views]
+        neighbourhoods = self.calibration.content.neighbourhoods(whole_images(content_vecs, counts))
         content_hits = self._content_hits(content_vecs, counts, opts)
         pdq_hits = self._pdq_hits(codes)
         with stage("search"):
@@ -199,7 +202,7 @@ class Matcher:
         pdq: dict[int, tuple[int, Work]],
         image: Image.Image,
         opts: MatchOptions,
-        neighbourhood: float = float("nan"),
+        neighbourhood: float,
         marked: Mapping[str, float] | None = None,
     ) -> ContentResult:
         """Content matches of one query from its content scores (rated by the content null

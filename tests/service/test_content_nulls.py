@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.calibrate import content_nulls, null_pairs
+from service.calibrate import content_nulls, fit_calibration, null_pairs
 from service.calibration import Calibration, ContentNulls, NullDistribution, kth_closest
+from tests.fakes import PALETTES, HistogramEmbedder, PixelEmbedder, drawing
 
 
 def test_null_pairs_leave_out_recolours_and_count_a_symmetric_pair_once_per_part() -> None:
@@ -66,12 +67,27 @@ def test_the_background_splits_at_the_median_neighbourhood() -> None:
     assert queried[0] >= kth[0] - 1e-3  # itself now among the background: one closer
 
 
-def test_a_small_background_keeps_one_null_and_no_vectors() -> None:
+def test_one_part_keeps_no_vectors_and_too_small_a_background_is_refused() -> None:
     whole, creators, scores = _clusters()
-    nulls = content_nulls(scores, whole, creators, k=6, parts=2)  # 12 images: 6 per part
-    assert len(nulls.nulls) == 1 and nulls.background is None and nulls.edges == ()
-    assert nulls.nulls[0].n == 48  # the pairs of different creators, once each
-    assert nulls.part(0.9) == 0 and np.isnan(nulls.neighbourhoods(whole[:2])).all()
+    one = content_nulls(scores, whole, creators, parts=1)
+    assert len(one.nulls) == 1 and one.background is None and one.edges == ()
+    assert one.nulls[0].n == 48  # the pairs of different creators, once each
+    assert one.part(0.9) == 0 and np.isnan(one.neighbourhoods(whole[:2])).all()
+    with pytest.raises(ValueError, match="too few"):
+        content_nulls(scores, whole, creators, k=6, parts=2)  # 12 images: 6 per part
+
+
+def test_a_calibration_too_small_to_split_fits_the_one_null_as_shipped() -> None:
+    groups = {name: [drawing(20_000 + i, pal) for i in range(5)] for name, pal in PALETTES.items()}
+    content, style = PixelEmbedder(), HistogramEmbedder()
+    shipped = fit_calibration("fake", content, style, groups)
+    asked = fit_calibration("fake", content, style, groups, k=50, parts=2)  # 30 images
+    assert asked.content == shipped.content  # not one creator's works: those need a split
+    assert "recolour_pairs" not in asked.info and "content_nulls" not in asked.info
+    split = fit_calibration("fake", content, style, groups, k=3, parts=2)
+    assert len(split.content.nulls) == 2 and split.info["content_nulls"] == 2
+    assert split.info["neighbourhood_k"] == 3 and split.info["recolour_pairs"] >= 0
+    assert split.info["id"] != shipped.info["id"]
 
 
 def test_parts_need_their_edges_and_background() -> None:
@@ -80,6 +96,27 @@ def test_parts_need_their_edges_and_background() -> None:
         ContentNulls((null, null))
     with pytest.raises(ValueError, match="background"):
         ContentNulls((null, null), k=3, edges=(0.5,))
+    background = np.eye(4, dtype=np.float16)
+    with pytest.raises(ValueError, match="ascend"):
+        ContentNulls((null, null, null), 2, (0.6, 0.4), background)
+    split = ContentNulls((null, null), 2, (0.5,), background)
+    with pytest.raises(ValueError, match="neighbourhood"):
+        split.part(float("nan"))  # a split null must not guess a query's part
+    assert [split.part(v) for v in (0.2, 0.5, 0.7)] == [0, 0, 1]  # an edge is the part below
+
+
+def test_content_nulls_are_equal_only_with_the_same_background_and_k() -> None:
+    null = NullDistribution.fit(np.linspace(0, 1, 50))
+    background = np.eye(4, dtype=np.float16)
+    split = ContentNulls((null, null), 2, (0.5,), background)
+    assert split == ContentNulls((null, null), 2, (0.5,), background.copy())
+    other = background.copy()
+    other[0, 1] = 0.5
+    assert split != ContentNulls((null, null), 2, (0.5,), other)
+    assert split != ContentNulls((null, null), 3, (0.5,), background)
+    assert split != ContentNulls((null, null), 2, (0.4,), background)
+    assert ContentNulls((null,)) == ContentNulls((null,))
+    assert ContentNulls((null,)) != ContentNulls((null,), 1, (), background)
 
 
 def test_a_calibration_file_keeps_the_split(fake_cal: Calibration, tmp_path: Path) -> None:

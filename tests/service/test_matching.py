@@ -6,6 +6,7 @@ import hashlib
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
@@ -14,8 +15,8 @@ from models import local
 from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE
 from service.calibrate import fit_calibration
-from service.calibration import any_of, poisson_upper
-from service.matching import Matcher
+from service.calibration import any_of, counted_bound, poisson_upper
+from service.matching import Matcher, whole_images
 from service.runtime import Runtime
 from tests.fakes import PALETTES, HistogramEmbedder, PixelEmbedder, drawing
 
@@ -96,6 +97,7 @@ def test_a_split_content_null_is_read_by_the_query_s_neighbourhood(runtime: Runt
     }
     split = fit_calibration("fake", PixelEmbedder(), HistogramEmbedder(), groups, k=10, parts=2)
     assert len(split.content.nulls) == 2 and split.content.background is not None
+    assert split.info["content_nulls"] == 2 and "recolour_pairs" in split.info
     _register_gallery(runtime)
     matcher = Matcher(runtime.library, split)
     parts = []
@@ -110,9 +112,21 @@ def test_a_split_content_null_is_read_by_the_query_s_neighbourhood(runtime: Runt
         parts.append(embedding.null_part)
         part_null = split.content.nulls[embedding.null_part]
         assert embedding.null_pairs == part_null.n
-        rederived = any_of(part_null.rate(embedding.value), len(runtime.library))
+        works = len(runtime.library)
+        rederived = any_of(part_null.rate(embedding.value), works)
         assert embedding.calibrated == pytest.approx(rederived, rel=1e-3)  # from the rounding
+        # the bound sums what each test that ran vouches for: the embedding by its part's null
+        row = result.content.matches[0]
+        ran = [(part_null, works), (split.pdq, works), (split.local, local.CANDIDATES)]
+        best = min(t.calibrated for t in row.tests.values())
+        assert row.upper == pytest.approx(max(row.calibrated, counted_bound(ran, best)))
     assert parts == [1, 0]  # both parts read: drawing 102 has crowded surroundings, 9999 not
+
+
+def test_whole_images_are_each_query_s_first_view() -> None:
+    vecs = np.arange(10, dtype=np.float32)[:, None] * np.ones((1, 2), np.float32)
+    # three queries: whole image and crops, then a paired view last, as `embedded` orders them
+    np.testing.assert_array_equal(whole_images(vecs, [3, 2, 5])[:, 0], [0, 3, 5])
 
 
 def test_new_drawing_in_a_palette_matches_that_creator_by_style(runtime: Runtime) -> None:

@@ -339,7 +339,7 @@ def test_the_calibration_of_a_paired_scheme_measures_the_pair() -> None:
     assert paired.models["content_crops"] == crops.models["content_crops"]  # the same crops
     named = VIEWS["crops5-both-greylow"].paired_id
     assert paired.models["content_paired"] == f"fake-pixels-8@{named}"  # as the library names it
-    assert len(paired.content.nulls) == len(crops.content.nulls) == 1  # too few to split
+    assert len(paired.content.nulls) == len(crops.content.nulls) == 1  # one part, as shipped
     with_pair, without = paired.content.nulls[0], crops.content.nulls[0]
     assert with_pair.n == without.n
     rates = (0.5, 0.2, 0.1, 0.05)
