@@ -5,7 +5,6 @@ creator (style) of a catalog this size, from the pair rates of the calibration's
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -28,15 +27,14 @@ from service.consent import attach_policies
 from service.rate_basis import basis, per_query_rate
 from service.schemas import (
     ContentResult,
-    CreatorMatch,
     MatchResult,
     ModelsInfo,
     QueryInfo,
-    StyleResult,
     Thresholds,
     WorkMatch,
 )
-from service.verdicts import shares, verdict
+from service.style_scoring import style_result
+from service.verdicts import verdict
 from service.watermarks import WatermarkReader, provenance_of, watermarked_works
 
 PDQ_CANDIDATES = 32
@@ -118,7 +116,7 @@ class Matcher:
                 watermarked_works(marks),
             )
             with stage("scoring"):
-                style = self._style(style_hits[i], opts)
+                style = style_result(style_hits[i], opts, self.calibration, self.library)
             out.append(
                 MatchResult(
                     query=QueryInfo(sha256=q.sha256, width=q.width, height=q.height),
@@ -340,81 +338,3 @@ class Matcher:
                         best[h.work.pk] = (int(h.score), h.work)
             out.append(best)
         return out
-
-    def _style(self, hits: list[Hit], opts: MatchOptions) -> StyleResult:
-        cal = self.calibration
-        per_creator: dict[str, list[float]] = defaultdict(list)
-        for h in hits:
-            per_creator[h.work.creator_id].append(h.score)
-        shown = hits[: opts.top_k]
-        bases = [basis(cal.style_null(1), h.score, len(self.library)) for h in shown]
-        works = [
-            WorkMatch(
-                creator_id=h.work.creator_id,
-                work_id=h.work.work_id,
-                score=round(h.score, 6),
-                calibrated=test.calibrated,
-                upper=test.upper,
-                verdict=verdict(test.calibrated, opts.match_rate, opts.possible_rate),
-                tests={"style": test},
-            )
-            for h, test in zip(shown, bases, strict=True)
-        ]
-        # a work outside the neighbours scores at most the last neighbour
-        ceiling = hits[-1].score if hits else 0.0
-        raw: dict[str, float] = {}  # each creator's score before rounding
-        creators = []
-        for creator_id, scores in per_creator.items():
-            match, raw[creator_id] = self._creator(creator_id, scores, opts, ceiling)
-            creators.append(match)
-        creators.sort(key=lambda c: (c.calibrated, -c.score))
-        for c, share in zip(
-            creators, shares([c.calibrated for c in creators], opts.possible_rate), strict=True
-        ):
-            c.share = round(share, 4)
-        for c in creators[: opts.top_k]:  # what the shown creators' rates stand on
-            test = basis(cal.style_null(c.works), raw[c.creator_id], self.library.creators)
-            c.tests, c.upper = {"style": test}, test.upper
-        generic = sum(1 for c in creators if c.calibrated <= opts.possible_rate)
-        if not creators:
-            return StyleResult(
-                verdict="none",
-                score=0.0,
-                calibrated=1.0,
-                creators=[],
-                matches=[],
-                generic_creators=0,
-            )
-        best = creators[0]
-        return StyleResult(
-            verdict=verdict(best.calibrated, opts.match_rate, opts.possible_rate),
-            score=best.score,
-            calibrated=best.calibrated,
-            upper=best.upper,
-            creators=creators[: opts.top_k],
-            matches=works,
-            generic_creators=generic,
-        )
-
-    def _creator(
-        self, creator_id: str, scores: list[float], opts: MatchOptions, ceiling: float
-    ) -> tuple[CreatorMatch, float]:
-        """Aggregate a creator's closest works: mean of the top m, m = min(M, their works).
-        Works not among the query's neighbours count at `ceiling`, the last neighbour's
-        score: the most they can score under exact search, so the mean is an upper bound,
-        exact when all m are neighbours (a creator with one close work no longer counts it
-        m times). Returns the match and its score before rounding."""
-        m = max(1, min(opts.works_per_creator, self.library.works_of(creator_id)))
-        top = sorted(scores, reverse=True)[:m]
-        top += [min(ceiling, top[-1])] * (m - len(top))
-        score = float(np.mean(top))
-        rate = per_query_rate(self.calibration.style_null(m), score, self.library.creators)
-        match = CreatorMatch(
-            creator_id=creator_id,
-            score=round(score, 6),
-            calibrated=rate,
-            verdict=verdict(rate, opts.match_rate, opts.possible_rate),
-            share=0.0,
-            works=m,
-        )
-        return match, score

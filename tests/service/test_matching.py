@@ -18,6 +18,7 @@ from service.calibrate import fit_calibration
 from service.calibration import any_of, counted_bound, poisson_upper
 from service.matching import Matcher, whole_images
 from service.runtime import Runtime
+from service.style_scoring import style_result
 from tests.fakes import PALETTES, HistogramEmbedder, PixelEmbedder, drawing
 
 
@@ -153,7 +154,7 @@ def test_one_close_work_does_not_outrank_a_creator_with_several(runtime: Runtime
         Hit(0.83, works["bob/2.png"]),
         Hit(0.20, works["carol/0.png"]),
     ]
-    style = runtime.matcher._style(hits, runtime.options(3))
+    style = style_result(hits, runtime.options(3), runtime.matcher.calibration, runtime.library)
     assert [c.creator_id for c in style.creators[:2]] == ["bob", "alice"]
     alice = next(c for c in style.creators if c.creator_id == "alice")
     assert alice.works == 3 and abs(alice.score - (0.90 + 0.20 + 0.20) / 3) < 1e-6
