@@ -127,7 +127,8 @@ def content_nulls(
     if len(creators) <= k * parts:
         raise ValueError(f"{parts} parts of {len(creators)} images leave k={k} neighbours too few")
     background = whole.astype(np.float16)
-    near = background.astype(np.float32) @ background.astype(np.float32).T
+    as_read = background.astype(np.float32)  # what matching compares queries against
+    near = as_read @ as_read.T
     np.fill_diagonal(near, -np.inf)
     kth = kth_closest(near, k)
     edges = np.quantile(kth, np.linspace(0, 1, parts + 1)[1:-1])
