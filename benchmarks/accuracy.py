@@ -376,7 +376,8 @@ def evaluate_copy(dev: CopyDevSet, tmp: Path, limit: int, profile: str) -> dict[
         "sizes": {
             "recolours": len(recolours),
             "dropped": {
-                status: dev.pool_verdicts.get(status, 0) for status in ("exact", "near", "recolour")
+                status: dev.pool_verdicts.get(status, 0)
+                for status in ("exact", "near", "recolour", "variant")
             },
             "references": len(refs),
             "queries": len(queries),
@@ -505,7 +506,9 @@ def render(r: dict[str, Any], section: str = "accuracy") -> str:
         "artist or from the same folder as a source). Before choosing, the pool left out "
         f"{z['dropped']['exact']} exact and {z['dropped']['near']} near duplicates (PDQ) and "
         f"{z['dropped']['recolour']} recolours (the same drawing in other colours: "
-        "`models/structure.py`), so that no distractor is a source's derivative. "
+        f"`models/structure.py`) and {z['dropped'].get('variant', 0)} variants of a wallpaper "
+        "(its light and dark files, as the desktop's wallpaper list names them), so that no "
+        "distractor is a source's derivative. "
         "Each method ranks its top-1 "
         "prediction; recall at a false-match rate counts copies whose top-1 is the true source "
         "and scores above the threshold that lets that share of distractors through.",
@@ -525,7 +528,8 @@ def render(r: dict[str, Any], section: str = "accuracy") -> str:
             if c.get("domain_rows")
             else []
         ),
-        f"If the pool's {z['recolours']} recolours of registered sources were distractors too "
+        f"If the pool's {z['recolours']} recolours and variants of registered sources were "
+        "distractors too "
         "(counted as non-copies, as before the pool dropped them), recall at 1% false-match "
         "rate would be:",
         table(

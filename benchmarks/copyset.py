@@ -3,8 +3,9 @@
 Images come from five domains: Debian wallpapers, GCompris activity pictures (inside its Qt
 resource archives), Tux Paint stamps, scikit-image's bundled samples and openclipart renders.
 Here live the per-domain scans, a reader for Qt `.rcc` archives, the normaliser, the filter
-that drops exact and near duplicates and recolours (a distractor that repeats a source would be a
-mislabelled copy), the domain-balanced seeded selection and splits, and the query writer.
+that drops exact and near duplicates, recolours and a wallpaper's declared light and dark
+variants (a distractor that repeats a source would be a mislabelled copy), the domain-balanced
+seeded selection and splits, and the query writer.
 The edits live in `benchmarks.edits`; the openclipart scan and renderer in
 `benchmarks.openclipart`.
 """
@@ -21,6 +22,7 @@ import random
 import re
 import struct
 import time
+import xml.etree.ElementTree as ET
 import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -62,13 +64,16 @@ def _skimage_data() -> Path | None:
 
 
 WALLPAPER_SETS = ("gnome", "mate")  # the folders of gnome-backgrounds and mate-backgrounds
+# Desktops' wallpaper lists: GNOME's names one wallpaper's light and dark files in one entry.
+WALLPAPER_LISTS = (Path("/usr/share/gnome-background-properties"),)
 
 
 @dataclass(frozen=True)
 class CopyRoots:
     """Where each domain's images live; a missing folder gives an empty domain. Wallpapers
     are read only from the `wallpaper_sets` folders of each root: another wallpaper package
-    installed on the machine (KDE Plasma's, UKUI's) would otherwise change the set."""
+    installed on the machine (KDE Plasma's, UKUI's) would otherwise change the set. The
+    `wallpaper_lists` folders hold the desktops' XML lists that join a wallpaper's variants."""
 
     wallpaper: tuple[Path, ...] = (Path("/usr/share/backgrounds"), Path("/usr/share/wallpapers"))
     gcompris: Path = Path("/usr/share/gcompris-qt")
@@ -76,6 +81,7 @@ class CopyRoots:
     skimage: Path | None = field(default_factory=_skimage_data)
     openclipart: Path = OPENCLIPART_ROOT
     wallpaper_sets: tuple[str, ...] = WALLPAPER_SETS
+    wallpaper_lists: tuple[Path, ...] = WALLPAPER_LISTS
 
 
 @dataclass(frozen=True)
@@ -108,10 +114,10 @@ class CopyDevSet:
     calibration_distractors: list[CopyItem]
     distractors: list[CopyItem]
     manifest: Path
-    # Recolours of held-out sources that the pool dropped: never distractors, but the
-    # benchmark reports how recall changes if they were counted as non-copies.
+    # Recolours and declared variants of held-out sources that the pool dropped: never
+    # distractors, but the benchmark reports how recall changes if they counted as non-copies.
     recolours: list[CopyItem] = field(default_factory=list)
-    # How many pool candidates got each verdict (kept, exact, near, recolour, unusable ones).
+    # How many pool candidates got each verdict (kept, exact, near, variant, recolour, unusable).
     pool_verdicts: dict[str, int] = field(default_factory=dict)
 
 
@@ -251,6 +257,26 @@ def _candidates(roots: CopyRoots, seed: int) -> list[_Candidate]:
     return [by_id[key] for key in sorted(by_id)]
 
 
+def declared_variants(lists: tuple[Path, ...]) -> dict[Path, Path]:
+    """Each wallpaper file that a desktop's XML list names in one entry with others (GNOME's
+    `filename` and `filename-dark`: one wallpaper, light and dark), mapped to the entry's first
+    file; files named alone, and lists that do not parse, give nothing."""
+    found: dict[Path, Path] = {}
+    for folder in (f for f in lists if f.is_dir()):
+        for listing in sorted(folder.glob("*.xml")):
+            try:
+                entries = ET.parse(listing).getroot().iter("wallpaper")
+            except (ET.ParseError, OSError):
+                continue
+            for entry in entries:
+                tags = ("filename", "filename-dark")
+                files = [Path(e.text.strip()) for e in entry if e.tag in tags and e.text]
+                if len(files) > 1:
+                    for file in files:
+                        found.setdefault(file.resolve(), files[0].resolve())
+    return found
+
+
 def flatten(img: Image.Image, size: int) -> Image.Image:
     """RGB with transparency composited on white, shrunk (never enlarged) to fit `size`."""
     rgba = ImageOps.exif_transpose(img).convert("RGBA")
@@ -272,28 +298,37 @@ def _load(candidate: _Candidate, size: int) -> Image.Image:
 
 
 class _Deduplicator:
-    """Remembers kept images by pixel digest, PDQ hash and colour boundaries; names what a new
-    image repeats: the same pixels, a near duplicate, or the same picture in other colours."""
+    """Remembers kept images by pixel digest, PDQ hash, declared wallpaper and colour
+    boundaries; names what a new image repeats: the same pixels, a near duplicate, another
+    variant of a wallpaper its package lists, or the same picture in other colours."""
 
     def __init__(self) -> None:
         self.by_digest: dict[str, str] = {}
         self.ids: list[str] = []
         self.codes = np.zeros((0, PDQ_BYTES), np.uint8)
+        self.by_wallpaper: dict[Path, str] = {}
         self.structure = StructureIndex()
 
-    def check(self, item_id: str, img: Image.Image) -> tuple[str, str]:
-        """("kept", "") and remember it, or ("exact" | "near" | "recolour", earlier image's id)."""
+    def check(
+        self, item_id: str, img: Image.Image, wallpaper: Path | None = None
+    ) -> tuple[str, str]:
+        """("kept", "") and remember it, or ("exact" | "near" | "variant" | "recolour", the
+        earlier image's id); `wallpaper` is the listed wallpaper the image is a variant of."""
         digest = hashlib.sha256(repr(img.size).encode() + img.tobytes()).hexdigest()
         if digest in self.by_digest:
             return "exact", self.by_digest[digest]
         if (index := near_duplicate_of(img, self.codes)) is not None:
             return "near", self.ids[index]
+        if wallpaper in self.by_wallpaper:
+            return "variant", self.by_wallpaper[wallpaper]
         recoloured, _ = self.structure.find(img)
         if recoloured:
             return "recolour", recoloured
         self.by_digest[digest] = item_id
         self.ids.append(item_id)
         self.codes = np.concatenate([self.codes, hash_batch([img])])
+        if wallpaper is not None:
+            self.by_wallpaper[wallpaper] = item_id
         self.structure.add(item_id, img)
         return "kept", ""
 
@@ -308,8 +343,15 @@ def _unusable(img: Image.Image) -> str:
     return "blank" if max(ImageStat.Stat(img).stddev) < _MIN_CONTRAST else ""
 
 
-def _verdicts(candidates: list[_Candidate], size: int) -> dict[str, tuple[str, str]]:
-    """Per candidate in id order: kept, unusable (why), or exact/near repeat of an earlier one."""
+def _wallpaper_of(candidate: _Candidate, variants: dict[Path, Path]) -> Path | None:
+    """The listed wallpaper a candidate's file is a variant of (files in archives are none)."""
+    return None if candidate.data is not None else variants.get(candidate.file.resolve())
+
+
+def _verdicts(
+    candidates: list[_Candidate], size: int, variants: dict[Path, Path]
+) -> dict[str, tuple[str, str]]:
+    """Per candidate in id order: kept, unusable (why), or a repeat of an earlier one."""
     dedupe = _Deduplicator()
     verdicts: dict[str, tuple[str, str]] = {}
     for candidate in candidates:
@@ -319,7 +361,10 @@ def _verdicts(candidates: list[_Candidate], size: int) -> dict[str, tuple[str, s
             verdicts[candidate.id] = ("unreadable", "")
             continue
         reason = _unusable(img)
-        verdicts[candidate.id] = (reason, "") if reason else dedupe.check(candidate.id, img)
+        wallpaper = _wallpaper_of(candidate, variants)
+        verdicts[candidate.id] = (
+            (reason, "") if reason else dedupe.check(candidate.id, img, wallpaper)
+        )
     return verdicts
 
 
@@ -333,17 +378,17 @@ def _cached_verdicts(path: Path, key: str) -> dict[str, tuple[str, str]]:
 
 
 def _pool(
-    candidates: list[_Candidate], size: int, out_dir: Path
+    candidates: list[_Candidate], size: int, out_dir: Path, variants: dict[Path, Path]
 ) -> tuple[list[_Candidate], dict[str, tuple[str, str]]]:
     """The kept candidates and every candidate's verdict; verdicts are cached in pool.csv,
-    keyed by files, size and rules."""
+    keyed by files, declared variants, size and rules."""
     rules = f"{size}:{_MIN_SIDE}:{_MAX_ASPECT}:{_MIN_CONTRAST}:{MATCH_DISTANCE}:{RECOLOUR_RULES}"
-    listing = "\n".join(f"{c.id}\t{c.stamp}" for c in candidates)
+    listing = "\n".join(f"{c.id}\t{c.stamp}\t{_wallpaper_of(c, variants)}" for c in candidates)
     key = hashlib.sha256(f"{rules}\n{listing}".encode()).hexdigest()[:16]
     path = out_dir / "pool.csv"
     verdicts = _cached_verdicts(path, key)
     if set(verdicts) != {c.id for c in candidates}:
-        verdicts = _verdicts(candidates, size)
+        verdicts = _verdicts(candidates, size, variants)
         rows = [[key, c.id, c.domain, c.group, *verdicts[c.id]] for c in candidates]
         _write_csv(path, ["key", "id", "domain", "group", "status", "duplicate_of"], rows)
     return [c for c in candidates if verdicts[c.id][0] == "kept"], verdicts
@@ -445,12 +490,13 @@ def _recolours_of(
     out_dir: Path,
     size: int,
 ) -> list[CopyItem]:
-    """The pool's recolours of these sources, normalised into sources/ like them."""
+    """The pool's recolours and declared variants of these sources, normalised into sources/
+    like them."""
     by_id = {item.id for item in sources}
     found = []
     for candidate in candidates:
         status, of = verdicts[candidate.id]
-        if status == "recolour" and of in by_id:
+        if status in ("recolour", "variant") and of in by_id:
             dest = out_dir / "sources" / f"{candidate.id}.png"
             if not dest.exists():
                 _save_png(_load(candidate, size), dest)
@@ -536,8 +582,9 @@ def build_copy_dev(
         raise ValueError(f"edits_per_source must be 1..{len(EDITS)}")
     out_dir = cache_dir / "copy"
     out_dir.mkdir(parents=True, exist_ok=True)
-    candidates = _candidates(roots or CopyRoots(), seed)
-    pool, verdicts = _pool(candidates, size, out_dir)
+    roots = roots or CopyRoots()
+    candidates = _candidates(roots, seed)
+    pool, verdicts = _pool(candidates, size, out_dir, declared_variants(roots.wallpaper_lists))
     sources, distractors = _select(pool, seed, n_sources, n_distractors)
     calibration, references = _split_items(
         sources, calibration_fraction, f"{seed}:calibration", out_dir, size

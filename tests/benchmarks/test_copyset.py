@@ -17,7 +17,14 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from benchmarks.accuracy import sample_queries
-from benchmarks.copyset import CopyDevSet, CopyRoots, build_copy_dev, plan_edits, read_qresource
+from benchmarks.copyset import (
+    CopyDevSet,
+    CopyRoots,
+    build_copy_dev,
+    declared_variants,
+    plan_edits,
+    read_qresource,
+)
 from benchmarks.edits import EDITS
 
 SIZE = 96
@@ -140,7 +147,20 @@ def _fake_roots(root: Path) -> CopyRoots:
         )
         inverted = ImageOps.invert(Image.open(clipart / f"png/animals/bo{k}.png").convert("RGB"))
         inverted.save(clipart / f"png/animals/inverted{k}.png")
-    return CopyRoots((walls,), root / "gcompris", stamps, samples, clipart)
+    lists = root / "gnome-background-properties"  # b and b-dark: one wallpaper, as GNOME's are
+    lists.mkdir()
+    _drawing(next(seeds)).save(walls / "gnome/b-dark.png")  # far from b for PDQ and colours
+    (lists / "b.xml").write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE wallpapers SYSTEM "gnome-wp-list.dtd">\n'
+        f"<wallpapers><wallpaper><name>B</name><filename>{walls}/gnome/b.png</filename>"
+        f"<filename-dark>{walls}/gnome/b-dark.png</filename-dark></wallpaper>"
+        f"<wallpaper><name>A</name><filename>{walls}/gnome/a.png</filename></wallpaper>"
+        "</wallpapers>"
+    )
+    (lists / "broken.xml").write_text("<wallpapers><wallpaper>")  # skipped, not fatal
+    return CopyRoots(
+        (walls,), root / "gcompris", stamps, samples, clipart, wallpaper_lists=(lists,)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -208,6 +228,8 @@ def test_duplicates_and_skipped_files_never_enter(dev: CopyDevSet) -> None:
     assert status["wallpaper/gnome/a"] == ("exact", "skimage/a_again")  # first in id order stays
     assert status["openclipart/ann-artist/recolour"] == ("near", "openclipart/ann-artist/ann0")
     assert status["openclipart/bo-painter/inverted0"] == ("recolour", "openclipart/bo-painter/bo0")
+    assert status["wallpaper/gnome/b"] == ("kept", "")
+    assert status["wallpaper/gnome/b-dark"] == ("variant", "wallpaper/gnome/b")  # b sorts first
     assert status["skimage/broken"][0] == "unreadable"
     assert status["gcompris/animals/resource/icon"][0] == "small"
     assert status["wallpaper/mate/nature/overlay"][0] == "blank"
@@ -287,7 +309,9 @@ def test_recolours_of_held_out_sources_are_kept_aside(dev: CopyDevSet) -> None:
         rows = list(csv.DictReader(fh))
     references = {item.id for item in dev.references}
     expected = {
-        r["id"] for r in rows if r["status"] == "recolour" and r["duplicate_of"] in references
+        r["id"]
+        for r in rows
+        if r["status"] in ("recolour", "variant") and r["duplicate_of"] in references
     }
     assert {item.id for item in dev.recolours} == expected
     assert expected  # the fixture's bo4 is a held-out source with a recolour
@@ -302,3 +326,17 @@ def test_a_query_sample_is_seeded_in_path_order_and_never_pads(dev: CopyDevSet) 
     assert [q.path for q in few] == sorted(q.path for q in few)
     assert set(few) <= set(dev.queries)
     assert sample_queries(dev, 0) == sample_queries(dev, 10**6) == dev.queries
+
+
+def test_declared_variants_join_the_files_of_one_listed_wallpaper(tmp_path: Path) -> None:
+    """Files named in one list entry map to its first; a file listed alone maps to nothing."""
+    (tmp_path / "w.xml").write_text(
+        "<wallpapers><wallpaper><filename>/x/l.webp</filename>"
+        "<filename-dark>/x/d.webp</filename-dark></wallpaper>"
+        "<wallpaper><filename>/x/alone.svg</filename></wallpaper></wallpapers>"
+    )
+    first = Path("/x/l.webp").resolve()
+    assert declared_variants((tmp_path, tmp_path / "missing")) == {
+        first: first,
+        Path("/x/d.webp").resolve(): first,
+    }
