@@ -3,10 +3,11 @@ optionally with overlapping crops, so that a work pasted into a larger canvas, a
 or a wide border still meets an image of itself) and the extra views indexed for each
 registered work (its crops, so that a query cropped out of a work meets that part of it).
 Query views are compared with works' whole images, and the query's whole image with works'
-extra views; crops never meet crops. A scheme may also pair one view of both sides (the grey,
-low-pass image: what a blurred, greyed or colour-jittered copy still shares with its source),
-met only by the same view of each work. The calibration records the scheme its null was
-measured with; matching uses the same."""
+extra views; crops never meet crops. A scheme may also pair one view of both sides, met only
+by the same view of each work: the image trimmed of its smooth margins (what a bordered,
+padded or letterboxed copy still shares with its source; the default), or the grey, low-pass
+image (what a blurred, greyed or colour-jittered copy still shares). The calibration
+records the scheme its null was measured with; matching uses the same."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from PIL import Image, ImageFilter
 CROP_SIDE = 0.7  # each crop keeps 70% of width and height: about half the area
 SIDE = 224  # the default content embedder's input size: the low-pass view is blurred at it
 LOW_PASS = 3.0  # Gaussian radius of the low-pass view, pixels at SIDE
+TRIM_SIDE = 256  # margins are found on the image at this long side
+TRIM_STEP = 8  # a smooth line: no two neighbouring pixels differ by more than this (0-255)
+TRIM_KEEP = 0.1  # a trim leaving less than this share of a side keeps the whole image
 
 Views = Callable[[Image.Image], list[Image.Image]]
 View = Callable[[Image.Image], Image.Image]
@@ -62,6 +66,47 @@ def low_pass(img: Image.Image) -> Image.Image:
 def grey_low_pass(img: Image.Image) -> Image.Image:
     """Neither colour nor fine detail."""
     return low_pass(grey(img))
+
+
+def _smooth_lines(pixels: NDArray[np.int16]) -> NDArray[np.bool_]:
+    """Per row of [h, w, 3] pixels (w >= 3): whether it is smooth (TRIM_STEP), its end
+    pixels aside (resizing blends them with a stripped margin across the row)."""
+    steps = np.abs(np.diff(pixels, axis=1)).max(axis=2)[:, 1:-1]
+    smooth: NDArray[np.bool_] = steps.max(axis=1, initial=0) <= TRIM_STEP
+    return smooth
+
+
+def _inner(smooth: NDArray[np.bool_]) -> tuple[int, int]:
+    """[first, end) of the lines left after the smooth ones at either end ((0, 0): all smooth)."""
+    if smooth.all():
+        return 0, 0
+    return int(np.argmin(smooth)), len(smooth) - int(np.argmin(smooth[::-1]))
+
+
+def trimmed(img: Image.Image) -> Image.Image:
+    """The image without its smooth margins: the rows and columns, from each edge inwards,
+    along which no two neighbouring pixels differ by more than TRIM_STEP (a solid border or
+    padding, the blank page around a drawing, a blurred fill), stripped again from what is
+    left until nothing more goes, so that a border around a drawing on a blank page goes
+    with the page. The whole image where that leaves less than TRIM_KEEP of a side."""
+    rgb = img.convert("RGB")
+    scale = min(1.0, TRIM_SIDE / max(rgb.size))
+    size = max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))
+    if min(size) < 3:
+        return rgb
+    pixels = np.asarray(rgb.resize(size, Image.Resampling.BILINEAR), np.int16)
+    top, bottom, left, right = 0, size[1], 0, size[0]
+    while True:
+        inner = pixels[top:bottom, left:right]
+        rows, cols = _inner(_smooth_lines(inner)), _inner(_smooth_lines(inner.transpose(1, 0, 2)))
+        if rows == (0, len(inner)) and cols == (0, inner.shape[1]):
+            break
+        top, bottom = top + rows[0], top + rows[1]
+        left, right = left + cols[0], left + cols[1]
+        if bottom - top < TRIM_KEEP * size[1] or right - left < TRIM_KEEP * size[0]:
+            return rgb
+    sx, sy = rgb.width / size[0], rgb.height / size[1]
+    return rgb.crop((round(left * sx), round(top * sy), round(right * sx), round(bottom * sy)))
 
 
 def embed_each(
@@ -115,5 +160,13 @@ VIEWS: dict[str, ViewScheme] = {
         work_id="crops5-both",  # the same crops: works indexed for crops5-both keep theirs
         paired=grey_low_pass,
         paired_id=f"grey-lowpass{LOW_PASS:g}@{SIDE}",
+    ),
+    "crops5-both-trim": ViewScheme(
+        crops5,
+        five_crops,
+        work_is_query_crops=True,
+        work_id="crops5-both",
+        paired=trimmed,
+        paired_id=f"trim-step{TRIM_STEP:g}-keep{TRIM_KEEP:g}@{TRIM_SIDE}",
     ),
 }

@@ -25,6 +25,7 @@ from models.views import (
     grey_low_pass,
     low_pass,
     nothing,
+    trimmed,
     whole,
 )
 from service.calibrate import (
@@ -63,6 +64,54 @@ def test_views_drop_colour_or_detail() -> None:
     assert smooth.std() < 0.3 * pixels.std()  # noise is mostly fine detail
     both = np.asarray(grey_low_pass(img))
     assert both.shape == (SIDE, SIDE, 3) and (both[..., 0] == both[..., 1]).all()
+
+
+def _textured(w: int, h: int, seed: int = 0, low: int = 0, high: int = 256) -> Image.Image:
+    """Coarse random blocks of levels in [low, high): no smooth line anywhere."""
+    shape = (h // 8 + 1, w // 8 + 1, 3)
+    blocks = np.random.default_rng(seed).integers(low, high, shape, np.uint8)
+    return Image.fromarray(blocks).resize((w, h), Image.Resampling.NEAREST).crop((0, 0, w, h))
+
+
+@pytest.mark.parametrize("colour", [(255, 255, 255), (0, 0, 0), (37, 180, 90)])
+def test_a_solid_border_is_trimmed_back_to_the_picture(colour: tuple[int, int, int]) -> None:
+    picture = _textured(300, 200)
+    page = Image.new("RGB", (420, 260), colour)
+    page.paste(picture, (70, 20))
+    out = trimmed(page)
+    assert abs(out.width - 300) <= 4 and abs(out.height - 200) <= 4
+    assert np.abs(np.asarray(out.resize((300, 200)), np.int16) - np.asarray(picture)).mean() < 40
+    assert trimmed(picture).size == picture.size  # nothing smooth to strip
+
+
+def test_a_border_around_a_drawing_on_a_blank_page_goes_with_the_page() -> None:
+    page = Image.new("RGB", (300, 240), "white")
+    page.paste(_textured(120, 90, seed=2), (100, 60))
+    picture = np.asarray(_textured(120, 90, seed=2), np.int16)
+    framed = Image.new("RGB", (360, 280), (20, 20, 160))
+    framed.paste(page, (30, 20))
+    for out in (trimmed(framed), trimmed(page), trimmed(trimmed(framed))):
+        # found at 256 px: a pixel or two of the original either way
+        assert abs(out.width - 120) <= 2 and abs(out.height - 90) <= 2
+        assert np.abs(np.asarray(out.resize((120, 90)), np.int16) - picture).mean() < 40
+
+
+def test_a_blurred_fill_around_a_sharp_picture_is_trimmed() -> None:
+    picture = _textured(200, 100, seed=1, low=80, high=176)  # a blur of full contrast has steps
+    back = picture.resize((240, 240)).filter(ImageFilter.GaussianBlur(12))
+    back.paste(picture, (20, 70))
+    out = trimmed(back)
+    assert abs(out.width - 200) <= 6 and abs(out.height - 100) <= 6
+
+
+def test_a_trim_that_leaves_too_little_keeps_the_whole_image() -> None:
+    blank = Image.new("RGB", (120, 80), (9, 9, 9))
+    assert trimmed(blank).size == (120, 80)  # every line smooth
+    line = Image.new("RGB", (400, 400), "white")
+    line.paste(_textured(400, 8), (0, 196))  # a strip of 2% of the height
+    assert trimmed(line).size == (400, 400)
+    assert trimmed(Image.new("RGB", (2, 50))).size == (2, 50)
+    assert trimmed(Image.new("L", (60, 40), 128)).mode == "RGB"
 
 
 def test_the_paired_view_comes_last_and_only_in_schemes_that_pair() -> None:
@@ -266,6 +315,24 @@ def test_a_greyed_blurred_copy_meets_its_source_through_the_paired_view(
     assert len(lib.indexes[WORK_PAIRED]) == len(lib)
     after = Matcher(lib, paired).match([_query(copy)], opts)[0].content.matches
     assert all(m.work_id != "bob/2.png" for m in after)
+
+
+def test_a_bordered_copy_meets_its_source_through_the_trimmed_view(
+    runtime: Runtime, fake_cal: Calibration
+) -> None:
+    lib = _library(runtime, "crops5-both-trim")
+    _register_gallery(dataclasses.replace(runtime, library=lib))
+    source = drawing(102, PALETTES["bob"])  # bob/2.png
+    copy = Image.new("RGB", (160, 130), (250, 20, 200))
+    copy.paste(source, (40, 10))
+    scheme = {"content_views": "crops5-both-trim"}
+    trim = dataclasses.replace(fake_cal, models=fake_cal.models | scheme)
+    crops = dataclasses.replace(fake_cal, models=fake_cal.models | {"content_views": "crops5-both"})
+    opts = runtime.options(3)
+    plain = Matcher(_library(runtime), crops).match([_query(copy)], opts)[0].content.matches
+    both = Matcher(lib, trim).match([_query(copy)], opts)[0].content.matches
+    assert both[0].work_id == "bob/2.png" and both[0].score > 0.99  # the same picture, trimmed
+    assert both[0].score > next((m.score for m in plain if m.work_id == "bob/2.png"), 0.0)
 
 
 def test_paired_views_are_restored_from_stored_vectors(runtime: Runtime) -> None:
