@@ -17,6 +17,13 @@ from service.settings import Settings
 from tests.service.http import AUTH, art, bearer, new_key
 
 
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No token refills while a test runs, however slowly the machine runs it (a bucket
+    refills one token a second at 60 a minute)."""
+    monkeypatch.setattr(ratelimit, "monotonic", lambda: 1000.0)
+
+
 @pytest.fixture
 def limited(settings: Settings, runtime: Runtime) -> TestClient:
     settings.rate_limit_per_minute, settings.rate_limit_burst = 60, 3
