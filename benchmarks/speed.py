@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from benchmarks.openclipart import build_style_dev
 from benchmarks.report import PERF, machine, table, write_section
@@ -127,7 +128,11 @@ def main(argv: list[str] | None = None) -> None:
             runtime.matcher.match([load_image_file(path, settings.limits)], runtime.options())
             inproc.append(time.perf_counter() - started)
         http = http_latency(runtime, sample)
+    scheme, blank = VIEWS[runtime.matcher.views], Image.new("RGB", (64, 64))
     data: dict[str, Any] = {
+        "content_views": runtime.matcher.views,
+        "query_content_images": len(scheme.embedded(blank)),
+        "work_content_images": 1 + len(scheme.work(blank)) + (scheme.paired is not None),
         "register_images_per_s": register_rate,
         "scan_images_per_s": len(scan_paths) / scan_s,
         "scan_seconds": scan_s,
@@ -150,7 +155,9 @@ def main(argv: list[str] | None = None) -> None:
 def render(d: dict[str, Any]) -> str:
     return "\n\n".join(
         [
-            "## Speed (default profile: 6 content views per query and per work)",
+            f"## Speed (default profile, views `{d['content_views']}`: "
+            f"{d['query_content_images']} content images embedded per query, "
+            f"{d['work_content_images']} per registered work)",
             f"{d['machine']}; torch threads {d['torch_threads']}, batch size {d['batch_size']}; "
             f"{d['works']} registered works (256 px clip art), {d['scanned']} images scanned; "
             f"load average at the end {d['load_average']}. The scan and the forward passes "
