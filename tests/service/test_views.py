@@ -174,11 +174,16 @@ def test_view_null_takes_each_pair_at_its_best_view() -> None:
     assert np.any(best > whole[other] + 1e-3)
 
 
+def _measured_with(cal: Calibration, views: str) -> Calibration:
+    """The calibration as if its nulls had been measured with the content views `views`."""
+    return dataclasses.replace(cal, models=cal.models | {"content_views": views})
+
+
 def test_pasted_work_scores_higher_with_crop_views(runtime: Runtime, fake_cal: Calibration) -> None:
     _register_gallery(runtime)
     canvas = Image.new("RGB", (128, 128), (235, 235, 235))
     canvas.paste(drawing(102, PALETTES["bob"]), (0, 0))  # bob/2.png covers the top-left 56%
-    crops = dataclasses.replace(fake_cal, models=fake_cal.models | {"content_views": "crops5"})
+    crops = _measured_with(fake_cal, "crops5")
     opts = runtime.options(3)
     plain = runtime.matcher.match([_query(canvas)], opts)[0].content.matches
     viewed = Matcher(runtime.library, crops).match([_query(canvas)], opts)[0].content.matches
@@ -256,7 +261,7 @@ def test_a_crop_of_a_work_meets_the_works_indexed_crops(
     assert len(lib.indexes[WORK_CROPS]) == 5 * len(lib)
     original = drawing(102, PALETTES["bob"])
     cut = original.crop((0, 0, 67, 67))  # the top-left half of bob/2.png, the first crop
-    crops = dataclasses.replace(fake_cal, models=fake_cal.models | {"content_views": "crops5-both"})
+    crops = _measured_with(fake_cal, "crops5-both")
     opts = runtime.options(3)
     plain = runtime.matcher.match([_query(cut)], opts)[0].content.matches
     both = Matcher(lib, crops).match([_query(cut)], opts)[0].content.matches
@@ -281,17 +286,17 @@ def test_work_crops_are_restored_from_stored_vectors(runtime: Runtime) -> None:
 def test_a_calibration_with_work_views_needs_a_library_indexing_them(
     runtime: Runtime, fake_cal: Calibration
 ) -> None:
-    crops = dataclasses.replace(fake_cal, models=fake_cal.models | {"content_views": "crops5-both"})
+    crops = _measured_with(fake_cal, "crops5-both")
     lib = _library(runtime, "crops5")
     assert WORK_CROPS not in lib.spaces
     with pytest.raises(ValueError, match="views"):
         Matcher(lib, crops)
 
 
-def _greylow_gallery(runtime: Runtime) -> Library:
-    """The gallery registered through a library indexing the paired view (the default
-    profile's does not, and the test gallery's stored originals cannot be embedded again)."""
-    lib = _library(runtime, "crops5-both-greylow")
+def _paired_gallery(runtime: Runtime, views: str = "crops5-both-greylow") -> Library:
+    """The gallery registered through a library indexing the paired view of `views` (the
+    test gallery's stored originals cannot be embedded again)."""
+    lib = _library(runtime, views)
     _register_gallery(dataclasses.replace(runtime, library=lib))
     return lib
 
@@ -299,12 +304,11 @@ def _greylow_gallery(runtime: Runtime) -> Library:
 def test_a_greyed_blurred_copy_meets_its_source_through_the_paired_view(
     runtime: Runtime, fake_cal: Calibration
 ) -> None:
-    lib = _greylow_gallery(runtime)
+    lib = _paired_gallery(runtime)
     assert len(lib.indexes[WORK_PAIRED]) == len(lib)  # one paired view per work
     copy = grey(drawing(102, PALETTES["bob"])).filter(ImageFilter.GaussianBlur(2))  # bob/2.png
-    scheme = {"content_views": "crops5-both-greylow"}
-    paired = dataclasses.replace(fake_cal, models=fake_cal.models | scheme)
-    crops = dataclasses.replace(fake_cal, models=fake_cal.models | {"content_views": "crops5-both"})
+    paired = _measured_with(fake_cal, "crops5-both-greylow")
+    crops = _measured_with(fake_cal, "crops5-both")
     opts = runtime.options(3)
     plain = Matcher(lib, crops).match([_query(copy)], opts)[0].content.matches
     both = Matcher(lib, paired).match([_query(copy)], opts)[0].content.matches
@@ -320,14 +324,12 @@ def test_a_greyed_blurred_copy_meets_its_source_through_the_paired_view(
 def test_a_bordered_copy_meets_its_source_through_the_trimmed_view(
     runtime: Runtime, fake_cal: Calibration
 ) -> None:
-    lib = _library(runtime, "crops5-both-trim")
-    _register_gallery(dataclasses.replace(runtime, library=lib))
+    lib = _paired_gallery(runtime, "crops5-both-trim")
     source = drawing(102, PALETTES["bob"])  # bob/2.png
     copy = Image.new("RGB", (160, 130), (250, 20, 200))
     copy.paste(source, (40, 10))
-    scheme = {"content_views": "crops5-both-trim"}
-    trim = dataclasses.replace(fake_cal, models=fake_cal.models | scheme)
-    crops = dataclasses.replace(fake_cal, models=fake_cal.models | {"content_views": "crops5-both"})
+    trim = _measured_with(fake_cal, "crops5-both-trim")
+    crops = _measured_with(fake_cal, "crops5-both")
     opts = runtime.options(3)
     plain = Matcher(_library(runtime), crops).match([_query(copy)], opts)[0].content.matches
     both = Matcher(lib, trim).match([_query(copy)], opts)[0].content.matches
@@ -336,7 +338,7 @@ def test_a_bordered_copy_meets_its_source_through_the_trimmed_view(
 
 
 def test_paired_views_are_restored_from_stored_vectors(runtime: Runtime) -> None:
-    first = _greylow_gallery(runtime)
+    first = _paired_gallery(runtime)
     space = first.spaces[WORK_PAIRED]
     assert len(dict(first.catalog.vectors(WORK_PAIRED, space.raw_id))) == len(first)
     assert first.model_ids[WORK_PAIRED].endswith("@" + VIEWS["crops5-both-greylow"].paired_id)
@@ -349,8 +351,7 @@ def test_paired_views_are_restored_from_stored_vectors(runtime: Runtime) -> None
 def test_a_calibration_with_a_paired_view_needs_a_library_indexing_it(
     runtime: Runtime, fake_cal: Calibration
 ) -> None:
-    scheme = {"content_views": "crops5-both-greylow"}
-    paired = dataclasses.replace(fake_cal, models=fake_cal.models | scheme)
+    paired = _measured_with(fake_cal, "crops5-both-greylow")
     lib = _library(runtime, "crops5-both")
     assert WORK_PAIRED not in lib.spaces
     with pytest.raises(ValueError, match="views"):
@@ -358,9 +359,8 @@ def test_a_calibration_with_a_paired_view_needs_a_library_indexing_it(
 
 
 def test_a_batch_meets_each_querys_own_paired_view(runtime: Runtime, fake_cal: Calibration) -> None:
-    lib = _greylow_gallery(runtime)
-    scheme = {"content_views": "crops5-both-greylow"}
-    matcher = Matcher(lib, dataclasses.replace(fake_cal, models=fake_cal.models | scheme))
+    lib = _paired_gallery(runtime)
+    matcher = Matcher(lib, _measured_with(fake_cal, "crops5-both-greylow"))
     copy = grey(drawing(102, PALETTES["bob"])).filter(ImageFilter.GaussianBlur(2))  # bob/2.png
     batch = [drawing(1, PALETTES["alice"]), copy, grey(drawing(203, PALETTES["carol"]))]
     opts = runtime.options(12)
