@@ -25,7 +25,15 @@ from indexer.keys import KeyStore
 from indexer.published import PublishedStore
 from indexer.sizing import Rebuild, catch_up, needs_refit, rebuilt
 from indexer.snapshots import Snapshot, SnapshotWriter, WriteSnapshot, load_current
-from indexer.spaces import Hit, Registered, Space, Submission, crops_space, paired_space
+from indexer.spaces import (
+    Hit,
+    Registered,
+    Space,
+    Submission,
+    crops_space,
+    embed_spaces,
+    paired_space,
+)
 from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
 from models import local
 from models.embedder import Embedder
@@ -136,8 +144,10 @@ class Library:
         """Embed a batch, then commit each work with its raw vectors and index it, as one step
         with respect to removals and searches. Per item: the outcome, or the catalog error
         (a conflict) that refused it while the others went ahead."""
+        if not items:  # a bulk batch in which no file decoded
+            return []
         images = [item.image for item in items]
-        raw = {space: sp.embed_raw(images) for space, sp in self.spaces.items()}
+        raw = embed_spaces(self.spaces, images)
         projected = {space: self._project(space, raw[space]) for space in raw}
         hashes = hash_batch(images)
         keypoints = [local.extract(img).to_bytes() for img in images]
@@ -381,7 +391,9 @@ class Library:
                 load_image_file(self.blobs.path(self._works[pk].sha256), NO_LIMITS).image
                 for pk in chunk
             ]
-            vectors = sp.embed_raw(images) if sp else hash_batch(images)[:, None, :]
+            vectors = (
+                embed_spaces({space: sp}, images)[space] if sp else hash_batch(images)[:, None, :]
+            )
             for pk, v in zip(chunk, vectors, strict=True):
                 self.catalog.put_vectors(pk, {key: v.tobytes()})
                 out[pk] = v

@@ -4,7 +4,7 @@ outcome. The library itself lives in indexer/library.py."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,12 +50,30 @@ class Space:
         raw = self.embedder.raw_model_id
         return f"{raw}@{self.views_id}" if self.views else raw
 
-    def embed_raw(self, images: Sequence[Image.Image]) -> NDArray[np.float32]:
-        """[n, v, raw_dim] raw vectors of each image's views (v = 1 without views)."""
-        if self.views is None:
-            return self.embedder.embed_raw(images)[:, None, :]
-        made = [self.views(img) for img in images]
-        return embed_each(self.embedder.embed_raw, made, self.embedder.raw_dim)
+    def views_of(self, img: Image.Image) -> list[Image.Image]:
+        """The images this space embeds for one work."""
+        return [img] if self.views is None else self.views(img)
+
+
+def embed_spaces(
+    spaces: Mapping[str, Space], images: Sequence[Image.Image]
+) -> dict[str, NDArray[np.float32]]:
+    """Per space, [n, v, raw_dim] raw vectors of its views of each image (v = 1 without
+    views): one forward pass per model over all its spaces' views, so that an image two
+    spaces embed (a paired view that leaves the work as it is) is embedded once. At least one
+    image: a space's view count is read from the first."""
+    out: dict[str, NDArray[np.float32]] = {}
+    for embedder in {id(sp.embedder): sp.embedder for sp in spaces.values()}.values():
+        names = [name for name, sp in spaces.items() if sp.embedder is embedder]
+        made = {name: [spaces[name].views_of(img) for img in images] for name in names}
+        per_image = [[v for name in names for v in made[name][i]] for i in range(len(images))]
+        vecs = embed_each(embedder.embed_raw, per_image, embedder.raw_dim)
+        start = 0
+        for name in names:
+            width = len(made[name][0])
+            out[name] = vecs[:, start : start + width]
+            start += width
+    return out
 
 
 def crops_space(content: Embedder, scheme: ViewScheme) -> Space:

@@ -88,12 +88,14 @@ def trimmed(img: Image.Image) -> Image.Image:
     along which no two neighbouring pixels differ by more than TRIM_STEP (a solid border or
     padding, the blank page around a drawing, a blurred fill), stripped again from what is
     left until nothing more goes, so that a border around a drawing on a blank page goes
-    with the page. The whole image where that leaves less than TRIM_KEEP of a side."""
+    with the page. The image itself (the same object: embedded once where it is also the
+    whole-image view) where there is nothing to strip or stripping leaves less than TRIM_KEEP
+    of a side."""
     rgb = img.convert("RGB")
     scale = min(1.0, TRIM_SIDE / max(rgb.size))
     size = max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))
     if min(size) < 3:
-        return rgb
+        return img
     pixels = np.asarray(rgb.resize(size, Image.Resampling.BILINEAR), np.int16)
     top, bottom, left, right = 0, size[1], 0, size[0]
     while True:
@@ -104,19 +106,33 @@ def trimmed(img: Image.Image) -> Image.Image:
         top, bottom = top + rows[0], top + rows[1]
         left, right = left + cols[0], left + cols[1]
         if bottom - top < TRIM_KEEP * size[1] or right - left < TRIM_KEEP * size[0]:
-            return rgb
+            return img
+    if (top, bottom, left, right) == (0, size[1], 0, size[0]):
+        return img
     sx, sy = rgb.width / size[0], rgb.height / size[1]
     return rgb.crop((round(left * sx), round(top * sy), round(right * sx), round(bottom * sy)))
 
 
-def embed_each(
-    embed: Callable[[Sequence[Image.Image]], NDArray[np.float32]],
-    views: list[list[Image.Image]],
-    dim: int,
-) -> NDArray[np.float32]:
+Embed = Callable[[Sequence[Image.Image]], NDArray[np.float32]]
+
+
+def embed_once(embed: Embed, images: Sequence[Image.Image]) -> NDArray[np.float32]:
+    """One row per image of `images`, by one call of `embed` over the distinct ones: an image
+    listed more than once (the same object, such as a paired view that leaves the image as it
+    is) is embedded once."""
+    row: dict[int, int] = {}  # id of each distinct image -> its row
+    distinct: list[Image.Image] = []
+    for img in images:
+        if id(img) not in row:
+            row[id(img)] = len(distinct)
+            distinct.append(img)
+    return embed(distinct)[np.asarray([row[id(img)] for img in images], np.int64)]
+
+
+def embed_each(embed: Embed, views: list[list[Image.Image]], dim: int) -> NDArray[np.float32]:
     """[n, v, dim]: each image's views (the same count for every image), embedded by one
-    call of `embed` over all of them."""
-    flat = embed([v for vs in views for v in vs])
+    call of `embed` over all of them (embed_once)."""
+    flat = embed_once(embed, [v for vs in views for v in vs])
     return flat.reshape(len(views), len(views[0]) if views else 0, dim)
 
 

@@ -192,8 +192,11 @@ def background_scores(
     scores content (the views of `content_views`, crops and paired views included); and
     [n, d]: each image's whole-image vector."""
     scheme = VIEWS[content_views]
-    views = embed_views(content, images, content_views) if content_views != "global" else None
-    content_vecs = views[:, 0] if views is not None else embed_all(content, images)
+    made = [scheme.embedded(img) for img in images]  # query views, then any paired view
+    embedded = embed_each(lambda imgs: embed_all(content, imgs), made, content.dim)
+    width = embedded.shape[1] - (scheme.paired is not None)  # the query views
+    content_vecs = embedded[:, 0]
+    views = embedded[:, :width] if content_views != "global" else None
     work_views = None
     if views is not None:
         work_views = (
@@ -201,8 +204,7 @@ def background_scores(
             if scheme.work_is_query_crops
             else embed_work_views(content, images, content_views)
         )
-    paired = scheme.paired
-    paired_vecs = embed_all(content, [paired(img) for img in images]) if paired else None
+    paired_vecs = embedded[:, width] if scheme.paired is not None else None
     return content_scores(content_vecs, views, work_views, paired_vecs), content_vecs
 
 

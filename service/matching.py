@@ -21,7 +21,7 @@ from models import local
 from models.images import LoadedImage
 from models.pdq import MATCH_DISTANCE, pdq_dihedral
 from models.stages import stage
-from models.views import VIEWS
+from models.views import VIEWS, embed_once
 from service.calibration import Calibration, combine_rates, counted_bound
 from service.consent import attach_policies
 from service.rate_basis import basis, per_query_rate
@@ -88,10 +88,13 @@ class Matcher:
     def match(self, queries: Sequence[LoadedImage], opts: MatchOptions) -> list[MatchResult]:
         """Match a batch: one forward pass per model and one search per space for the whole
         batch, then per query verification and scoring."""
+        if not queries:  # a scan batch in which no file decoded
+            return []
         images = [q.image for q in queries]
         with stage("views"):
             views = [VIEWS[self.views].embedded(img) for img in images]
-        content_vecs = self.library.embedders["content"].embed([v for vs in views for v in vs])
+        flat = [v for vs in views for v in vs]
+        content_vecs = embed_once(self.library.embedders["content"].embed, flat)
         style_vecs = self.library.embedders["style"].embed(images)
         with stage("pdq"):
             codes = [_dihedral_codes(img) for img in images]

@@ -99,6 +99,22 @@ def test_register_from_manifest(run, gallery: Path, tmp_path: Path) -> None:  # 
     assert len(run("works", "list", "--creator", "carol").output.splitlines()) == 2
 
 
+def test_a_batch_in_which_no_file_decodes_is_reported_not_raised(  # type: ignore[no-untyped-def]
+    run, gallery: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad"
+    (bad / "dave").mkdir(parents=True)
+    (bad / "dave" / "broken.png").write_bytes(b"not an image")
+    summary = json.loads(run("register", str(bad)).output)
+    assert (summary["registered"], summary["failed"]) == (0, 1)
+    assert "broken.png" in summary["errors"][0]["path"]
+    run("register", str(gallery))
+    out = tmp_path / "r.jsonl"
+    scanned = json.loads(run("scan", str(bad / "dave"), "--out", str(out)).output)
+    assert (scanned["scanned"], scanned["errors"]) == (1, 1)
+    assert json.loads(out.read_text())["error"]["code"] == "unreadable_image"
+
+
 def test_a_conflict_inside_a_batch_refuses_only_that_work(
     run,
     gallery: Path,  # type: ignore[no-untyped-def]

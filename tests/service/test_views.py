@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from indexer.library import WORK_CROPS, WORK_PAIRED, Library
+from indexer.spaces import embed_spaces
 from models import local
 from models.views import (
     CROP_SIDE,
@@ -20,6 +21,7 @@ from models.views import (
     VIEWS,
     ViewScheme,
     crops5,
+    embed_once,
     five_crops,
     grey,
     grey_low_pass,
@@ -81,7 +83,7 @@ def test_a_solid_border_is_trimmed_back_to_the_picture(colour: tuple[int, int, i
     out = trimmed(page)
     assert abs(out.width - 300) <= 4 and abs(out.height - 200) <= 4
     assert np.abs(np.asarray(out.resize((300, 200)), np.int16) - np.asarray(picture)).mean() < 40
-    assert trimmed(picture).size == picture.size  # nothing smooth to strip
+    assert trimmed(picture) is picture  # nothing smooth to strip: the image itself
 
 
 def test_a_border_around_a_drawing_on_a_blank_page_goes_with_the_page() -> None:
@@ -106,12 +108,27 @@ def test_a_blurred_fill_around_a_sharp_picture_is_trimmed() -> None:
 
 def test_a_trim_that_leaves_too_little_keeps_the_whole_image() -> None:
     blank = Image.new("RGB", (120, 80), (9, 9, 9))
-    assert trimmed(blank).size == (120, 80)  # every line smooth
     line = Image.new("RGB", (400, 400), "white")
     line.paste(_textured(400, 8), (0, 196))  # a strip of 2% of the height
-    assert trimmed(line).size == (400, 400)
-    assert trimmed(Image.new("RGB", (2, 50))).size == (2, 50)
-    assert trimmed(Image.new("L", (60, 40), 128)).mode == "RGB"
+    tiny, grey_page = Image.new("RGB", (2, 50)), Image.new("L", (60, 40), 128)
+    for img in (blank, line, tiny, grey_page):  # every line smooth; too little left; too small
+        assert trimmed(img) is img
+    framed = Image.new("L", (60, 40), 255)
+    framed.paste(_textured(30, 20).convert("L"), (15, 10))
+    assert trimmed(framed).mode == "RGB" and trimmed(framed).size == (30, 20)
+
+
+def test_embed_once_embeds_an_image_listed_twice_once() -> None:
+    a, b = Image.new("RGB", (8, 8), "red"), Image.new("RGB", (8, 8), "red")  # equal, not the same
+    calls: list[int] = []
+
+    def embed(images: list[Image.Image]) -> np.ndarray:
+        calls.append(len(images))
+        return np.arange(len(images), dtype=np.float32)[:, None] + 1
+
+    out = embed_once(embed, [a, b, a, a, b])
+    assert calls == [2] and out[:, 0].tolist() == [1, 2, 1, 1, 2]
+    assert embed_once(embed, []).shape == (0, 1) and calls == [2, 0]
 
 
 def test_the_paired_view_comes_last_and_only_in_schemes_that_pair() -> None:
@@ -335,6 +352,29 @@ def test_a_bordered_copy_meets_its_source_through_the_trimmed_view(
     both = Matcher(lib, trim).match([_query(copy)], opts)[0].content.matches
     assert both[0].work_id == "bob/2.png" and both[0].score > 0.99  # the same picture, trimmed
     assert both[0].score > next((m.score for m in plain if m.work_id == "bob/2.png"), 0.0)
+
+
+def test_a_paired_view_left_as_it_is_is_embedded_once(
+    runtime: Runtime, fake_cal: Calibration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = _library(runtime, "crops5-both-trim")
+    content = lib.embedders["content"]
+    sizes: list[int] = []
+    embed = content._embed
+    monkeypatch.setattr(content, "_embed", lambda imgs: sizes.append(len(imgs)) or embed(imgs))
+    picture = _textured(96, 64)  # nothing to trim
+    framed = Image.new("RGB", (128, 96), "white")
+    framed.paste(picture, (16, 16))
+    raw = embed_spaces(lib.spaces, [picture, framed])
+    assert sizes == [6 + 7]  # one pass: the untrimmed picture's paired view is the picture
+    assert np.array_equal(raw[WORK_PAIRED][0], raw["content"][0])
+    assert not np.allclose(raw[WORK_PAIRED][1], raw["content"][1])
+    assert raw[WORK_CROPS].shape[:2] == (2, 5)
+    sizes.clear()
+    Matcher(lib, _measured_with(fake_cal, "crops5-both-trim")).match(
+        [_query(picture), _query(framed)], runtime.options(3)
+    )
+    assert sizes == [6 + 7]
 
 
 def test_paired_views_are_restored_from_stored_vectors(runtime: Runtime) -> None:
