@@ -47,7 +47,7 @@ from benchmarks.metrics import (
 )
 from benchmarks.openclipart import build_style_dev
 from benchmarks.plots import score_plot
-from benchmarks.report import machine, table, write_section
+from benchmarks.report import machine, profile_arg, profile_name, table, write_section
 from models.images import LoadedImage
 from models.registry import create_embedder, load_profile
 from service.bulk import register_sources
@@ -439,12 +439,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/.cache"))
     parser.add_argument("--font-families", type=int, default=0, help="0 = all")
     parser.add_argument("--copy-queries", type=int, default=0, help="0 = all")
-    parser.add_argument("--profile", default="default", help="model profile (name or path)")
+    profile_arg(parser)
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     args = parser.parse_args(argv)
-    name = load_profile(args.profile).name
-    if name == "default" and args.profile != "default":
-        parser.error(f"{args.profile} is named default: a trial profile needs its own name")
+    name = profile_name(parser, args.profile)
     section = section_name(name, args.sets)
     started = time.perf_counter()
     results: dict[str, Any] = {"profile": name, "style": {}, "timings": {}}

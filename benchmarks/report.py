@@ -3,12 +3,15 @@ that each benchmark replaces without touching the others."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from models.registry import load_profile
 
 RESULTS = Path(__file__).parent / "RESULTS.md"  # accuracy (issue 4)
 PERF = Path(__file__).parent / "PERF.md"  # speed, scale and load (issues 6 and 7)
@@ -49,3 +52,27 @@ def write_section(name: str, markdown: str, data: dict[str, Any], path: Path = R
     path.write_text(text)
     OUT.mkdir(exist_ok=True)
     (OUT / f"{name}.json").write_text(json.dumps(data, indent=1, default=str))
+
+
+def profile_arg(parser: argparse.ArgumentParser) -> None:
+    """The --profile option of a benchmark that measures a model profile."""
+    parser.add_argument("--profile", default="default", help="model profile (name or path)")
+
+
+def profile_name(parser: argparse.ArgumentParser, profile: str) -> str:
+    """The profile's name; a trial profile named default is refused: its tables would
+    overwrite the default's."""
+    name = load_profile(profile).name
+    if name == "default" and profile != "default":
+        parser.error(f"{profile} is named default: a trial profile needs its own name")
+    return name
+
+
+def profiled(section: str, name: str) -> str:
+    """A section for the default profile, or its trial twin SECTION-NAME for another."""
+    return section if name == "default" else f"{section}-{name}"
+
+
+def profile_flag(name: str) -> str:
+    """What a command line adds to measure the profile `name`."""
+    return "" if name == "default" else f" --profile {name}"

@@ -43,7 +43,15 @@ from benchmarks.copyset import (
 )
 from benchmarks.edits import EDITS, Edit
 from benchmarks.metrics import by_label, recall_at_fmr
-from benchmarks.report import machine, table, write_section
+from benchmarks.report import (
+    machine,
+    profile_arg,
+    profile_flag,
+    profile_name,
+    profiled,
+    table,
+    write_section,
+)
 from models.pdq import hash_batch, near_duplicate_of
 from service.calibrate import distinct
 from service.registration import WorkSource
@@ -181,7 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/.cache"))
     parser.add_argument("--seed", type=int, default=0)
+    profile_arg(parser)
     args = parser.parse_args(argv)
+    name = profile_name(parser, args.profile)
     started = time.perf_counter()
     dev = build_copy_dev(args.cache)
     files = unseen_pictures(CopyRoots().wallpaper)
@@ -207,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
             pictures[keep[i]].save(path)
             group = creator_id(f"unseen-{files[keep[i]][0]}")
             works.append(WorkSource(group, f"unseen/{keep[i]}", path))
-        runtime = registered_runtime(Path(tmp) / "data", works, "default")
+        runtime = registered_runtime(Path(tmp) / "data", works, args.profile)
         copies, non_copies = match_all(runtime, positives, 5), match_all(runtime, negatives, 5)
     copy_top1, non_copy_top1 = product_top1(copies), product_top1(non_copies)
     gallery += [pictures[keep[i]] for i in mine]
@@ -226,8 +236,8 @@ def main(argv: list[str] | None = None) -> None:
             f"duplicates of another or of a copy-set source dropped), split in halves: "
             f"{len(mine)} registered beside the copy set's {len(dev.references)} sources, "
             f"{len(others)} as non-copies; each as is and under the copy set's {len(EDITS)} "
-            f"edits. Default profile, calibration fitted on drawings and glyphs. {seconds} s "
-            f"on {machine()}; `python -m benchmarks.unseen_domain`.",
+            f"edits. Profile `{name}`, calibration fitted on drawings and glyphs. {seconds} s "
+            f"on {machine()}; `python -m benchmarks.unseen_domain{profile_flag(name)}`.",
             *tables_text(
                 ("Copies of the registered half", "non-copies' top-1 scores, as in the copy table"),
                 "The other half",
@@ -236,7 +246,9 @@ def main(argv: list[str] | None = None) -> None:
             ),
         ]
     )
-    write_section("unseen_domain", text, {"copies": copy_table, "non_copies": non_copy_table})
+    write_section(
+        profiled("unseen_domain", name), text, {"copies": copy_table, "non_copies": non_copy_table}
+    )
     print(text)
 
 

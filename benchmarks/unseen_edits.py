@@ -23,7 +23,14 @@ from benchmarks.accuracy import creator_id, match_all, product_top1, registered_
 from benchmarks.baselines import pdq_similarity
 from benchmarks.copyset import build_copy_dev
 from benchmarks.edits import HELD_OUT
-from benchmarks.report import machine, write_section
+from benchmarks.report import (
+    machine,
+    profile_arg,
+    profile_flag,
+    profile_name,
+    profiled,
+    write_section,
+)
 from benchmarks.unseen_domain import copy_recall_rows, edited, non_copy_rows, tables_text
 from service.registration import WorkSource
 
@@ -34,8 +41,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/.cache"))
     parser.add_argument("--seed", type=int, default=0)
+    profile_arg(parser)
     parser.add_argument("--pictures", type=int, default=PICTURES)
     args = parser.parse_args(argv)
+    name = profile_name(parser, args.profile)
     started = time.perf_counter()
     dev = build_copy_dev(args.cache)
     rng = random.Random(f"{args.seed}:unseen-edits")
@@ -50,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     truth = [sources[k // len(HELD_OUT)].id for k in range(len(copies))]
     works = [WorkSource(creator_id(i.group), i.id, i.path) for i in dev.references]
     with tempfile.TemporaryDirectory() as tmp:
-        runtime = registered_runtime(Path(tmp) / "data", works, "default")
+        runtime = registered_runtime(Path(tmp) / "data", works, args.profile)
         found, rejected = match_all(runtime, copies, 5), match_all(runtime, non_copies, 5)
     ids = [i.id for i in dev.references]
     # PDQ alone: each query's closest registered work by its smallest dihedral distance
@@ -69,8 +78,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{len(sources)} of the copy set's {len(dev.references)} registered sources and "
             f"{len(others)} of its {len(dev.distractors)} distractors (seeded), each under "
             f"the {len(HELD_OUT)} held-out edits of `benchmarks.edits.HELD_OUT`, which no dev "
-            f"set, training or calibration uses. Default profile. {seconds} s on {machine()}; "
-            "`python -m benchmarks.unseen_edits`.",
+            f"set, training or calibration uses. Profile `{name}`. {seconds} s on {machine()}; "
+            f"`python -m benchmarks.unseen_edits{profile_flag(name)}`.",
             *tables_text(
                 ("Copies of the registered sources", "edited distractors' top-1 scores"),
                 "The edited distractors",
@@ -79,7 +88,9 @@ def main(argv: list[str] | None = None) -> None:
             ),
         ]
     )
-    write_section("unseen_edits", text, {"copies": copy_table, "non_copies": non_copy_table})
+    write_section(
+        profiled("unseen_edits", name), text, {"copies": copy_table, "non_copies": non_copy_table}
+    )
     print(text)
 
 

@@ -4,15 +4,38 @@ by edit or by domain."""
 
 from __future__ import annotations
 
+import argparse
+import json
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from benchmarks.accuracy import Predictions, copy_rows, recall_table, render, section_name
+from benchmarks.report import profile_arg, profile_flag, profile_name, profiled
 
 
 def test_only_the_default_profile_on_every_set_writes_the_accuracy_section() -> None:
     assert section_name("default", ["copy", "style"]) == "accuracy"
     assert section_name("default", ["copy"]) == "accuracy-default-copy"
     assert section_name("greylow", ["copy", "style"]) == "accuracy-greylow-style-copy"
+
+
+def test_a_trial_profile_writes_its_own_sections_and_may_not_be_named_default(
+    tmp_path: Path,
+) -> None:
+    assert (profiled("unseen_edits", "default"), profile_flag("default")) == ("unseen_edits", "")
+    assert profiled("unseen_domain", "greylow") == "unseen_domain-greylow"
+    assert profile_flag("greylow") == " --profile greylow"
+    parser = argparse.ArgumentParser()
+    profile_arg(parser)
+    assert profile_name(parser, parser.parse_args([]).profile) == "default"
+    assert profile_name(parser, "greylow") == "greylow"
+    shipped = json.loads(Path("models/profiles/default.json").read_text())
+    impostor = tmp_path / "trial.json"
+    impostor.write_text(json.dumps(shipped))  # a copy still named default
+    with pytest.raises(SystemExit):
+        profile_name(parser, str(impostor))
 
 
 def test_a_trial_section_names_its_profile_and_plot_and_needs_no_copy_set() -> None:
