@@ -58,6 +58,14 @@ def register_sources(
                         for w in outcome.work.meta.get("warnings", [])
                         if outcome.created
                     ]
+                    if outcome.work.work_id != sub.work_id:  # the creator's same bytes
+                        warnings.append(
+                            {
+                                "work_id": sub.work_id,
+                                "warning": f"the same image is registered as "
+                                f"{outcome.work.work_id}; not registered again",
+                            }
+                        )
                 else:
                     counts["failed"] += 1
                     errors.append({"path": sub.source, "error": str(outcome)})

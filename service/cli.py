@@ -74,12 +74,12 @@ def match(image: Path, top_k: int | None) -> None:
 
 @cli.command()
 @click.argument("source")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=common.OutputFile())
 @click.option("--top-k", type=click.IntRange(min=1), default=None)
 @click.option(
     "--csv",
     "csv_out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=common.OutputFile(),
     default=None,
     help="Also write the results as CSV (one row per image).",
 )
@@ -181,7 +181,7 @@ def works_remove(work_id: str | None, creator: str | None) -> None:
 
 @cli.command()
 @click.argument("work_id")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=common.OutputFile())
 def publish(work_id: str, out: Path) -> None:
     """Write WORK_ID's published copy (watermark, metadata, C2PA manifest) to OUT; prints
     its payload id and the fields it could not carry."""
@@ -267,7 +267,7 @@ def _demo_queries(examples: Path) -> list[tuple[str, Path]]:
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=common.OutputFile(),
     default=None,
     help="Where to write the calibration JSON (default: the profile's file).",
 )

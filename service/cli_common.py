@@ -3,7 +3,10 @@ tests replace with fakes), the audit actor, and the one way a command fails."""
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,6 +16,20 @@ from service.runtime import Runtime, build_runtime, open_library
 from service.settings import Settings
 
 CLI_ACTOR = "cli"  # the audit log's actor for commands run on the server's machine
+
+
+class OutputFile(click.Path):
+    """A file a command writes: not a folder, in a folder that exists, checked before the
+    command does any work (a publish or a scan is not lost to a mistyped folder)."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = Path(os.fsdecode(super().convert(value, param, ctx)))
+        if not path.absolute().parent.is_dir():
+            self.fail(f"{path.parent} is not an existing folder", param, ctx)
+        return path
 
 
 def runtime(settings: Settings | None = None) -> Runtime:

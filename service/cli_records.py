@@ -32,7 +32,10 @@ from service.consent import Terms, effective
 def verify_cmd(path: Path, public_key: Path | None, rematch: bool) -> None:
     """Check an evidence packet (.zip) or a removal receipt (JSON) offline: signature and
     hashes. Exit status 1 when it does not hold."""
-    trusted = public_key.read_text() if public_key else None
+    try:
+        trusted = public_key.read_text() if public_key else None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{public_key} is not a PEM public key") from exc
     data = path.read_bytes()
     if data[:2] == b"PK":
         report = _verify_packet(data, trusted, rematch)
@@ -43,9 +46,11 @@ def verify_cmd(path: Path, public_key: Path | None, rematch: bool) -> None:
             signed = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError(f"{path} is neither an evidence packet nor a receipt") from exc
-        signed = signed.get("receipt", signed)  # the CLI's removal output wraps it
+        if isinstance(signed, dict):
+            signed = signed.get("receipt", signed)  # the CLI's removal output wraps it
         problems = verify_receipt(signed, trusted)
-        key = signed.get("signature", {}).get("key_id")
+        signature = signed.get("signature") if isinstance(signed, dict) else None
+        key = signature.get("key_id") if isinstance(signature, dict) else None
         report = {"ok": not problems, "kind": "receipt", "key_id": key, "problems": problems}
     click.echo(json.dumps(report, indent=1))
     if not report["ok"]:
@@ -54,12 +59,12 @@ def verify_cmd(path: Path, public_key: Path | None, rematch: bool) -> None:
 
 def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str, object]:
     from models.images import load_image_bytes
-    from service.evidence import rematch_problems, verify_packet
+    from service.evidence import part, query_sha256, rematch_problems, verify_packet
 
     checked = verify_packet(data, trusted)
     report: dict[str, object] = {
         "kind": "evidence packet",
-        "query_sha256": checked.body.get("query", {}).get("sha256"),
+        "query_sha256": query_sha256(checked.body),
         "models": checked.body.get("models"),
         "problems": checked.problems,
     }
@@ -69,7 +74,7 @@ def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str,
         rerun = runtime.matcher.match([query], runtime.options())[0]
         differences = rematch_problems(checked, rerun)
         report["rematch"] = {
-            "same_snapshot": rerun.models.index == checked.body.get("models", {}).get("index"),
+            "same_snapshot": rerun.models.index == part(checked.body, "models").get("index"),
             "problems": differences,
         }
         checked.problems.extend(differences)
@@ -79,7 +84,7 @@ def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str,
 
 @click.command("evidence")
 @click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=common.OutputFile())
 def evidence_cmd(image: Path, out: Path) -> None:
     """Match IMAGE and write a signed evidence packet of the result to OUT (.zip)."""
     from models.images import load_image_bytes
@@ -158,7 +163,7 @@ def claims_act(claim_id: str, action: str, reason: str) -> None:
 
 
 @claims.command("labels")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=common.OutputFile())
 def claims_labels(out: Path) -> None:
     """Write upheld and rejected claims as labelled JSON lines for recalibration."""
     from indexer.claims import ClaimStore

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -141,15 +142,16 @@ def verify_packet(data: bytes, trusted_pem: str | None = None) -> PacketCheck:
         zf = zipfile.ZipFile(io.BytesIO(data))
         names = set(zf.namelist())
         signed = json.loads(zf.read(MANIFEST))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, KeyError, ValueError) as exc:
         return PacketCheck([f"not an evidence packet: {exc}"], {}, b"", {})
-    body, signature = signed.get("body"), signed.get("signature")
-    if not isinstance(body, dict) or not isinstance(signature, dict):
+    signed = signed if isinstance(signed, dict) else {}
+    body, signature = part(signed, "body"), part(signed, "signature")
+    if not signature or not isinstance(body.get("files"), dict):
         return PacketCheck(["manifest.json is not a signed manifest"], {}, b"", {})
+    listed: dict[str, Any] = body["files"]
     problems = []
     if problem := check(canonical(body), signature, trusted_pem):
         problems.append(f"manifest: {problem}")
-    listed: dict[str, str] = body.get("files", {})
     for name in sorted(names - set(listed) - {MANIFEST}):
         problems.append(f"{name}: not listed in the signed manifest")
     contents = {}
@@ -157,34 +159,58 @@ def verify_packet(data: bytes, trusted_pem: str | None = None) -> PacketCheck:
         if name not in names:
             problems.append(f"{name}: listed but missing")
             continue
-        contents[name] = zf.read(name)
+        try:
+            contents[name] = zf.read(name)
+        except (zipfile.BadZipFile, zlib.error) as exc:  # damaged inside the zip
+            problems.append(f"{name}: unreadable ({exc})")
+            continue
         if hashlib.sha256(contents[name]).hexdigest() != digest:
             problems.append(f"{name}: its sha256 is not the signed one (altered)")
     query = contents.get(QUERY, b"")
-    if hashlib.sha256(query).hexdigest() != body.get("query", {}).get("sha256"):
+    named = query_sha256(body)
+    if hashlib.sha256(query).hexdigest() != named:
         problems.append("query.bin: not the query the manifest names")
     try:
         result = json.loads(contents.get("result.json", b"{}"))
     except ValueError:
         result = {}
         problems.append("result.json: not JSON")
-    if result.get("query", {}).get("sha256") != body.get("query", {}).get("sha256"):
+    if not isinstance(result, dict):
+        result = {}
+        problems.append("result.json: not a match result")
+    if query_sha256(result) != named:
         problems.append("result.json: about another query than the manifest")
     return PacketCheck(problems, body, query, result)
+
+
+def query_sha256(doc: dict[str, Any]) -> object:
+    """The query's sha256 a manifest body or a result names (None where it names none)."""
+    return part(doc, "query").get("sha256")
+
+
+def part(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    """doc[key] where it is an object, else {}: a packet's JSON is read, not trusted."""
+    value = doc.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def rematch_problems(packet: PacketCheck, rerun: MatchResult, tolerance: float = 1e-4) -> list[str]:
     """Differences between the packet's scores and a re-run: every content and style match
     still registered must score the same; the snapshot id says whether the index changed."""
     problems = []
-    if rerun.models.content != packet.result.get("models", {}).get("content"):
+    models = part(packet.result, "models")
+    if rerun.models.content != models.get("content"):
         problems.append("the content model differs from the one in the packet")
-    if rerun.models.style != packet.result.get("models", {}).get("style"):
+    if rerun.models.style != models.get("style"):
         problems.append("the style model differs from the one in the packet")
     for role in ("content", "style"):
         now = {m.work_id: m.score for m in getattr(rerun, role).matches}
-        for m in packet.result.get(role, {}).get("matches", []):
-            if m["work_id"] in now and abs(now[m["work_id"]] - m["score"]) > tolerance:
+        listed = part(packet.result, role).get("matches")
+        for m in listed if isinstance(listed, list) else []:
+            if not isinstance(m, dict) or not isinstance(m.get("score"), int | float):
+                problems.append(f"result.json: a {role} match without a score")
+                continue
+            if m.get("work_id") in now and abs(now[m["work_id"]] - m["score"]) > tolerance:
                 problems.append(
                     f"{role} score of {m['work_id']}: {now[m['work_id']]:.6f} now, "
                     f"{m['score']:.6f} in the packet"

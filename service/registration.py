@@ -13,6 +13,7 @@ from indexer.ids import check_creator_id, check_work_id
 from indexer.spaces import Submission
 from models.images import ImageLimits, load_image_bytes
 
+MANIFEST_ENCODING = "utf-8-sig"  # UTF-8; a byte-order mark (as spreadsheets write) is dropped
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
 
 
@@ -39,28 +40,35 @@ def from_directory(root: Path) -> Iterator[WorkSource]:
             yield WorkSource(rel.parts[0], rel.as_posix(), path)
 
 
+def manifest_rows(manifest: Path, needed: set[str]) -> Iterator[dict[str, str]]:
+    """The rows of a CSV manifest (UTF-8, with or without a byte-order mark) that has the
+    `needed` columns; a file that is not such a CSV is refused, naming the file and line."""
+    with manifest.open(newline="", encoding=MANIFEST_ENCODING) as fh:
+        reader = csv.DictReader(fh)
+        try:
+            missing = needed - set(reader.fieldnames or [])
+            if missing:
+                raise ValueError(f"{manifest}: missing column(s) {', '.join(sorted(missing))}")
+            yield from reader
+        except (csv.Error, UnicodeDecodeError) as exc:
+            at = reader.line_num + 1  # the line being read when it failed
+            raise ValueError(f"{manifest}:{at}: not a readable CSV ({exc})") from exc
+
+
 def from_manifest(manifest: Path) -> Iterator[WorkSource]:
     """CSV with columns creator_id,work_id,path; relative paths are relative to the CSV."""
-    with manifest.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"creator_id", "work_id", "path"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{manifest}: missing column(s) {', '.join(sorted(missing))}")
-        for line, row in enumerate(reader, start=2):
-            if not all(row.get(k) for k in ("creator_id", "work_id", "path")):
-                raise ValueError(f"{manifest}:{line}: creator_id, work_id and path are required")
-            path = Path(row["path"])
-            extra = {
-                k: v
-                for k, v in row.items()
-                if k not in ("creator_id", "work_id", "path") and k and v
-            }
-            yield WorkSource(
-                row["creator_id"],
-                row["work_id"],
-                path if path.is_absolute() else manifest.parent / path,
-                extra,
-            )
+    needed = {"creator_id", "work_id", "path"}
+    for line, row in enumerate(manifest_rows(manifest, needed), start=2):
+        if not all(row.get(k) for k in needed):
+            raise ValueError(f"{manifest}:{line}: creator_id, work_id and path are required")
+        path = Path(row["path"])
+        extra = {k: v for k, v in row.items() if k not in needed and k and v}
+        yield WorkSource(
+            row["creator_id"],
+            row["work_id"],
+            path if path.is_absolute() else manifest.parent / path,
+            extra,
+        )
 
 
 def submission(

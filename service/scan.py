@@ -4,14 +4,13 @@ skipped, and a line cut off by a crash is discarded before appending."""
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
@@ -20,8 +19,9 @@ from models.images import LoadedImage, load_image_file
 from models.stages import StageTotals, recording, stage
 from service.matching import MatchOptions
 from service.pipeline import decoded_batches
-from service.registration import IMAGE_SUFFIXES
+from service.registration import IMAGE_SUFFIXES, MANIFEST_ENCODING, manifest_rows
 from service.runtime import Runtime
+from service.scan_report import is_result_line
 
 
 @dataclass
@@ -45,18 +45,16 @@ def scan_inputs(source: str, stdin: TextIO | None = None) -> Iterator[Path]:
         yield from (Path(line.strip()) for line in stdin or sys.stdin if line.strip())
         return
     root = Path(source)
+    if not root.exists():
+        raise ValueError(f"{source}: no such folder or manifest")
     if root.is_dir():
         yield from (
             p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
         )
     elif root.suffix.lower() == ".csv":
-        with root.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            if "path" not in (reader.fieldnames or []):
-                raise ValueError(f"{source}: a scan manifest needs a 'path' column")
-            for row in reader:
-                path = Path(row["path"] or "")
-                yield path if path.is_absolute() else root.parent / path
+        for row in manifest_rows(root, {"path"}):
+            path = Path(row["path"] or "")
+            yield path if path.is_absolute() else root.parent / path
     elif root.suffix.lower() == ".jsonl":
         yield from (p if p.is_absolute() else root.parent / p for p in _jsonl_paths(root))
     else:
@@ -64,8 +62,12 @@ def scan_inputs(source: str, stdin: TextIO | None = None) -> Iterator[Path]:
 
 
 def _jsonl_paths(manifest: Path) -> Iterator[Path]:
-    with manifest.open() as fh:
-        for number, line in enumerate(fh, 1):
+    with manifest.open("rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:  # a byte-order mark may open the file
+                line = raw.decode(MANIFEST_ENCODING if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{manifest}:{number}: not UTF-8 text ({exc})") from exc
             if not line.strip():
                 continue
             try:
@@ -76,21 +78,35 @@ def _jsonl_paths(manifest: Path) -> Iterator[Path]:
                 ) from exc
 
 
+PARTIAL_LINE = b'{"path": '  # how every line a scan writes begins (scan_lines)
+
+
 def done_paths(out: Path) -> set[str]:
-    """Paths already written to an output file; drops a trailing partial line."""
+    """Paths already written to an output file; drops a trailing partial line (a scan cut
+    short). A file with other lines than a scan's is refused before it is touched."""
     if not out.exists():
         return set()
     data = out.read_bytes()
     cut = data.rfind(b"\n") + 1
+    done = set()
+    for number, line in enumerate(data[:cut].splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            parsed: Any = json.loads(line)
+        except ValueError:
+            parsed = None
+        if not is_result_line(parsed):
+            raise ValueError(
+                f"{out}:{number}: not a line of a scan's output; --out takes a new file or "
+                "an earlier scan's output to resume"
+            )
+        done.add(str(parsed["path"]))
     if cut < len(data):
+        if not data[cut:].startswith(PARTIAL_LINE):
+            raise ValueError(f"{out}: ends in a line a scan did not begin; give --out a new file")
         with out.open("r+b") as fh:
             fh.truncate(cut)
-    done = set()
-    for line in data[:cut].splitlines():
-        try:
-            done.add(json.loads(line)["path"])
-        except (ValueError, KeyError, TypeError):
-            continue
     return done
 
 

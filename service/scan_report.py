@@ -30,6 +30,15 @@ CSV_COLUMNS = (
 )
 
 
+def is_result_line(line: object) -> bool:
+    """Whether a parsed output line is one a scan writes: a path with its result or error."""
+    if not isinstance(line, dict) or not isinstance(line.get("path"), str):
+        return False
+    if "error" in line:
+        return isinstance(line["error"], dict)
+    return all(isinstance(line.get(k), dict) for k in ("content", "style"))
+
+
 def _lines(out: Path) -> Iterator[dict[str, Any]]:
     """The output's complete lines (a scan still writing may have begun the next one)."""
     with out.open() as fh:

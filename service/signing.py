@@ -87,7 +87,9 @@ class Signer:
 def check(data: bytes, signature: dict[str, Any], trusted_pem: str | None = None) -> str:
     """'' when `signature` signs `data` (and, when given, with the trusted public key); else
     what is wrong, in words."""
-    pem = trusted_pem or signature.get("public_key", "")
+    pem, value = trusted_pem or signature.get("public_key", ""), signature.get("value", "")
+    if not isinstance(pem, str) or not isinstance(value, str):
+        return "the signature's public key and value must be text"
     try:
         public = serialization.load_pem_public_key(pem.encode())
     except ValueError:
@@ -97,7 +99,7 @@ def check(data: bytes, signature: dict[str, Any], trusted_pem: str | None = None
     if trusted_pem and key_id_of(public) != signature.get("key_id"):
         return "signed with another key than the trusted one"
     try:
-        public.verify(base64.b64decode(signature.get("value", "")), data)
+        public.verify(base64.b64decode(value), data)
     except (InvalidSignature, ValueError):
         return "the signature does not match the signed content"
     return ""

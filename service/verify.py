@@ -8,9 +8,11 @@ from typing import Any
 from service.signing import canonical, check
 
 
-def verify_receipt(signed: dict[str, Any], trusted_pem: str | None = None) -> list[str]:
+def verify_receipt(signed: Any, trusted_pem: str | None = None) -> list[str]:
     """Problems with a signed receipt {"body": ..., "signature": ...}."""
-    if not isinstance(signed.get("body"), dict) or not isinstance(signed.get("signature"), dict):
+    if not isinstance(signed, dict) or not all(
+        isinstance(signed.get(k), dict) for k in ("body", "signature")
+    ):
         return ["not a signed receipt: it needs 'body' and 'signature' objects"]
     problem = check(canonical(signed["body"]), signed["signature"], trusted_pem)
     return [problem] if problem else []

@@ -170,6 +170,33 @@ def test_tampered_packets_fail_verification(
     assert verify_packet(b"not a zip").problems[0].startswith("not an evidence packet")
 
 
+def test_a_malformed_packet_is_reported_not_raised(
+    client: TestClient, keys: Keys, runtime: Runtime
+) -> None:
+    r = client.post(
+        "/v1/evidence", headers=AUTH, files={"image": ("q.png", art("alice", 1), "image/png")}
+    )
+    packet = r.content
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(packet)).read("manifest.json"))
+    shapes = [
+        [1],
+        {"body": manifest["body"] | {"files": ["query.bin"]}, "signature": manifest["signature"]},
+        {"body": manifest["body"] | {"query": "q"}, "signature": manifest["signature"]},
+        manifest | {"signature": manifest["signature"] | {"public_key": 7}},
+    ]
+    for shape in shapes:  # each shape in the manifest: problems, not an exception
+        assert verify_packet(_rewrite(packet, "manifest.json", json.dumps(shape).encode())).problems
+    stored = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(packet)) as src, zipfile.ZipFile(stored, "w") as zf:
+        for name in src.namelist():
+            zf.writestr(name, src.read(name), zipfile.ZIP_STORED)
+    damaged = bytearray(stored.getvalue())
+    at = damaged.index(zipfile.ZipFile(io.BytesIO(packet)).read("query.bin")[:64]) + 40
+    damaged[at] ^= 0xFF  # a byte inside a member: its CRC no longer holds
+    problems = verify_packet(bytes(damaged)).problems
+    assert any(p.startswith("query.bin: unreadable") for p in problems), problems
+
+
 def test_a_packet_rematches_on_the_same_snapshot(
     client: TestClient, keys: Keys, runtime: Runtime
 ) -> None:

@@ -3,6 +3,7 @@ unreadable files), remove, and clear errors for bad invocations."""
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,6 +114,97 @@ def test_a_batch_in_which_no_file_decodes_is_reported_not_raised(  # type: ignor
     scanned = json.loads(run("scan", str(bad / "dave"), "--out", str(out)).output)
     assert (scanned["scanned"], scanned["errors"]) == (1, 1)
     assert json.loads(out.read_text())["error"]["code"] == "unreadable_image"
+
+
+def test_an_output_in_a_missing_folder_is_refused_before_any_work(  # type: ignore[no-untyped-def]
+    run, gallery: Path, tmp_path: Path
+) -> None:
+    run("register", str(gallery))
+    missing = tmp_path / "nowhere"
+    image = str(gallery / "alice" / "w0.png")
+    for args in (
+        ["scan", str(gallery), "--out", str(missing / "r.jsonl")],
+        ["scan", str(gallery), "--out", str(tmp_path / "r.jsonl"), "--csv", str(missing / "r.csv")],
+        ["publish", "alice/w0.png", "--out", str(missing / "p.png")],
+        ["evidence", image, "--out", str(missing / "e.zip")],
+        ["claims", "labels", "--out", str(missing / "l.jsonl")],
+    ):
+        refused = run(*args)
+        assert refused.exit_code == 2 and "is not an existing folder" in refused.output, args
+    assert not (tmp_path / "r.jsonl").exists()  # refused before the scan began
+    assert "work.publish" not in run("audit", "list").output  # nothing published
+
+
+def test_manifests_a_spreadsheet_writes_and_ones_that_are_not_manifests(  # type: ignore[no-untyped-def]
+    run, gallery: Path, tmp_path: Path
+) -> None:
+    bom = tmp_path / "bom.csv"  # spreadsheets save UTF-8 with a byte-order mark
+    bom.write_bytes(
+        b"\xef\xbb\xbfcreator_id,work_id,path\n"
+        + f"carol,carol/a.png,{gallery / 'alice' / 'w0.png'}\n".encode()
+    )
+    assert json.loads(run("register", "--manifest", str(bom)).output)["registered"] == 1
+    scan_list = tmp_path / "scan.csv"
+    scan_list.write_bytes(b"\xef\xbb\xbfpath\n" + str(gallery / "bob" / "w0.png").encode() + b"\n")
+    out = tmp_path / "r.jsonl"
+    assert json.loads(run("scan", str(scan_list), "--out", str(out)).output)["scanned"] == 1
+    huge = tmp_path / "huge.csv"
+    huge.write_text("creator_id,work_id,path\ncarol,carol/b.png," + "x" * 200_000 + "\n")
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b'{"path": "caf\xe9.png"}\n')
+    for args, says in (
+        (["register", "--manifest", str(huge)], f"{huge}:2: not a readable CSV"),
+        (["scan", str(huge), "--out", str(out)], f"{huge}:2: not a readable CSV"),
+        (["scan", str(latin), "--out", str(out)], f"{latin}:1: not UTF-8 text"),
+        (["scan", str(tmp_path / "absent.csv"), "--out", str(out)], "no such folder or manifest"),
+    ):
+        with pytest.raises(ValueError, match=re.escape(says)):
+            run(*args)
+
+
+def test_a_scan_will_not_append_to_a_file_it_did_not_write(  # type: ignore[no-untyped-def]
+    run, gallery: Path, tmp_path: Path
+) -> None:
+    run("register", str(gallery))
+    for text in ("[1, 2]\n", '{"path": "x"}\n', "garbage\n", "notes without a newline"):
+        foreign = tmp_path / "notes.txt"
+        foreign.write_text(text)
+        with pytest.raises(ValueError, match="scan"):
+            run("scan", str(gallery / "bob"), "--out", str(foreign))
+        assert foreign.read_text() == text  # untouched
+    out = tmp_path / "r.jsonl"
+    run("scan", str(gallery / "bob"), "--out", str(out))
+    whole = out.read_text()
+    out.write_text(whole + '{"path": "cut sh')  # a scan stopped mid-line resumes
+    resumed = json.loads(run("scan", str(gallery / "bob"), "--out", str(out)).output)
+    assert resumed["skipped"] == 4 and out.read_text() == whole
+
+
+def test_verify_reports_a_file_that_is_not_a_receipt(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    signature = {"alg": "Ed25519", "key_id": "k", "public_key": 7, "value": 7}
+    for doc in ([1], None, {"receipt": "x"}, {"body": {}, "signature": signature}):
+        path = tmp_path / "receipt.json"
+        path.write_text(json.dumps(doc))
+        checked = run("verify", str(path))
+        assert checked.exit_code == 1 and json.loads(checked.output)["problems"], doc
+
+
+def test_the_same_image_under_a_second_id_is_reported_not_registered(  # type: ignore[no-untyped-def]
+    run, gallery: Path, tmp_path: Path
+) -> None:
+    run("register", str(gallery))
+    manifest = tmp_path / "again.csv"
+    manifest.write_text(
+        f"creator_id,work_id,path\nalice,alice/again.png,{gallery / 'alice' / 'w1.png'}\n"
+    )
+    summary = json.loads(run("register", "--manifest", str(manifest)).output)
+    assert (summary["registered"], summary["unchanged"]) == (0, 1)
+    assert summary["warnings"] == [
+        {
+            "work_id": "alice/again.png",
+            "warning": "the same image is registered as alice/w1.png; not registered again",
+        }
+    ]
 
 
 def test_a_conflict_inside_a_batch_refuses_only_that_work(
@@ -272,7 +364,7 @@ def test_demo_registers_the_gallery_and_prints_curl_lines(
     [
         (["works", "remove", "nobody/nothing.png"], "no registered work"),
         (["match", "{img}", "--top-k", "5000"], "top_k must be between 1 and 100"),
-        (["scan", "{csv}", "--out", "{out}"], "needs a 'path' column"),
+        (["scan", "{csv}", "--out", "{out}"], "missing column(s) path"),
         (["scan", "{jsonl}", "--out", "{out}"], "bad.jsonl:2: each line must be a JSON object"),
         (["register", "--manifest", "{csv}"], "missing column"),
         (["keys", "create", "--role", "platform", "--creator", "al"], "only a creator key"),
