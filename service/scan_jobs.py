@@ -53,16 +53,20 @@ def under_root(root: Path, relative: str) -> Path:
 def manifest_paths(text: str, root: Path) -> list[Path]:
     """The `path` column of a CSV manifest, each resolved inside the scan root."""
     reader = csv.DictReader(io.StringIO(text))
-    if "path" not in (reader.fieldnames or []):
-        raise ScanPathError("a scan manifest is a CSV file with a 'path' column")
     paths = []
-    for number, row in enumerate(reader, start=2):
-        if number > MAX_MANIFEST_ROWS:
-            raise ScanPathError(f"a scan manifest may list at most {MAX_MANIFEST_ROWS} paths")
-        try:
-            paths.append(under_root(root, row["path"] or ""))
-        except ScanPathError as exc:
-            raise ScanPathError(f"manifest line {number}: {exc}") from exc
+    try:
+        if "path" not in (reader.fieldnames or []):
+            raise ScanPathError("a scan manifest is a CSV file with a 'path' column")
+        for number, row in enumerate(reader, start=2):
+            if number > MAX_MANIFEST_ROWS:
+                raise ScanPathError(f"a scan manifest may list at most {MAX_MANIFEST_ROWS} paths")
+            try:
+                paths.append(under_root(root, row["path"] or ""))
+            except ScanPathError as exc:
+                raise ScanPathError(f"manifest line {number}: {exc}") from exc
+    except csv.Error as exc:  # a field over csv's size limit, a NUL byte
+        at = reader.line_num + 1
+        raise ScanPathError(f"manifest line {at}: not a readable CSV ({exc})") from exc
     if not paths:
         raise ScanPathError("the manifest lists no paths")
     return paths
