@@ -40,6 +40,7 @@ def verify_cmd(path: Path, public_key: Path | None, rematch: bool) -> None:
     if data[:2] == b"PK":
         report = _verify_packet(data, trusted, rematch)
     else:
+        from service.evidence import part
         from service.verify import verify_receipt
 
         try:
@@ -49,8 +50,7 @@ def verify_cmd(path: Path, public_key: Path | None, rematch: bool) -> None:
         if isinstance(signed, dict):
             signed = signed.get("receipt", signed)  # the CLI's removal output wraps it
         problems = verify_receipt(signed, trusted)
-        signature = signed.get("signature") if isinstance(signed, dict) else None
-        key = signature.get("key_id") if isinstance(signature, dict) else None
+        key = part(signed, "signature").get("key_id") if isinstance(signed, dict) else None
         report = {"ok": not problems, "kind": "receipt", "key_id": key, "problems": problems}
     click.echo(json.dumps(report, indent=1))
     if not report["ok"]:
