@@ -2,12 +2,14 @@
 
 Style: creator precision@k and mAP@k over ranked works. Copy detection: micro-average
 precision (muAP, DISC21/SSCD: every (query, reference, score) prediction pooled and ranked
-by score) and recall at a false-match rate set on non-copy queries. Verdict rates are plain
+by score) and recall at a false-match rate set on non-copy queries; two methods compared copy
+by copy (McNemar's exact test) and a recall's interval (Wilson). Verdict rates are plain
 means and live where they are counted. Nothing here loads images or models.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -90,6 +92,40 @@ def recall_at_fmr(
 ) -> float:
     """Share of copy queries whose top-1 is the true source AND scores at or above the
     threshold that lets through `fmr` of the non-copy queries' top-1 scores."""
+    found = found_at_fmr(positive_scores, positive_correct, negative_scores, fmr)
+    return float(np.mean(found)) if len(found) else 0.0
+
+
+def found_at_fmr(
+    positive_scores: NDArray[np.floating],
+    positive_correct: NDArray[np.bool_],
+    negative_scores: NDArray[np.floating],
+    fmr: float,
+) -> NDArray[np.bool_]:
+    """Per copy query: is its top-1 the true source, scoring at or above the threshold that
+    lets through `fmr` of the non-copy queries' top-1 scores (what `recall_at_fmr` counts)."""
     t = threshold_at_fmr(negative_scores, fmr)
     pos = np.asarray(positive_scores, np.float64)
-    return float(np.mean(np.asarray(positive_correct, bool) & (pos >= t))) if len(pos) else 0.0
+    return np.asarray(positive_correct, bool) & (pos >= t)
+
+
+def sign_test(only_a: int, only_b: int) -> float:
+    """Exact two-sided p-value of McNemar's test: the chance, were both methods equally good,
+    of a split of the discordant queries (found by one method only) at least this uneven."""
+    n, k = only_a + only_b, min(only_a, only_b)
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0**n
+    return min(1.0, 2.0 * tail)
+
+
+def wilson_interval(hits: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson's score interval for a proportion of `hits` in `n` (95% by default): what a
+    recall measured on n copies allows the true recall to be."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low = 0.0 if hits == 0 else max(0.0, centre - half)  # exact at the ends, not 1e-18 off
+    return (low, 1.0 if hits == n else min(1.0, centre + half))

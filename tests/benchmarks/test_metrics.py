@@ -10,11 +10,14 @@ from hypothesis import strategies as st
 from benchmarks.metrics import (
     average_precision_at,
     by_label,
+    found_at_fmr,
     mean_average_precision_at,
     micro_average_precision,
     precision_at,
     recall_at_fmr,
+    sign_test,
     threshold_at_fmr,
+    wilson_interval,
 )
 
 
@@ -100,3 +103,42 @@ def test_by_label_lists_each_label_sorted_then_all() -> None:
     assert [name for name, _ in groups] == ["blur", "rotate", "all"]
     assert [sel.tolist() for _, sel in groups] == [[1], [0, 2], [0, 1, 2]]
     assert [(name, sel.size) for name, sel in by_label([])] == [("all", 0)]
+
+
+def test_found_marks_the_copies_recall_counts() -> None:
+    neg = np.linspace(0.0, 0.5, 100)
+    pos = np.array([0.9, 0.9, 0.3, 0.95])
+    correct = np.array([True, False, True, True])
+    assert found_at_fmr(pos, correct, neg, 0.01).tolist() == [True, False, False, True]
+
+
+def test_sign_test_by_hand() -> None:
+    assert sign_test(0, 0) == 1.0
+    assert sign_test(2, 0) == pytest.approx(0.5)  # 2 * (1/2)^2
+    assert sign_test(0, 5) == pytest.approx(2 / 32)
+    assert sign_test(1, 9) == pytest.approx(2 * 11 / 1024)  # 2 * (C(10,0) + C(10,1)) / 2^10
+    assert sign_test(3, 3) == 1.0
+
+
+@given(st.integers(0, 60), st.integers(0, 60))
+def test_sign_test_is_symmetric_and_falls_as_the_split_grows_uneven(a: int, b: int) -> None:
+    assert sign_test(a, b) == sign_test(b, a)
+    assert 0.0 < sign_test(a, b) <= 1.0
+    assert sign_test(a + 1, b) <= sign_test(a, b) or a < b
+
+
+def test_wilson_interval_by_hand() -> None:
+    low, high = wilson_interval(50, 100)
+    assert (low, high) == (pytest.approx(0.4038, abs=1e-4), pytest.approx(0.5962, abs=1e-4))
+    low, high = wilson_interval(0, 10)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    low, high = wilson_interval(10, 10)  # a perfect score on 10 copies still allows 0.72
+    assert high == 1.0 and low == pytest.approx(0.7225, abs=1e-4)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+@given(st.integers(1, 500).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+def test_wilson_interval_holds_the_measured_share(case: tuple[int, int]) -> None:
+    hits, n = case
+    low, high = wilson_interval(hits, n)
+    assert 0.0 <= low <= hits / n <= high <= 1.0

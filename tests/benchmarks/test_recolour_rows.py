@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.accuracy import Predictions, product_misses, recolour_rows
+from benchmarks.accuracy import Predictions, paired_rows, product_misses, recolour_rows
 from benchmarks.copyset import CopyItem, CopyQuery
 from service.schemas import ContentResult, MatchResult, WorkMatch
 
@@ -27,6 +27,20 @@ def test_recolours_scoring_above_the_copies_lower_recall_at_one_percent() -> Non
     assert set(rows) == {"all", "colour_jitter"}
     assert rows["all"] == [1.0, 0.25]  # three recolours are over the 1% budget of 203
     assert rows["colour_jitter"] == [1.0, 0.5]
+
+
+def test_paired_rows_count_the_copies_only_one_method_finds() -> None:
+    found = _predictions([5.0, 5.0, 0.1, 5.0], ["a", "b", "c", "x"])
+    pdq = _predictions([5.0, 0.1, 5.0, 5.0], ["a", "b", "c", "d"])
+    negatives = (_predictions([1.0] * 100, ["a"] * 100), _predictions([1.0] * 100, ["a"] * 100))
+    edits = ["blur", "blur", "jpeg", "jpeg"]
+    rows = paired_rows(found, pdq, ["a", "b", "c", "d"], edits, negatives)
+    by_edit = {row[0]: row[1:] for row in rows}
+    # blur: both find a, only styletrace finds b; jpeg: only PDQ finds c and d (x is wrong)
+    assert by_edit["blur"][0] == 2 and by_edit["blur"][2:5] == [0.5, 1, 0]
+    assert by_edit["jpeg"][2:5] == [1.0, 0, 2]
+    assert by_edit["all"][3:] == [1, 2, 1.0]
+    assert by_edit["blur"][1].startswith("1.000 (")
 
 
 def test_without_recolours_both_columns_agree() -> None:
