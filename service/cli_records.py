@@ -144,6 +144,8 @@ def claims_list(status: str | None, creator: str | None) -> None:
     """One JSON line per claim, newest first."""
     from indexer.claims import ClaimStore
 
+    if creator is not None:
+        check_creator_id(creator)
     for claim in ClaimStore(common.catalog().engine).find(creator, status, limit=10_000):
         click.echo(json.dumps(_claim_json(claim)))
 
@@ -193,6 +195,8 @@ def keys_create(role: str, creator: str | None, label: str) -> None:
 @click.option("--creator", default=None)
 def keys_list(creator: str | None) -> None:
     """One JSON line per key (never the secret)."""
+    if creator is not None:
+        check_creator_id(creator)
     for k in KeyStore(common.catalog().engine).list(creator):
         revoked = k.revoked_at.isoformat() if k.revoked_at else None
         click.echo(
@@ -226,6 +230,7 @@ def terms() -> None:
 @click.argument("creator_id")
 def terms_show(creator_id: str) -> None:
     """The terms in force for CREATOR_ID (defaults where none were set)."""
+    check_creator_id(creator_id)
     stored, _ = common.catalog().terms_for([creator_id], [])
     click.echo(effective(stored[creator_id]).model_dump_json())
 

@@ -370,6 +370,10 @@ def test_demo_registers_the_gallery_and_prints_curl_lines(
         (["keys", "create", "--role", "platform", "--creator", "al"], "only a creator key"),
         (["keys", "revoke", "nokey"], "no API key with id 'nokey'"),
         (["terms", "set", "../x", "--policy", "track"], "invalid creator_id"),
+        (["terms", "show", "../x"], "invalid creator_id"),
+        (["works", "list", "--creator", "../x"], "invalid creator_id"),
+        (["claims", "list", "--creator", "a b"], "invalid creator_id"),
+        (["keys", "list", "--creator", "../x"], "invalid creator_id"),
     ],
 )
 def test_main_turns_domain_errors_into_one_line_and_exit_2(
