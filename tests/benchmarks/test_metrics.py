@@ -118,6 +118,10 @@ def test_sign_test_by_hand() -> None:
     assert sign_test(0, 5) == pytest.approx(2 / 32)
     assert sign_test(1, 9) == pytest.approx(2 * 11 / 1024)  # 2 * (C(10,0) + C(10,1)) / 2^10
     assert sign_test(3, 3) == 1.0
+    # thousands of discordant copies (a whole copy set): exact, no float overflow
+    assert sign_test(1000, 1000) == 1.0
+    assert sign_test(1500, 1400) == pytest.approx(0.0661, abs=2e-3)  # normal approximation
+    assert 0.0 <= sign_test(3000, 0) < 1e-300
 
 
 @given(st.integers(0, 60), st.integers(0, 60))
