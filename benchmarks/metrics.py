@@ -115,7 +115,7 @@ def sign_test(only_a: int, only_b: int) -> float:
     n, k = only_a + only_b, min(only_a, only_b)
     if n == 0:
         return 1.0
-    tail = 2 * sum(math.comb(n, i) for i in range(k + 1))  # exact integers: 2.0**n
+    tail = 2 * sum(math.comb(n, i) for i in range(k + 1))  # integers, exactly
     return min(1.0, tail / 2**n)  # overflows a float past n = 1023, int / int does not
 
 

@@ -139,12 +139,10 @@ def works() -> None:
 
 
 @works.command("list")
-@click.option("--creator", default=None)
+@click.option("--creator", default=None, callback=common.creator_filter)
 @click.option("--limit", type=click.IntRange(1), default=1000)
 def works_list(creator: str | None, limit: int) -> None:
     """One JSON line per active work."""
-    if creator is not None:
-        check_creator_id(creator)
     catalog = common.catalog()
     for w in catalog.works(creator, limit=limit):
         click.echo(

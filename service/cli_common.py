@@ -11,11 +11,17 @@ from typing import Any
 import click
 
 from indexer.catalog import Catalog
+from indexer.ids import check_creator_id
 from indexer.library import Library
 from service.runtime import Runtime, build_runtime, open_library
 from service.settings import Settings
 
 CLI_ACTOR = "cli"  # the audit log's actor for commands run on the server's machine
+
+
+def creator_filter(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A --creator filter's value, refused when malformed (a typo is not 'no results')."""
+    return None if value is None else check_creator_id(value)
 
 
 class OutputFile(click.Path):

@@ -139,13 +139,11 @@ def claims() -> None:
 @click.option(
     "--status", type=click.Choice(["open", "disputed", "upheld", "rejected", "withdrawn"])
 )
-@click.option("--creator", default=None)
+@click.option("--creator", default=None, callback=common.creator_filter)
 def claims_list(status: str | None, creator: str | None) -> None:
     """One JSON line per claim, newest first."""
     from indexer.claims import ClaimStore
 
-    if creator is not None:
-        check_creator_id(creator)
     for claim in ClaimStore(common.catalog().engine).find(creator, status, limit=10_000):
         click.echo(json.dumps(_claim_json(claim)))
 
@@ -192,11 +190,9 @@ def keys_create(role: str, creator: str | None, label: str) -> None:
 
 
 @keys.command("list")
-@click.option("--creator", default=None)
+@click.option("--creator", default=None, callback=common.creator_filter)
 def keys_list(creator: str | None) -> None:
     """One JSON line per key (never the secret)."""
-    if creator is not None:
-        check_creator_id(creator)
     for k in KeyStore(common.catalog().engine).list(creator):
         revoked = k.revoked_at.isoformat() if k.revoked_at else None
         click.echo(
