@@ -39,8 +39,8 @@ from benchmarks.metrics import micro_average_precision, recall_at_fmr
 from benchmarks.report import machine, table, write_section
 from models.registry import load_profile
 from models.structure import recolour_pairs
-from models.views import VIEWS
-from service.calibrate import content_nulls, embed_views, view_scores
+from models.views import VIEWS, embed_each
+from service.calibrate import content_nulls, embed_all, view_scores
 from service.calibration import ContentNulls, any_of, combine_rates
 
 Scores = NDArray[np.float32]
@@ -145,15 +145,23 @@ def load_copies(cache: Path, copy_queries: int, glyphs_per_family: int) -> Copie
     probe = load_probe(cache, copy_queries, glyphs_per_family)
     profile = load_profile("default")
     scheme = VIEWS[profile.content_views]
-    if not scheme.work_is_query_crops or scheme.paired is not None:
-        raise ValueError("written for works whose extra views are the query's crops, unpaired")
+    if not scheme.work_is_query_crops:
+        raise ValueError("written for works whose extra views are the query's crops")
     embedder = profile.embedder("content")
-    views = {
-        n: embed_views(embedder, imgs, profile.content_views) for n, imgs in probe.sets.items()
+    views = {  # [n, v, d]: the query views, then any paired view
+        n: embed_each(
+            lambda imgs: embed_all(embedder, imgs),
+            [scheme.embedded(img) for img in imgs],
+            embedder.dim,
+        )
+        for n, imgs in probe.sets.items()
     }
+    width = next(iter(views.values())).shape[1] - (scheme.paired is not None)
 
     def scores(queries: str, works: str) -> Scores:
-        return view_scores(views[queries], views[works][:, 0], views[works][:, 1:])
+        q, w = views[queries], views[works]
+        paired = (q[:, width], w[:, width]) if scheme.paired is not None else None
+        return view_scores(q[:, :width], w[:, 0], w[:, 1:width], paired)
 
     return Copies(
         queries=scores("queries", "works"),
