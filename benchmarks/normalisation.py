@@ -39,8 +39,8 @@ from benchmarks.metrics import micro_average_precision, recall_at_fmr
 from benchmarks.report import machine, table, write_section
 from models.registry import load_profile
 from models.structure import recolour_pairs
-from models.views import VIEWS, embed_each
-from service.calibrate import content_nulls, embed_all, view_scores
+from models.views import VIEWS
+from service.calibrate import content_nulls, embed_scheme, view_scores
 from service.calibration import ContentNulls, any_of, combine_rates
 
 Scores = NDArray[np.float32]
@@ -144,24 +144,17 @@ def load_copies(cache: Path, copy_queries: int, glyphs_per_family: int) -> Copie
     """Embed the copy set's and the background's views and score every needed pair."""
     probe = load_probe(cache, copy_queries, glyphs_per_family)
     profile = load_profile("default")
-    scheme = VIEWS[profile.content_views]
+    scheme_name = profile.content_views
+    scheme = VIEWS[scheme_name]
     if not scheme.work_is_query_crops:
         raise ValueError("written for works whose extra views are the query's crops")
     embedder = profile.embedder("content")
-    views = {  # [n, v, d]: the query views, then any paired view
-        n: embed_each(
-            lambda imgs: embed_all(embedder, imgs),
-            [scheme.embedded(img) for img in imgs],
-            embedder.dim,
-        )
-        for n, imgs in probe.sets.items()
-    }
-    width = next(iter(views.values())).shape[1] - (scheme.paired is not None)
+    views = {n: embed_scheme(embedder, imgs, scheme_name) for n, imgs in probe.sets.items()}
 
     def scores(queries: str, works: str) -> Scores:
-        q, w = views[queries], views[works]
-        paired = (q[:, width], w[:, width]) if scheme.paired is not None else None
-        return view_scores(q[:, :width], w[:, 0], w[:, 1:width], paired)
+        (q, q_paired), (w, w_paired) = views[queries], views[works]
+        paired = (q_paired, w_paired) if q_paired is not None and w_paired is not None else None
+        return view_scores(q, w[:, 0], w[:, 1:], paired)
 
     return Copies(
         queries=scores("queries", "works"),
@@ -174,7 +167,7 @@ def load_copies(cache: Path, copy_queries: int, glyphs_per_family: int) -> Copie
             "works": scores("background", "works").T,  # the works' hubness: as CSLS takes it
         },
         background_self=scores("background", "background"),
-        whole={n: views[n][:, 0] for n in ("queries", "distractors", "background")},
+        whole={n: views[n][0][:, 0] for n in ("queries", "distractors", "background")},
         groups=tuple(probe.groups),
         recolours=recolour_pairs(probe.sets["background"], probe.groups),
     )

@@ -191,21 +191,29 @@ def background_scores(
     """[n, n]: each image as a query against each as a registered work, scored as matching
     scores content (the views of `content_views`, crops and paired views included); and
     [n, d]: each image's whole-image vector."""
-    scheme = VIEWS[content_views]
-    made = [scheme.embedded(img) for img in images]  # query views, then any paired view
-    embedded = embed_each(lambda imgs: embed_all(content, imgs), made, content.dim)
-    width = embedded.shape[1] - (scheme.paired is not None)  # the query views
-    content_vecs = embedded[:, 0]
-    views = embedded[:, :width] if content_views != "global" else None
+    query_views, paired_vecs = embed_scheme(content, images, content_views)
+    content_vecs = query_views[:, 0]
+    views = query_views if content_views != "global" else None
     work_views = None
     if views is not None:
         work_views = (
             views[:, 1:]
-            if scheme.work_is_query_crops
+            if VIEWS[content_views].work_is_query_crops
             else embed_work_views(content, images, content_views)
         )
-    paired_vecs = embedded[:, width] if scheme.paired is not None else None
     return content_scores(content_vecs, views, work_views, paired_vecs), content_vecs
+
+
+def embed_scheme(
+    content: Embedder, images: Sequence[Image.Image], content_views: str
+) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+    """[n, v, d]: every image's query views, and [n, d]: its paired view (None without
+    one), embedded in one pass as matching embeds a query."""
+    scheme = VIEWS[content_views]
+    made = [scheme.embedded(img) for img in images]  # query views, then any paired view
+    embedded = embed_each(lambda imgs: embed_all(content, imgs), made, content.dim)
+    width = embedded.shape[1] - (scheme.paired is not None)  # the query views
+    return embedded[:, :width], (embedded[:, width] if scheme.paired is not None else None)
 
 
 def pdq_null(images: Sequence[Image.Image], creators: Sequence[str]) -> NDArray[np.float32]:
