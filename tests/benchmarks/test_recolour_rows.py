@@ -1,5 +1,6 @@
 """The copy table's sensitivity rows (recolours counted as non-copies can only lower recall,
-and lower it when they outscore the copies) and its list of the copies the product misses."""
+and lower it when they outscore the copies), its list of the copies the product misses, and
+what its recall at 1% stands on."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.accuracy import Predictions, paired_rows, product_misses, recolour_rows
+from benchmarks.accuracy import (
+    Predictions,
+    evidence_at_cut,
+    paired_rows,
+    product_misses,
+    recolour_rows,
+)
 from benchmarks.copyset import CopyItem, CopyQuery
 from service.schemas import ContentResult, MatchResult, WorkMatch
 
@@ -73,3 +80,19 @@ def test_product_misses_lists_copies_below_the_cut_or_on_the_wrong_source() -> N
     ]
     assert (misses[0]["source_pdq"], misses[0]["source_content"]) == (28, 0.5)
     assert misses[1]["source_pdq"] is None
+
+
+def test_evidence_at_cut_counts_copies_found_on_their_cosine_alone() -> None:
+    # 100 distractors, one with evidence: the 1% cut lets that one through and sits at the
+    # second, a rate-1 distractor scoring 1e-6 * 0.5 on its cosine
+    negatives = Predictions(np.array([2.0] + [5e-7] * 99), ["w"] * 100)
+    negative_rates = np.array([0.01] + [1.0] * 99)
+    found = Predictions(np.array([3.0, 9e-7, 4e-7, 9e-7]), ["a", "b", "c", "x"])
+    rates = np.array([0.001, 1.0, 1.0, 1.0])
+    counts = evidence_at_cut(found, ["a", "b", "c", "d"], rates, negatives, negative_rates)
+    # a: evidence; b: above the cut on its cosine; c: below it; the fourth: wrong source
+    assert counts == {
+        "distractors with evidence": 1,
+        "copies found without evidence": 1,
+        "copies found": 2,
+    }
