@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ from benchmarks.openclipart import build_style_dev
 from benchmarks.plots import score_plot
 from benchmarks.report import machine, profile_arg, profile_name, table, write_section
 from models.images import LoadedImage
+from models.pdq import MATCH_DISTANCE
 from models.registry import create_embedder, load_profile
 from service.bulk import register_sources
 from service.registration import WorkSource
@@ -84,14 +85,18 @@ def load(pairs: Sequence[tuple[str, Path]]) -> list[Image.Image]:
     return [Image.open(p).convert("RGB") for _, p in pairs]
 
 
-def match_all(runtime: Runtime, images: Sequence[Image.Image], top_k: int) -> list[MatchResult]:
+def match_all(
+    runtime: Runtime, images: Sequence[Image.Image], top_k: int, pdq_reach: int = MATCH_DISTANCE
+) -> list[MatchResult]:
+    """Match images in batches of 32, `top_k` works each, PDQ counted within `pdq_reach`."""
+    opts = replace(runtime.options(top_k), pdq_reach=pdq_reach)
     out: list[MatchResult] = []
     for i in range(0, len(images), 32):
         batch = [
             LoadedImage(img, f"q{i + j}", img.width, img.height, "PNG")
             for j, img in enumerate(images[i : i + 32])
         ]
-        out += runtime.matcher.match(batch, runtime.options(top_k))
+        out += runtime.matcher.match(batch, opts)
     return out
 
 

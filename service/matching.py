@@ -50,6 +50,10 @@ class MatchOptions:
     works_per_creator: int = 3
     match_rate: float = 0.001
     possible_rate: float = 0.01
+    # PDQ distances counted as evidence: its published match distance; farther, a small
+    # distance says more about simple shapes than about copying (benchmarks/RESULTS.md,
+    # sections pdq_plainness and pdq_reach, which measures wider reaches with this knob)
+    pdq_reach: int = MATCH_DISTANCE
 
 
 def whole_images(vecs: NDArray[np.float32], counts: Sequence[int]) -> NDArray[np.float32]:
@@ -102,7 +106,7 @@ class Matcher:
         counts = [len(vs) for vs in views]
         neighbourhoods = self.calibration.content.neighbourhoods(whole_images(content_vecs, counts))
         content_hits = self._content_hits(content_vecs, counts, opts)
-        pdq_hits = self._pdq_hits(codes)
+        pdq_hits = self._pdq_hits(codes, opts.pdq_reach)
         with stage("search"):
             style_hits = self.library.search("style", style_vecs, opts.style_neighbours)
         models = self._models()
@@ -323,11 +327,11 @@ class Matcher:
             matches=rows,
         )
 
-    def _pdq_hits(self, codes: list[NDArray[np.uint8]]) -> list[dict[int, tuple[int, Work]]]:
+    def _pdq_hits(
+        self, codes: list[NDArray[np.uint8]], reach: int
+    ) -> list[dict[int, tuple[int, Work]]]:
         """Per query: the smallest PDQ distance per work over its eight dihedral variants,
-        for works within PDQ's match distance: farther, a small distance says more about
-        simple shapes and blank space than about copying (measured in
-        benchmarks/RESULTS.md)."""
+        for works within `reach` bits."""
         with stage("search"):
             hits = self.library.search("pdq", np.concatenate(codes), PDQ_CANDIDATES)
         out = []
@@ -335,7 +339,7 @@ class Matcher:
             best: dict[int, tuple[int, Work]] = {}
             for variant in hits[q * DIHEDRAL : (q + 1) * DIHEDRAL]:
                 for h in variant:
-                    if h.score > MATCH_DISTANCE:
+                    if h.score > reach:
                         continue
                     if h.work.pk not in best or h.score < best[h.work.pk][0]:
                         best[h.work.pk] = (int(h.score), h.work)
