@@ -121,6 +121,20 @@ class CopyDevSet:
     pool_verdicts: dict[str, int] = field(default_factory=dict)
 
 
+REVIEWED_DERIVATIVES = Path(__file__).with_name("derivatives.csv")
+
+
+def reviewed_derivatives(path: Path = REVIEWED_DERIVATIVES) -> dict[str, str]:
+    """Distractor id -> source id: distractors a person judged derivatives of a registered
+    source, which the pool's screens (PDQ, recolours, declared variants) let through. The
+    rule: the distractor repeats the source's drawing or photograph as its main subject,
+    recoloured, mirrored, or with a part added, removed or redrawn; another picture of the
+    same subject, or a template shared around other content, is no derivative. Reviewed: the
+    12 highest-scoring distractors of each copy method in the accuracy table (stop 37)."""
+    with path.open(newline="") as f:
+        return {row["distractor_id"]: row["source_id"] for row in csv.DictReader(f)}
+
+
 @dataclass(frozen=True)
 class _Candidate:
     """An image that may become a source or a distractor, and where its bytes are."""

@@ -14,8 +14,9 @@ from benchmarks.accuracy import (
     paired_rows,
     product_misses,
     recolour_rows,
+    reviewed_row,
 )
-from benchmarks.copyset import CopyItem, CopyQuery
+from benchmarks.copyset import REVIEWED_DERIVATIVES, CopyItem, CopyQuery, reviewed_derivatives
 from service.schemas import ContentResult, MatchResult, WorkMatch
 
 
@@ -96,3 +97,21 @@ def test_evidence_at_cut_counts_copies_found_on_their_cosine_alone() -> None:
         "copies found without evidence": 1,
         "copies found": 2,
     }
+
+
+def test_setting_aside_the_closest_distractor_lifts_recall_at_the_strict_rate() -> None:
+    # 1,000 distractors: 0.1% lets one through, so the cut sits on the second closest; the two
+    # closest are derivatives. Set aside, 998 let none through: the cut falls to the rest
+    negatives = _predictions([0.95, 0.94] + [0.5] * 998, ["a"] * 1000)
+    copies = _predictions([0.9, 0.6], ["a", "b"])
+    keep = np.ones(1000, bool)
+    keep[:2] = False
+    row = reviewed_row("m", copies, ["a", "b"], ["blur", "jpeg"], negatives, keep)
+    assert row == ["m", 1.0, 1.0, 0.0, 1.0]
+
+
+def test_the_reviewed_derivatives_name_distinct_distractors_and_their_sources() -> None:
+    listed = reviewed_derivatives()
+    assert listed and all(d != s and "/" in d and "/" in s for d, s in listed.items())
+    rows = REVIEWED_DERIVATIVES.read_text().splitlines()[1:]
+    assert len(rows) == len(listed)  # no distractor listed twice
