@@ -600,7 +600,8 @@ def render(r: dict[str, Any], section: str = "accuracy") -> str:
         f"{z['dropped']['recolour']} recolours (the same drawing in other colours: "
         f"`models/structure.py`) and {z['dropped'].get('variant', 0)} variants of a wallpaper "
         "(its light and dark files, as the desktop's wallpaper list names them), so that no "
-        "distractor is a source's derivative. "
+        "distractor is a source's derivative as far as these screens see (some get through: "
+        "below). "
         "Each method ranks its top-1 "
         "prediction; recall at a false-match rate counts copies whose top-1 is the true source "
         "and scores above the threshold that lets that share of distractors through.",
