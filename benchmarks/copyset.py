@@ -125,7 +125,7 @@ REVIEWED_DERIVATIVES = Path(__file__).with_name("derivatives.csv")
 
 
 def reviewed_derivatives(path: Path = REVIEWED_DERIVATIVES) -> dict[str, str]:
-    """Distractor id -> source id: distractors a person judged derivatives of a registered
+    """Distractor id -> source id: distractors judged by eye derivatives of a registered
     source, which the pool's screens (PDQ, recolours, declared variants) let through. The
     rule: the distractor repeats the source's drawing or photograph as its main subject,
     recoloured, mirrored, or with a part added, removed or redrawn; another picture of the
