@@ -252,13 +252,18 @@ def top_rates(results: list[MatchResult]) -> NDArray[np.float64]:
     return np.asarray([r.content.calibrated for r in results], np.float64)
 
 
+def rank_score(rate: float, cosine: float) -> float:
+    """How the product's matches are ranked: -log10(calibrated rate), ties by cosine."""
+    return -math.log10(max(rate, 1e-300)) + 1e-6 * cosine
+
+
 def product_top1(results: list[MatchResult]) -> Predictions:
     """The product's first content match, ranked by -log10(calibrated rate), ties by score."""
     scores, sources = [], []
     for r in results:
         best = r.content.matches[0] if r.content.matches else None
         rate = best.calibrated if best else 1.0
-        scores.append(-math.log10(max(rate, 1e-300)) + 1e-6 * (best.score if best else 0.0))
+        scores.append(rank_score(rate, best.score if best else 0.0))
         sources.append(best.work_id if best else "")
     return Predictions(np.asarray(scores), sources)
 

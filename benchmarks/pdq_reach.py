@@ -29,6 +29,7 @@ from benchmarks.accuracy import (
     load,
     match_all,
     paired_rows,
+    rank_score,
     registered_runtime,
     sample_queries,
     top1,
@@ -76,7 +77,7 @@ def top_within(
         best = (-math.inf, "", 1.0)
         for work_id, cosine, tests in rows:
             rate = rate_within(tests, reach, count)
-            score = -math.log10(max(rate, 1e-300)) + 1e-6 * cosine
+            score = rank_score(rate, cosine)
             best = max(best, (score, work_id, rate), key=lambda b: b[0])
         scores.append(best[0] if rows else 0.0)
         sources.append(best[1])
