@@ -5,14 +5,57 @@ the `match` verdicts wins (takedown > revshare > track)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import unicodedata
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from service.schemas import AppliedPolicy, MatchResult, PolicyResolution, Verdict
 
 Policy = Literal["track", "revshare", "takedown"]
 SEVERITY: dict[str, int] = {"none": 0, "track": 1, "revshare": 2, "takedown": 3}
+TEXT_FIELDS = ("licence", "licence_url", "credit")
+_LINE_BREAKS = frozenset("\n\r\t")  # a licence text may run over several lines
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _unsafe(ch: str, lines: bool) -> bool:
+    """Characters terms text may not hold: control characters (NUL, escapes) and the
+    noncharacters U+FFFE and U+FFFF, which XMP and EXIF cannot carry; bidi overrides, which
+    let one credit display as another."""
+    if lines and ch in _LINE_BREAKS:
+        return False
+    return unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS or ch in "\ufffe\uffff"
+
+
+def _checked(lines: bool) -> AfterValidator:
+    def check(value: str) -> str:
+        bad = next((ch for ch in value if _unsafe(ch, lines)), None)
+        if bad is not None:
+            raise ValueError(
+                f"holds the character U+{ord(bad):04X}; control characters and bidi "
+                "overrides cannot go into credit lines and image metadata"
+                + ("" if lines else " (nor line breaks here)")
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+Licence = Annotated[str, Field(max_length=2000), _checked(lines=True)]
+LicenceUrl = Annotated[str, Field(max_length=2000), _checked(lines=False)]
+Credit = Annotated[str, Field(max_length=500), _checked(lines=False)]
+
+
+def scrubbed(terms: dict[str, Any]) -> dict[str, Any]:
+    """Terms as stored, with any character the checks now refuse dropped from their text, so
+    that terms saved before a check still read (and match) rather than fail."""
+    return {
+        k: "".join(ch for ch in v if not _unsafe(ch, k == "licence"))
+        if k in TEXT_FIELDS and isinstance(v, str)
+        else v
+        for k, v in terms.items()
+    }
 
 
 class Terms(BaseModel):
@@ -25,9 +68,9 @@ class Terms(BaseModel):
     revshare_rate: float | None = Field(
         None, gt=0, le=1, description="share of revenue claimed; required for revshare"
     )
-    licence: str = Field("", max_length=2000, description="licence text or name")
-    licence_url: str = Field("", max_length=2000)
-    credit: str = Field("", max_length=500, description="credit line to show with the work")
+    licence: Licence = Field("", description="licence text or name")
+    licence_url: LicenceUrl = ""
+    credit: Credit = Field("", description="credit line to show with the work")
 
     @model_validator(mode="after")
     def _rate_goes_with_revshare(self) -> Terms:
@@ -46,16 +89,16 @@ class TermsOverride(BaseModel):
     training_allowed: bool | None = None
     policy: Policy | None = None
     revshare_rate: float | None = Field(None, gt=0, le=1)
-    licence: str | None = Field(None, max_length=2000)
-    licence_url: str | None = Field(None, max_length=2000)
-    credit: str | None = Field(None, max_length=500)
+    licence: Licence | None = None
+    licence_url: LicenceUrl | None = None
+    credit: Credit | None = None
 
 
 def effective(creator: dict[str, Any], work: dict[str, Any] | None = None) -> Terms:
     """The terms in force for a work: its creator's, with the work's overrides on top. A
     work switching to revshare without a rate of its own keeps its creator's rate."""
-    merged = Terms.model_validate(creator).model_dump() | {
-        k: v for k, v in (work or {}).items() if v is not None
+    merged = Terms.model_validate(scrubbed(creator)).model_dump() | {
+        k: v for k, v in scrubbed(work or {}).items() if v is not None
     }
     if merged["policy"] != "revshare":
         merged["revshare_rate"] = None

@@ -14,7 +14,7 @@ from service.api.auth import Caller, allow
 from service.api.deps import get_runtime
 from service.api.errors import ApiError
 from service.api.works import visible_work
-from service.consent import Terms, TermsOverride, effective
+from service.consent import Terms, TermsOverride, effective, scrubbed
 from service.runtime import Runtime
 from service.schemas import ErrorResponse
 
@@ -68,7 +68,7 @@ def _work_terms(
     return WorkTerms(
         work_id=work_id,
         creator_id=creator_id,
-        overrides=TermsOverride.model_validate(overrides),
+        overrides=TermsOverride.model_validate(scrubbed(overrides)),
         effective=effective(creators[creator_id], overrides),
     )
 

@@ -4,7 +4,7 @@ among match verdicts deciding, with its reason."""
 import pytest
 from pydantic import ValidationError
 
-from service.consent import Terms, effective, resolve
+from service.consent import Terms, TermsOverride, effective, resolve
 from service.schemas import AppliedPolicy
 
 
@@ -27,6 +27,44 @@ def test_defaults_are_no_training_and_track() -> None:
 def test_invalid_terms_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Terms.model_validate(bad)
+
+
+@pytest.mark.parametrize(
+    "field,text,code",
+    [
+        ("credit", "Alice\x00", "U+0000"),
+        ("credit", "Alice\nBob", "U+000A"),
+        ("credit", "\u202eecilA", "U+202E"),  # a right-to-left override: displays as "Alice"
+        ("licence_url", "https://example.org/\x1b[2J", "U+001B"),
+        ("licence", "CC BY\x07", "U+0007"),
+        ("licence", "CC BY\uffff", "U+FFFF"),
+    ],
+)
+def test_terms_text_refuses_characters_metadata_cannot_carry(
+    field: str, text: str, code: str
+) -> None:
+    with pytest.raises(ValidationError, match=code.replace("+", "\\+")):
+        Terms.model_validate({field: text})
+    with pytest.raises(ValidationError, match=code.replace("+", "\\+")):
+        TermsOverride.model_validate({field: text})
+
+
+def test_terms_text_keeps_what_people_write() -> None:
+    terms = Terms.model_validate(
+        {
+            "credit": "Zoë\u00a0Ndiaye 👩\u200d🎨 (עברית)",
+            "licence": "CC BY 4.0\n\tAttribution required\r\n",
+            "licence_url": "https://creativecommons.org/licenses/by/4.0/",
+        }
+    )
+    assert terms.credit.startswith("Zoë\u00a0") and terms.licence.count("\n") == 2
+
+
+def test_terms_stored_before_the_check_still_read() -> None:
+    """Terms saved before the text check (with a NUL, a bidi override) read with those
+    characters dropped, rather than failing every match of the creator."""
+    terms = effective({"credit": "Ali\x00ce", "policy": "takedown"}, {"licence": "\u202eX\nY"})
+    assert (terms.credit, terms.licence, terms.policy) == ("Alice", "X\nY", "takedown")
 
 
 def test_work_overrides_win_and_keep_the_creator_rate() -> None:

@@ -99,6 +99,33 @@ def test_published_png_carries_metadata_c2pa_and_a_traced_watermark(
     assert manifest["body"]["watermarked_works"] == ["alice/photo.png"]
 
 
+def test_terms_text_that_metadata_cannot_carry_is_refused_and_old_text_still_publishes(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """A credit with a bidi override is a 422 that names the character and changes nothing;
+    terms saved before that check (a NUL in the credit) publish and match with it dropped."""
+    register(client, png(PHOTO), "alice/photo.png")
+    assert client.put("/v1/terms/creators/alice", headers=AUTH, json=TERMS).status_code == 200
+    bad = client.put(
+        "/v1/terms/creators/alice", headers=AUTH, json=TERMS | {"credit": "\u202eecilA"}
+    )
+    assert bad.status_code == 422 and "U+202E" in bad.json()["error"]["message"], bad.text
+    work = client.put("/v1/terms/works/alice/photo.png", headers=AUTH, json={"credit": "A\x00"})
+    assert work.status_code == 422 and "U+0000" in work.json()["error"]["message"], work.text
+    got = client.get("/v1/terms/works/alice/photo.png", headers=AUTH).json()
+    assert got["effective"]["credit"] == "Alice A." and got["overrides"]["credit"] is None
+
+    runtime.library.catalog.set_creator_terms("alice", TERMS | {"credit": "Ali\x00ce"}, "old")
+    assert client.get("/v1/terms/creators/alice", headers=AUTH).json()["terms"]["credit"] == (
+        "Alice"
+    )
+    r = client.get("/v1/published/alice/photo.png", headers=AUTH)
+    assert r.status_code == 200, r.text
+    with Image.open(io.BytesIO(r.content)) as opened:
+        assert "<photoshop:Credit>Alice</photoshop:Credit>" in opened.info["XML:com.adobe.xmp"]
+    assert match(client, r.content)["provenance"]["metadata"]["credit"] == "Alice"
+
+
 def test_copies_published_with_an_earlier_method_are_still_traced(
     client: TestClient, runtime: Runtime
 ) -> None:
