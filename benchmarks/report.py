@@ -7,7 +7,9 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,15 @@ from models.registry import load_profile
 RESULTS = Path(__file__).parent / "RESULTS.md"  # accuracy (issue 4)
 PERF = Path(__file__).parent / "PERF.md"  # speed, scale and load (issues 6 and 7)
 OUT = Path(__file__).parent / "out"
-HEADER = "# styletrace benchmark results\n\nWritten by `make bench`; each section by its script.\n"
+HEADER = (
+    "# styletrace benchmark results\n\nWritten by `make bench`; each section by its script, "
+    "which ends it with the day and commit it was measured at.\n"
+)
+# what benchmarks write themselves: their changes do not make a measurement's commit unclean
+_WRITTEN = tuple(
+    f":(top,exclude){p}"
+    for p in ("benchmarks/RESULTS.md", "benchmarks/PERF.md", "benchmarks/*.png")
+)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -39,11 +49,31 @@ def machine() -> str:
     )
 
 
+def measured_at(where: Path = Path(__file__).parent, today: date | None = None) -> str:
+    """The day and the commit (of the checkout at `where`) a section is measured at; a
+    commit with changes to tracked files (other than the results themselves) says so, and
+    outside git it is unknown."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=where, capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short=12", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", *_WRITTEN)
+        commit = f"commit {commit}" + (" with uncommitted changes" if changed else "")
+    except (OSError, subprocess.SubprocessError):
+        commit = "an unknown commit (not a git checkout)"
+    return f"_Measured {(today or date.today()).isoformat()} at {commit}._"
+
+
 def write_section(name: str, markdown: str, data: dict[str, Any], path: Path = RESULTS) -> None:
-    """Replace (or append) the section `name` in RESULTS.md and dump `data` as JSON."""
+    """Replace (or append) the section `name` in RESULTS.md, ended by when and at which
+    commit it was measured, and dump `data` as JSON."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     text = path.read_text() if path.exists() else HEADER
-    block = f"{start}\n{markdown.strip()}\n{end}"
+    block = f"{start}\n{markdown.strip()}\n\n{measured_at()}\n{end}"
     if start in text and end in text:
         before, rest = text.split(start, 1)
         text = before + block + rest.split(end, 1)[1]

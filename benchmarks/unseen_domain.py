@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from benchmarks.accuracy import (
@@ -87,6 +88,13 @@ def unseen_pictures(
             elif _raster(entry):
                 found.append((root.name, entry))
     return found
+
+
+def picture_name(path: Path) -> str:
+    """A wallpaper file's picture: its KDE package's folder (the file is named by its size),
+    else the file's stem."""
+    parts = path.parts
+    return parts[parts.index("contents") - 1] if "contents" in parts[1:] else path.stem
 
 
 def _raster(path: Path) -> bool:
@@ -166,18 +174,36 @@ def non_copy_rows(labels: Sequence[str], results: Sequence[MatchResult]) -> list
     ]
 
 
+def cut_setters(
+    negative_scores: NDArray[np.floating], pictures: Sequence[str], fmr: float = FMR
+) -> str:
+    """What sets the cut at `fmr`: the non-copies it lets through and the next one, and how
+    many distinct pictures they are edits of (a picture's edits score alike, so one
+    picture's edits can set the cut for every copy)."""
+    let_through = int(np.floor(fmr * len(negative_scores)))
+    top = np.argsort(-np.asarray(negative_scores, np.float64), kind="stable")[: let_through + 1]
+    names = list(dict.fromkeys(pictures[k] for k in top))
+    shown = ", ".join(f"`{n}`" for n in names[:3]) + (", ..." if len(names) > 3 else "")
+    return (
+        f"The cut is set by the {len(top)} highest-scoring of the {len(negative_scores)} "
+        f"non-copies ({let_through} let through, and the next): edits of {len(names)} "
+        f"distinct picture{'s' if len(names) != 1 else ''} ({shown})."
+    )
+
+
 def tables_text(
     copies: tuple[str, str],
     non_copies: str,
     copy_table: list[list[Any]],
     non_copy_table: list[list[Any]],
+    setters: str,
 ) -> list[str]:
     """The copy and non-copy tables with what they count: `copies` names the copies and the
-    scores the 1% cut is set on, `non_copies` the non-copies."""
+    scores the 1% cut is set on, `non_copies` the non-copies, `setters` what sets the cut."""
     return [
         f"{copies[0]} (recall at 1% false-match rate is set on the {copies[1]}; PDQ alone "
         "ranks every registered work by its smallest distance over the query's 8 flips and "
-        "quarter turns):",
+        f"quarter turns). {setters}",
         table(COPY_HEADERS, copy_table),
         f"{non_copies}: every content `match` is a false match (the calibration claims 0.1% "
         "for `match` and 1% for `match|possible` per query):",
@@ -226,6 +252,9 @@ def main(argv: list[str] | None = None) -> None:
         top1(pdq_similarity(positives, gallery), ids),
         top1(pdq_similarity(negatives, gallery), ids),
     )
+    negative_pictures = [
+        picture_name(files[keep[others[k // per_picture]]][1]) for k in range(len(negatives))
+    ]
     copy_table = copy_recall_rows(pos_labels, truth, copies, copy_top1, non_copy_top1, pdq)
     non_copy_table = non_copy_rows(neg_labels, non_copies)
     seconds = round(time.perf_counter() - started, 1)
@@ -243,6 +272,7 @@ def main(argv: list[str] | None = None) -> None:
                 "The other half",
                 copy_table,
                 non_copy_table,
+                cut_setters(non_copy_top1.scores, negative_pictures),
             ),
         ]
     )

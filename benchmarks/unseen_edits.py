@@ -31,7 +31,13 @@ from benchmarks.report import (
     profiled,
     write_section,
 )
-from benchmarks.unseen_domain import copy_recall_rows, edited, non_copy_rows, tables_text
+from benchmarks.unseen_domain import (
+    copy_recall_rows,
+    cut_setters,
+    edited,
+    non_copy_rows,
+    tables_text,
+)
 from service.registration import WorkSource
 
 PICTURES = 50  # registered sources edited, and as many distractors
@@ -67,9 +73,9 @@ def main(argv: list[str] | None = None) -> None:
         top1(pdq_similarity(copies, gallery), ids),
         top1(pdq_similarity(non_copies, gallery), ids),
     )
-    copy_table = copy_recall_rows(
-        labels, truth, found, product_top1(found), product_top1(rejected), pdq
-    )
+    pictures = [others[k // len(HELD_OUT)].id for k in range(len(non_copies))]
+    negatives = product_top1(rejected)
+    copy_table = copy_recall_rows(labels, truth, found, product_top1(found), negatives, pdq)
     non_copy_table = non_copy_rows(non_labels, rejected)
     seconds = round(time.perf_counter() - started, 1)
     text = "\n\n".join(
@@ -85,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
                 "The edited distractors",
                 copy_table,
                 non_copy_table,
+                cut_setters(negatives.scores, pictures),
             ),
         ]
     )

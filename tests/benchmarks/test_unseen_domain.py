@@ -15,9 +15,11 @@ from benchmarks.edits import EDITS
 from benchmarks.unseen_domain import (
     AS_IS,
     copy_recall_rows,
+    cut_setters,
     edited,
     halves,
     non_copy_rows,
+    picture_name,
     tables_text,
     unseen_pictures,
 )
@@ -98,7 +100,32 @@ def test_non_copy_rows_count_every_verdict_but_none() -> None:
 
 def test_tables_text_names_the_copies_and_where_the_cut_is_set() -> None:
     row = ["all", 1, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0]
-    text = tables_text(("Copies of X", "Y's top-1 scores"), "The Zs", [row], [["all", 2, 0.0, 0.5]])
+    text = tables_text(
+        ("Copies of X", "Y's top-1 scores"), "The Zs", [row], [["all", 2, 0.0, 0.5]], "Set by W."
+    )
     assert text[0].startswith("Copies of X (recall at 1% false-match rate is set on the Y's")
+    assert text[0].endswith("quarter turns). Set by W.")
     assert text[2].startswith("The Zs: every content `match` is a false match")
     assert "| all | 1 | 1.000 |" in text[1] and "| all | 2 | 0.000 | 0.500 |" in text[3]
+
+
+def test_cut_setters_name_the_pictures_whose_edits_set_the_cut() -> None:
+    """200 non-copies: 1% lets 2 through, and the third sets the cut. One picture's three
+    edits top the list, so one picture sets the cut for every copy."""
+    scores = np.array([0.1] * 197 + [0.9, 0.8, 0.7])
+    pictures = ["other"] * 197 + ["card"] * 3
+    line = cut_setters(scores, pictures)
+    assert line == (
+        "The cut is set by the 3 highest-scoring of the 200 non-copies (2 let through, and "
+        "the next): edits of 1 distinct picture (`card`)."
+    )
+    spread = cut_setters(np.arange(500.0), [f"p{k}" for k in range(500)])
+    assert "edits of 6 distinct pictures (`p499`, `p498`, `p497`, ...)" in spread
+
+
+def test_picture_name_is_the_kde_package_or_the_file() -> None:
+    kde = Path("/usr/share/wallpapers/Altai/contents/images/5120x2880.png")
+    assert picture_name(kde) == "Altai"
+    assert picture_name(Path("/usr/share/backgrounds/sway/Sway_Wallpaper_Blue_1920x1080.png")) == (
+        "Sway_Wallpaper_Blue_1920x1080"
+    )
