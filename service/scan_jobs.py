@@ -6,7 +6,6 @@ no absolute paths, no '..', no symlinks leading out."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -19,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from indexer.blobs import atomic_write
+from service.registration import csv_rows
 from service.runtime import Runtime
 from service.scan import run_scan, scan_inputs
 from service.scan_report import summarise
@@ -51,22 +51,20 @@ def under_root(root: Path, relative: str) -> Path:
 
 
 def manifest_paths(text: str, root: Path) -> list[Path]:
-    """The `path` column of a CSV manifest, each resolved inside the scan root."""
-    reader = csv.DictReader(io.StringIO(text))
+    """The `path` column of an uploaded CSV manifest, each resolved inside the scan root."""
     paths = []
     try:
-        if "path" not in (reader.fieldnames or []):
-            raise ScanPathError("a scan manifest is a CSV file with a 'path' column")
-        for number, row in enumerate(reader, start=2):
-            if number > MAX_MANIFEST_ROWS:
+        for number, row in enumerate(csv_rows(io.StringIO(text), {"path"}, "manifest"), 2):
+            if number > MAX_MANIFEST_ROWS + 1:
                 raise ScanPathError(f"a scan manifest may list at most {MAX_MANIFEST_ROWS} paths")
             try:
                 paths.append(under_root(root, row["path"] or ""))
             except ScanPathError as exc:
-                raise ScanPathError(f"manifest line {number}: {exc}") from exc
-    except csv.Error as exc:  # a field over csv's size limit, a NUL byte
-        at = reader.line_num + 1
-        raise ScanPathError(f"manifest line {at}: not a readable CSV ({exc})") from exc
+                raise ScanPathError(f"manifest:{number}: {exc}") from exc
+    except ScanPathError:
+        raise
+    except ValueError as exc:  # not a CSV with a path column
+        raise ScanPathError(str(exc)) from exc
     if not paths:
         raise ScanPathError("the manifest lists no paths")
     return paths
