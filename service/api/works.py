@@ -106,7 +106,8 @@ async def register_work(
     work_id: Annotated[str | None, Form(description="default: creator_id/<file name>")] = None,
 ) -> WorkOut:
     """Register one work: 201 when new, 200 when these bytes are already registered. A
-    creator key registers under its own creator_id only."""
+    creator key registers under its own creator_id, and work ids under its `creator_id/`,
+    only."""
     allow(caller, "admin", "creator")
     if not caller.sees_creator(creator_id):
         raise ApiError(
@@ -114,6 +115,16 @@ async def register_work(
             "forbidden",
             f"this key registers works for creator {caller.creator_id!r} only, "
             f"not {creator_id[:80]!r}",
+        )
+    if (
+        caller.role == "creator"
+        and work_id is not None
+        and not work_id.startswith(creator_id + "/")
+    ):
+        raise ApiError(  # else it could take, or learn of, another creator's work ids
+            403,
+            "forbidden",
+            f"this key registers work ids under {creator_id + '/'!r} only, not {work_id[:80]!r}",
         )
     data = await read_upload(image, settings.max_upload_bytes)
     work_id = work_id or default_work_id(creator_id, image.filename, data)

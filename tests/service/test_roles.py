@@ -18,6 +18,31 @@ def test_creators_register_only_as_themselves(client: TestClient, keys: Keys) ->
         assert register_as(client, keys[role], "bob", 4).status_code == 403
 
 
+def test_creators_register_work_ids_under_their_own_name_only(
+    client: TestClient, keys: Keys
+) -> None:
+    """Alice's key may not take (or, with bob's bytes, read) a work id in bob's name: bob's
+    own registration under it then still works, and existence does not leak."""
+    for work_id in ("bob/sunset.png", "sunset.png", "alice2/x.png", "bob/w101.png"):
+        r = client.post(
+            "/v1/works",
+            headers=bearer(keys["alice"]),
+            data={"creator_id": "alice", "work_id": work_id},
+            files={"image": ("w.png", art("bob", 101), "image/png")},
+        )
+        assert r.status_code == 403, (work_id, r.text)
+        assert "under 'alice/' only" in r.json()["error"]["message"]
+    assert register_as(client, keys["bob"], "bob", 7).status_code == 201
+    assert register_as(client, keys["alice"], "alice", 7).status_code == 201
+    admin = client.post(  # an admin key may register any id, as the CLI's manifests do
+        "/v1/works",
+        headers=AUTH,
+        data={"creator_id": "alice", "work_id": "imports/2026/a.png"},
+        files={"image": ("w.png", art("alice", 8), "image/png")},
+    )
+    assert admin.status_code == 201, admin.text
+
+
 def test_a_creator_never_sees_another_creators_works(client: TestClient, keys: Keys) -> None:
     alice = bearer(keys["alice"])
     listed = client.get("/v1/works", headers=alice).json()["works"]
