@@ -24,6 +24,8 @@ from service.runtime import CalibrationMissing
 from service.settings import Settings
 from service.signing import Signer
 
+WORKS_PAGE = 1000  # catalog rows read at a time by `works list`
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
@@ -140,21 +142,29 @@ def works() -> None:
 
 @works.command("list")
 @click.option("--creator", default=None, callback=common.creator_filter)
-@click.option("--limit", type=click.IntRange(1), default=1000)
-def works_list(creator: str | None, limit: int) -> None:
-    """One JSON line per active work."""
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many works.")
+def works_list(creator: str | None, limit: int | None) -> None:
+    """One JSON line per active work, oldest first: every one (read a page at a time), or
+    the first --limit."""
     catalog = common.catalog()
-    for w in catalog.works(creator, limit=limit):
-        click.echo(
-            json.dumps(
-                {
-                    "work_id": w.work_id,
-                    "creator_id": w.creator_id,
-                    "sha256": w.sha256,
-                    "registered_at": w.registered_at.isoformat(),
-                }
+    shown = 0
+    while limit is None or shown < limit:
+        want = WORKS_PAGE if limit is None else min(WORKS_PAGE, limit - shown)
+        page = catalog.works(creator, limit=want, offset=shown)
+        for w in page:
+            click.echo(
+                json.dumps(
+                    {
+                        "work_id": w.work_id,
+                        "creator_id": w.creator_id,
+                        "sha256": w.sha256,
+                        "registered_at": w.registered_at.isoformat(),
+                    }
+                )
             )
-        )
+        shown += len(page)
+        if len(page) < want:
+            break
 
 
 @works.command("remove")

@@ -60,6 +60,19 @@ def test_register_list_match_remove(run, gallery: Path) -> None:  # type: ignore
     assert {w["creator_id"] for w in listed} == {"alice", "bob"}
     only_bob = run("works", "list", "--creator", "bob").output.splitlines()
     assert len(only_bob) == 4
+    assert len(run("works", "list", "--limit", "3").output.splitlines()) == 3
+
+
+def test_works_list_shows_every_work_a_page_at_a_time(  # type: ignore[no-untyped-def]
+    run, gallery: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was cut at 1,000 works without a word; now it pages through the catalog."""
+    assert run("register", str(gallery)).exit_code == 0
+    monkeypatch.setattr(cli, "WORKS_PAGE", 3)
+    listed = [json.loads(line)["work_id"] for line in run("works", "list").output.splitlines()]
+    assert len(listed) == len(set(listed)) == 8
+    assert len(run("works", "list", "--limit", "7").output.splitlines()) == 7
+    assert len(run("works", "list", "--creator", "bob", "--limit", "9").output.splitlines()) == 4
     matched = json.loads(run("match", str(gallery / "bob" / "w1.png")).output)
     assert matched["content"]["matches"][0]["work_id"] == "bob/w1.png"
     assert set(matched) >= {"query", "style", "content", "models"}
