@@ -136,9 +136,15 @@ def share(flags: NDArray[np.bool_]) -> tuple[int, float]:
 def main(argv: list[str] | None = None) -> None:
     args = probe_parser(__doc__).parse_args(argv)
     started = time.perf_counter()
-    probe, _, cos = embedded(args)
-    accuracy = json.loads((OUT / "accuracy.json").read_text())
+    last = OUT / "accuracy.json"  # the product's misses, from the last accuracy run
+    if not last.exists():
+        raise SystemExit(
+            f"{last} is missing: run `python -m benchmarks.accuracy --sets copy` with the "
+            "same --copy-queries and --cache first"
+        )
+    accuracy = json.loads(last.read_text())
     misses = {m["query"] for m in accuracy["copy"]["misses_at_1pct"]}
+    probe, _, cos = embedded(args)
     if not misses <= set(probe.paths):
         raise SystemExit(
             "the last accuracy run missed copies that are not in this sample: run "
