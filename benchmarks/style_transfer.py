@@ -142,13 +142,13 @@ def verdict_rows(
         )
 
     match, either = {"match"}, {"match", "possible"}
-    nan = float("nan")
+    none = "-"  # controls imitate no registered artist (a NaN here was invalid JSON)
     return [
-        ["style match, the imitated artist first", style_on(imitations, truth, match), nan],
+        ["style match, the imitated artist first", style_on(imitations, truth, match), none],
         [
             "style match|possible, the imitated artist first",
             style_on(imitations, truth, either),
-            nan,
+            none,
         ],
         ["style match, any creator", style_on(imitations, None, match),
          style_on(controls, None, match)],
