@@ -299,7 +299,7 @@ def strength(found: Verification, query: LocalFeatures, work: LocalFeatures) -> 
     keypoints it explains, times its coverage squared (count^2 / min(n_query, n_work) *
     coverage^2). Two drawings sharing only a template, a flag's canton or a frame explain a
     small share of their keypoints, in part of the work; a copy, or the crop of one,
-    explains most of the sparser side, all over what it shows (benchmarks/RESULTS.md)."""
+    explains most of the sparser side, all over what it shows (benchmarks/HISTORY.md)."""
     fewer = min(len(query), len(work))
     if not fewer:
         return 0.0

@@ -27,7 +27,7 @@ from service.calibration import Calibration, ContentNulls, NullDistribution, kth
 MAX_WORKS_AVERAGED = 5
 # Content nulls split at quantiles of each image's k-th closest background cosine: one part
 # by default, since two (k = 50) lifted photos' crops to `possible` but cost the copy set's
-# recall at 1% (0.914 to 0.887) and let more same-style drawings through (benchmarks/RESULTS.md)
+# recall at 1% (0.914 to 0.887) and let more same-style drawings through (benchmarks/HISTORY.md)
 NEIGHBOURHOOD_K = 50
 CONTENT_PARTS = 1
 
@@ -150,7 +150,7 @@ def local_null(
     Same-creator pairs stay in, unlike the content null: keypoints match the frames,
     templates and shared parts of a series (a warning-sign triangle, a letter E against F),
     which live inside portfolios; a null without them claimed 0.1% where same-style works
-    verified 2.8% of the time (benchmarks/RESULTS.md). Each image is verified as a query is,
+    verified 2.8% of the time (benchmarks/HISTORY.md). Each image is verified as a query is,
     as it is and mirrored."""
     queries = [local.extract_query(img) for img in images]
     pairs = verified_pairs(scores, candidates)
@@ -298,7 +298,7 @@ def fit_calibration(
     scores, whole = background_scores(content, images, content_views)
     parts = parts if len(images) > k * parts else 1  # too few images to split: one null
     # split nulls count one creator's distinct works too: without them they rated 3.2% of
-    # same-style drawings `possible` against a 1% claim (benchmarks/RESULTS.md, stop 31)
+    # same-style drawings `possible` against a 1% claim (benchmarks/HISTORY.md, stop 31)
     recolours = recolour_pairs(images, creators) if parts > 1 else None
     nulls = content_nulls(scores, whole, creators, recolours, k, parts)
     if recolours is not None:
