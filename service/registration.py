@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,25 +40,28 @@ def from_directory(root: Path) -> Iterator[WorkSource]:
             yield WorkSource(rel.parts[0], rel.as_posix(), path)
 
 
-def csv_rows(lines: Iterable[str], needed: set[str], where: str) -> Iterator[dict[str, str]]:
+def csv_rows(
+    lines: Iterable[str], needed: set[str], line_at: Callable[[int], str]
+) -> Iterator[dict[str, str]]:
     """The rows of CSV text that has the `needed` columns; text that is not such a CSV is
-    refused with a ValueError naming `where` (a file, an upload) and the line."""
+    refused with a ValueError naming the line as `line_at(number)` says (a file's path and
+    line, an upload's line)."""
     reader = csv.DictReader(lines)
     try:
         missing = needed - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{where}: missing column(s) {', '.join(sorted(missing))}")
+            raise ValueError(f"{line_at(1)}: missing column(s) {', '.join(sorted(missing))}")
         yield from reader
     except (csv.Error, UnicodeDecodeError) as exc:  # a field over csv's size limit, a NUL
         at = reader.line_num + 1  # the line being read when it failed
-        raise ValueError(f"{where}:{at}: not a readable CSV ({exc})") from exc
+        raise ValueError(f"{line_at(at)}: not a readable CSV ({exc})") from exc
 
 
 def manifest_rows(manifest: Path, needed: set[str]) -> Iterator[dict[str, str]]:
     """The rows of a CSV manifest file (UTF-8, with or without a byte-order mark) that has
     the `needed` columns (`csv_rows`)."""
     with manifest.open(newline="", encoding=MANIFEST_ENCODING) as fh:
-        yield from csv_rows(fh, needed, str(manifest))
+        yield from csv_rows(fh, needed, lambda line: f"{manifest}:{line}")
 
 
 def from_manifest(manifest: Path) -> Iterator[WorkSource]:

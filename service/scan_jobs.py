@@ -54,13 +54,14 @@ def manifest_paths(text: str, root: Path) -> list[Path]:
     """The `path` column of an uploaded CSV manifest, each resolved inside the scan root."""
     paths = []
     try:
-        for number, row in enumerate(csv_rows(io.StringIO(text), {"path"}, "manifest"), 2):
+        rows = csv_rows(io.StringIO(text), {"path"}, lambda line: f"manifest line {line}")
+        for number, row in enumerate(rows, 2):
             if number > MAX_MANIFEST_ROWS + 1:
                 raise ScanPathError(f"a scan manifest may list at most {MAX_MANIFEST_ROWS} paths")
             try:
                 paths.append(under_root(root, row["path"] or ""))
             except ScanPathError as exc:
-                raise ScanPathError(f"manifest:{number}: {exc}") from exc
+                raise ScanPathError(f"manifest line {number}: {exc}") from exc
     except ScanPathError:
         raise
     except ValueError as exc:  # not a CSV with a path column

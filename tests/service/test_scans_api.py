@@ -80,15 +80,15 @@ def test_paths_stay_inside_the_scan_root(scanning: TestClient, inbox: Path) -> N
         assert says in answer.json()["error"]["message"], answer.json()
     manifest = _start(scanning, manifest=b"path\nbatch/copy.png\n../secret.png\n")
     assert manifest.status_code == 422
-    assert "manifest:3: '../secret.png'" in manifest.json()["error"]["message"]
+    assert "manifest line 3: '../secret.png'" in manifest.json()["error"]["message"]
     huge = _start(scanning, manifest=b"path\n" + b"x" * 200_000 + b"\n")  # over csv's field limit
     assert (
         huge.status_code == 422
-        and "manifest:2: not a readable CSV" in huge.json()["error"]["message"]
+        and "manifest line 2: not a readable CSV" in huge.json()["error"]["message"]
     )
     no_column = _start(scanning, manifest=b"file\nbatch/copy.png\n")
     assert no_column.status_code == 422
-    assert "manifest: missing column(s) path" in no_column.json()["error"]["message"]
+    assert "manifest line 1: missing column(s) path" in no_column.json()["error"]["message"]
     both = _start(scanning, folder="batch", manifest=b"path\nbatch/copy.png\n")
     assert both.status_code == 422 and "exactly one" in both.json()["error"]["message"]
     preview = scanning.get("/v1/scans/preview", headers=AUTH, params={"path": "../secret.png"})
