@@ -124,6 +124,8 @@ class Catalog:
         with Session(self.engine) as s, s.begin():
             existing = s.scalar(select(WorkRow).where(WorkRow.work_id == new.work_id))
             if existing is not None and existing.removed_at is None:
+                if existing.creator_id != new.creator_id:  # never hand over another's work
+                    raise WorkConflict(f"work id {new.work_id!r} is taken; choose another")
                 if existing.sha256 != new.sha256:
                     raise WorkConflict(
                         f"work {new.work_id!r} is already registered with "
@@ -285,12 +287,19 @@ class Catalog:
         return {c: found_c.get(c, {}) for c in creators}, {w: found_w.get(w, {}) for w in works}
 
     def works(
-        self, creator_id: str | None = None, limit: int = 1000, offset: int = 0
+        self,
+        creator_id: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+        after_pk: int | None = None,
     ) -> list[Work]:
-        """Active works, oldest first, optionally of one creator."""
+        """Active works, oldest first, optionally of one creator; `after_pk` starts after
+        that work's key (a walk over every work that removals meanwhile cannot shift)."""
         query = select(WorkRow).where(WorkRow.removed_at.is_(None))
         if creator_id is not None:
             query = query.where(WorkRow.creator_id == creator_id)
+        if after_pk is not None:
+            query = query.where(WorkRow.id > after_pk)
         with Session(self.engine) as s:
             rows = s.scalars(query.order_by(WorkRow.id).offset(offset).limit(limit))
             return [Work.from_row(r) for r in rows]

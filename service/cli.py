@@ -147,10 +147,10 @@ def works_list(creator: str | None, limit: int | None) -> None:
     """One JSON line per active work, oldest first: every one (read a page at a time), or
     the first --limit."""
     catalog = common.catalog()
-    shown = 0
+    shown, last = 0, None
     while limit is None or shown < limit:
         want = WORKS_PAGE if limit is None else min(WORKS_PAGE, limit - shown)
-        page = catalog.works(creator, limit=want, offset=shown)
+        page = catalog.works(creator, limit=want, after_pk=last)
         for w in page:
             click.echo(
                 json.dumps(
@@ -165,6 +165,7 @@ def works_list(creator: str | None, limit: int | None) -> None:
         shown += len(page)
         if len(page) < want:
             break
+        last = page[-1].pk
 
 
 @works.command("remove")

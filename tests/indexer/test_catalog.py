@@ -41,7 +41,19 @@ def test_register_is_idempotent_and_conflicts_are_refused(tmp_path: Path) -> Non
     assert not created3 and same_bytes_new_name.pk == work.pk
     with pytest.raises(WorkConflict, match="different bytes"):
         catalog.add(_work(sha="b" * 64), {})
+    with pytest.raises(WorkConflict, match="is taken"):  # not another creator's work back
+        catalog.add(_work(creator="bob"), {})
     assert catalog.generation() == 1
+
+
+def test_paging_after_a_key_skips_nothing_when_works_go_meanwhile(tmp_path: Path) -> None:
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    for k in range(6):
+        catalog.add(_work(f"alice/{k}.png", sha=f"{k:064d}"), {})
+    first = catalog.works(limit=2)
+    catalog.remove("alice/0.png")  # an offset of 2 would now skip alice/2.png
+    rest = catalog.works(limit=10, after_pk=first[-1].pk)
+    assert [w.work_id for w in first + rest] == [f"alice/{k}.png" for k in range(6)]
 
 
 def test_remove_leaves_a_tombstone_and_frees_the_id(tmp_path: Path) -> None:
