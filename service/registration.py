@@ -42,24 +42,26 @@ def from_directory(root: Path) -> Iterator[WorkSource]:
 
 def csv_rows(
     lines: Iterable[str], needed: set[str], line_at: Callable[[int], str]
-) -> Iterator[dict[str, str]]:
-    """The rows of CSV text that has the `needed` columns; text that is not such a CSV is
-    refused with a ValueError naming the line as `line_at(number)` says (a file's path and
-    line, an upload's line)."""
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) of CSV text that has the `needed` columns (a row's number is the
+    line it ends on: blank lines and quoted line breaks count); text that is not such a CSV
+    is refused with a ValueError naming the line as `line_at(number)` says (a file's path
+    and line, an upload's line)."""
     reader = csv.DictReader(lines)
     try:
         missing = needed - set(reader.fieldnames or [])
         if missing:
             raise ValueError(f"{line_at(1)}: missing column(s) {', '.join(sorted(missing))}")
-        yield from reader
+        for row in reader:
+            yield reader.line_num, row
     except (csv.Error, UnicodeDecodeError) as exc:  # a field over csv's size limit, a NUL
         at = reader.line_num + 1  # the line being read when it failed
         raise ValueError(f"{line_at(at)}: not a readable CSV ({exc})") from exc
 
 
-def manifest_rows(manifest: Path, needed: set[str]) -> Iterator[dict[str, str]]:
-    """The rows of a CSV manifest file (UTF-8, with or without a byte-order mark) that has
-    the `needed` columns (`csv_rows`)."""
+def manifest_rows(manifest: Path, needed: set[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) of a CSV manifest file (UTF-8, with or without a byte-order mark)
+    that has the `needed` columns (`csv_rows`)."""
     with manifest.open(newline="", encoding=MANIFEST_ENCODING) as fh:
         yield from csv_rows(fh, needed, lambda line: f"{manifest}:{line}")
 
@@ -67,7 +69,7 @@ def manifest_rows(manifest: Path, needed: set[str]) -> Iterator[dict[str, str]]:
 def from_manifest(manifest: Path) -> Iterator[WorkSource]:
     """CSV with columns creator_id,work_id,path; relative paths are relative to the CSV."""
     needed = {"creator_id", "work_id", "path"}
-    for line, row in enumerate(manifest_rows(manifest, needed), start=2):
+    for line, row in manifest_rows(manifest, needed):
         if not all(row.get(k) for k in needed):
             raise ValueError(f"{manifest}:{line}: creator_id, work_id and path are required")
         path = Path(row["path"])

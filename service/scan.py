@@ -52,7 +52,7 @@ def scan_inputs(source: str, stdin: TextIO | None = None) -> Iterator[Path]:
             p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
         )
     elif root.suffix.lower() == ".csv":
-        for row in manifest_rows(root, {"path"}):
+        for _, row in manifest_rows(root, {"path"}):
             path = Path(row["path"] or "")
             yield path if path.is_absolute() else root.parent / path
     elif root.suffix.lower() == ".jsonl":

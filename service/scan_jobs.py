@@ -52,16 +52,16 @@ def under_root(root: Path, relative: str) -> Path:
 
 def manifest_paths(text: str, root: Path) -> list[Path]:
     """The `path` column of an uploaded CSV manifest, each resolved inside the scan root."""
-    paths = []
+    paths: list[Path] = []
     try:
         rows = csv_rows(io.StringIO(text), {"path"}, lambda line: f"manifest line {line}")
-        for number, row in enumerate(rows, 2):
-            if number > MAX_MANIFEST_ROWS + 1:
+        for line, row in rows:
+            if len(paths) == MAX_MANIFEST_ROWS:
                 raise ScanPathError(f"a scan manifest may list at most {MAX_MANIFEST_ROWS} paths")
             try:
                 paths.append(under_root(root, row["path"] or ""))
             except ScanPathError as exc:
-                raise ScanPathError(f"manifest line {number}: {exc}") from exc
+                raise ScanPathError(f"manifest line {line}: {exc}") from exc
     except ScanPathError:
         raise
     except ValueError as exc:  # not a CSV with a path column

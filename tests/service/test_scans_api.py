@@ -78,9 +78,9 @@ def test_paths_stay_inside_the_scan_root(scanning: TestClient, inbox: Path) -> N
         answer = _start(scanning, folder=folder)
         assert answer.status_code == 422, folder
         assert says in answer.json()["error"]["message"], answer.json()
-    manifest = _start(scanning, manifest=b"path\nbatch/copy.png\n../secret.png\n")
-    assert manifest.status_code == 422
-    assert "manifest line 3: '../secret.png'" in manifest.json()["error"]["message"]
+    manifest = _start(scanning, manifest=b"path\nbatch/copy.png\n\n../secret.png\n")
+    assert manifest.status_code == 422  # the line it is on: blank lines count
+    assert "manifest line 4: '../secret.png'" in manifest.json()["error"]["message"]
     huge = _start(scanning, manifest=b"path\n" + b"x" * 200_000 + b"\n")  # over csv's field limit
     assert (
         huge.status_code == 422
