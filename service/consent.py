@@ -48,12 +48,16 @@ Credit = Annotated[str, Field(max_length=500), _checked(lines=False)]
 
 
 def scrubbed(terms: dict[str, Any]) -> dict[str, Any]:
-    """Terms as stored, with any character the checks now refuse dropped from their text, so
-    that terms saved before a check still read (and match) rather than fail."""
+    """Terms as stored, with any character the checks now refuse dropped from their text (a
+    line break in a one-line field becomes a space), so that terms saved before a check
+    still read (and match) rather than fail."""
+
+    def clean(text: str, lines: bool) -> str:
+        spaced = text if lines else "".join(" " if ch in _LINE_BREAKS else ch for ch in text)
+        return "".join(ch for ch in spaced if not _unsafe(ch, lines))
+
     return {
-        k: "".join(ch for ch in v if not _unsafe(ch, k == "licence"))
-        if k in TEXT_FIELDS and isinstance(v, str)
-        else v
+        k: clean(v, k == "licence") if k in TEXT_FIELDS and isinstance(v, str) else v
         for k, v in terms.items()
     }
 

@@ -65,6 +65,7 @@ def test_terms_stored_before_the_check_still_read() -> None:
     characters dropped, rather than failing every match of the creator."""
     terms = effective({"credit": "Ali\x00ce", "policy": "takedown"}, {"licence": "\u202eX\nY"})
     assert (terms.credit, terms.licence, terms.policy) == ("Alice", "X\nY", "takedown")
+    assert effective({"credit": "Alice\nBob", "licence_url": "https://a\t"}).credit == "Alice Bob"
 
 
 def test_work_overrides_win_and_keep_the_creator_rate() -> None:
