@@ -185,9 +185,9 @@ def cut_setters(
     names = list(dict.fromkeys(pictures[k] for k in top))
     shown = ", ".join(f"`{n}`" for n in names[:3]) + (", ..." if len(names) > 3 else "")
     return (
-        f"The cut is set by the {len(top)} highest-scoring of the {len(negative_scores)} "
-        f"non-copies ({let_through} let through, and the next): edits of {len(names)} "
-        f"distinct picture{'s' if len(names) != 1 else ''} ({shown})."
+        f"The product's cut is set by the {len(top)} highest-scoring of the "
+        f"{len(negative_scores)} non-copies ({let_through} let through, and the next): "
+        f"edits of {len(names)} distinct picture{'s' if len(names) != 1 else ''} ({shown})."
     )
 
 

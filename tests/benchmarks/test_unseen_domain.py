@@ -116,8 +116,8 @@ def test_cut_setters_name_the_pictures_whose_edits_set_the_cut() -> None:
     pictures = ["other"] * 197 + ["card"] * 3
     line = cut_setters(scores, pictures)
     assert line == (
-        "The cut is set by the 3 highest-scoring of the 200 non-copies (2 let through, and "
-        "the next): edits of 1 distinct picture (`card`)."
+        "The product's cut is set by the 3 highest-scoring of the 200 non-copies (2 let "
+        "through, and the next): edits of 1 distinct picture (`card`)."
     )
     spread = cut_setters(np.arange(500.0), [f"p{k}" for k in range(500)])
     assert "edits of 6 distinct pictures (`p499`, `p498`, `p497`, ...)" in spread
