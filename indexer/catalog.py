@@ -291,16 +291,20 @@ class Catalog:
         creator_id: str | None = None,
         limit: int = 1000,
         offset: int = 0,
-        after_pk: int | None = None,
+        after: str | None = None,
     ) -> list[Work]:
-        """Active works, oldest first, optionally of one creator; `after_pk` starts after
-        that work's key (a walk over every work that removals meanwhile cannot shift)."""
+        """Active works, oldest first, optionally of one creator. `after` (a work id of this
+        listing, removed or not) starts after that work: a walk that removals meanwhile
+        cannot shift; WorkNotFound when there is no such work."""
         query = select(WorkRow).where(WorkRow.removed_at.is_(None))
         if creator_id is not None:
             query = query.where(WorkRow.creator_id == creator_id)
-        if after_pk is not None:
-            query = query.where(WorkRow.id > after_pk)
         with Session(self.engine) as s:
+            if after is not None:
+                mark = s.scalar(select(WorkRow).where(WorkRow.work_id == after))
+                if mark is None or creator_id not in (None, mark.creator_id):
+                    raise WorkNotFound(f"no work with id {after[:200]!r} to list after")
+                query = query.where(WorkRow.id > mark.id)
             rows = s.scalars(query.order_by(WorkRow.id).offset(offset).limit(limit))
             return [Work.from_row(r) for r in rows]
 

@@ -150,7 +150,7 @@ def works_list(creator: str | None, limit: int | None) -> None:
     shown, last = 0, None
     while limit is None or shown < limit:
         want = WORKS_PAGE if limit is None else min(WORKS_PAGE, limit - shown)
-        page = catalog.works(creator, limit=want, after_pk=last)
+        page = catalog.works(creator, limit=want, after=last)
         for w in page:
             click.echo(
                 json.dumps(
@@ -165,7 +165,7 @@ def works_list(creator: str | None, limit: int | None) -> None:
         shown += len(page)
         if len(page) < want:
             break
-        last = page[-1].pk
+        last = page[-1].work_id
 
 
 @works.command("remove")

@@ -42,6 +42,9 @@ class WorkList(BaseModel):
     works: list[WorkOut]
     limit: int
     offset: int
+    next_after: str | None = Field(
+        description="the page's last work id, to pass as `after`; null on the last page"
+    )
 
 
 class Removed(BaseModel):
@@ -146,15 +149,31 @@ def list_works(
     creator_id: Annotated[str | None, Query(description="only this creator's works")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    after: Annotated[
+        str | None,
+        Query(description="list after this work id (a page's `next_after`)", max_length=1000),
+    ] = None,
 ) -> WorkList:
-    """Active works, oldest first; a creator key lists its own creator's only."""
+    """Active works, oldest first; a creator key lists its own creator's only. Walk every
+    work with `after` (each page's `next_after`); `offset` pages can shift when a work is
+    removed meanwhile."""
     allow(caller, "admin", "reviewer", "creator")
     if caller.role == "creator":
         if creator_id is not None and creator_id != caller.creator_id:
             raise ApiError(403, "forbidden", "a creator key lists its own creator's works only")
         creator_id = caller.creator_id
-    works = runtime.library.catalog.works(creator_id, limit, offset)
-    return WorkList(works=[work_out(w) for w in works], limit=limit, offset=offset)
+    if after is not None and offset:
+        raise ApiError(422, "invalid_request", "page with `after` or with `offset`, not both")
+    try:
+        works = runtime.library.catalog.works(creator_id, limit, offset, after)
+    except WorkNotFound as e:  # a cursor, not the resource asked for: the request is wrong
+        raise ApiError(422, "invalid_request", str(e)) from e
+    return WorkList(
+        works=[work_out(w) for w in works],
+        limit=limit,
+        offset=offset,
+        next_after=works[-1].work_id if len(works) == limit else None,
+    )
 
 
 @router.get("/{work_id:path}", responses={404: {"model": ErrorResponse}})

@@ -52,8 +52,14 @@ def test_paging_after_a_key_skips_nothing_when_works_go_meanwhile(tmp_path: Path
         catalog.add(_work(f"alice/{k}.png", sha=f"{k:064d}"), {})
     first = catalog.works(limit=2)
     catalog.remove("alice/0.png")  # an offset of 2 would now skip alice/2.png
-    rest = catalog.works(limit=10, after_pk=first[-1].pk)
+    catalog.remove("alice/1.png")  # the page's last work itself may go too
+    rest = catalog.works(limit=10, after=first[-1].work_id)
     assert [w.work_id for w in first + rest] == [f"alice/{k}.png" for k in range(6)]
+    with pytest.raises(WorkNotFound, match="to list after"):
+        catalog.works(after="alice/none.png")
+    catalog.add(_work("bob/0.png", creator="bob", sha="b" * 64), {})
+    with pytest.raises(WorkNotFound, match="to list after"):  # not a work of this listing
+        catalog.works("alice", after="bob/0.png")
 
 
 def test_remove_leaves_a_tombstone_and_frees_the_id(tmp_path: Path) -> None:

@@ -217,6 +217,28 @@ def test_list_works_filters_and_pages(client: TestClient, gallery: dict[str, byt
     assert [w["work_id"] for w in bob["works"]] == ["bob/d0.png", "bob/d1.png", "bob/d2.png"]
     page = client.get("/v1/works", headers=AUTH, params={"limit": 2, "offset": 8}).json()
     assert [w["work_id"] for w in page["works"]] == ["carol/d2.png"]
+    assert page["next_after"] is None  # the last page
+
+
+def test_walking_works_by_cursor_skips_nothing_when_works_go_meanwhile(
+    client: TestClient, gallery: dict[str, bytes]
+) -> None:
+    """An offset walk skips a work when an earlier one is removed between pages; `after`
+    (each page's `next_after`) does not, even when the page's last work is the one removed."""
+    seen: list[str] = []
+    params: dict[str, str | int] = {"limit": 2}
+    while True:
+        page = client.get("/v1/works", headers=AUTH, params=params).json()
+        seen += [w["work_id"] for w in page["works"]]
+        if len(seen) == 2:
+            assert client.delete(f"/v1/works/{seen[-1]}", headers=AUTH).status_code == 200
+        if page["next_after"] is None:
+            break
+        params["after"] = page["next_after"]
+    assert seen == list(gallery)
+    for params in ({"after": "alice/none.png"}, {"after": "alice/d0.png", "offset": 1}):
+        code, message = error_of(client.get("/v1/works", headers=AUTH, params=params), 422)
+        assert code == "invalid_request" and ("to list after" in message or "not both" in message)
 
 
 def test_removed_work_stops_matching_at_once(client: TestClient, gallery: dict[str, bytes]) -> None:

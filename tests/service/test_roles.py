@@ -48,6 +48,13 @@ def test_a_creator_never_sees_another_creators_works(client: TestClient, keys: K
     listed = client.get("/v1/works", headers=alice).json()["works"]
     assert {w["creator_id"] for w in listed} == {"alice"}
     assert client.get("/v1/works?creator_id=bob", headers=alice).status_code == 403
+    after_bob = client.get("/v1/works?after=bob/w101.png", headers=alice)
+    after_none = client.get("/v1/works?after=bob/nothing.png", headers=alice)
+    assert after_bob.status_code == after_none.status_code == 422  # existence does not leak
+    assert (
+        after_bob.json()["error"]["message"].replace("w101", "nothing")
+        == (after_none.json()["error"]["message"])
+    )
     hidden = client.get("/v1/works/bob/w101.png", headers=alice)
     missing = client.get("/v1/works/bob/nothing.png", headers=alice)
     assert hidden.status_code == missing.status_code == 404  # existence does not leak
