@@ -92,7 +92,7 @@ def file_claim(
 ) -> tuple[Claim, Packet]:
     """Match the image, and file a claim for `creator_id` if it matches their works at
     least `possible`ly; the evidence packet is written under DATA_DIR/evidence/."""
-    full = runtime.matcher.match([query], runtime.options())[0]
+    full = runtime.matcher.match([query], runtime.options(creator=creator_id))[0]
     result = restrict(full, creator_id)  # the claim shows only the claimant's matches
     matched = matched_entries(result, creator_id)
     if not matched:

@@ -59,7 +59,7 @@ def verify_cmd(path: Path, public_key: Path | None, rematch: bool) -> None:
 
 def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str, object]:
     from models.images import load_image_bytes
-    from service.evidence import part, query_sha256, rematch_problems, verify_packet
+    from service.evidence import part, query_sha256, rematch_problems, unreached, verify_packet
 
     checked = verify_packet(data, trusted)
     report: dict[str, object] = {
@@ -71,8 +71,11 @@ def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str,
     if rematch and not checked.problems:
         runtime = common.runtime()
         query = load_image_bytes(checked.query, runtime.settings.limits)
-        rerun = runtime.matcher.match([query], runtime.options())[0]
-        differences = rematch_problems(checked, rerun)
+        claimant = part(checked.body, "context").get("creator_id")  # a claim's packet
+        scope = claimant if isinstance(claimant, str) else None
+        options = runtime.options(runtime.settings.max_top_k, scope)
+        rerun = runtime.matcher.match([query], options)[0]
+        differences = rematch_problems(checked, rerun) + unreached(runtime.library, checked, rerun)
         report["rematch"] = {
             "same_snapshot": rerun.models.index == part(checked.body, "models").get("index"),
             "problems": differences,

@@ -19,6 +19,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from indexer import audit
+from indexer.errors import WorkNotFound
 from indexer.library import Library
 from models.images import LoadedImage
 from service.schemas import MatchResult, WorkMatch
@@ -215,4 +216,24 @@ def rematch_problems(packet: PacketCheck, rerun: MatchResult, tolerance: float =
                     f"{role} score of {m['work_id']}: {now[m['work_id']]:.6f} now, "
                     f"{m['score']:.6f} in the packet"
                 )
+    return problems
+
+
+def unreached(library: Library, checked: PacketCheck, rerun: MatchResult) -> list[str]:
+    """The packet's matches still registered that the re-run did not reach, so whose scores
+    it could not check (a removed work is expected to be missing)."""
+    reached = {m.work_id for m in rerun.content.matches + rerun.style.matches}
+    listed = {
+        m["work_id"]
+        for role in ("content", "style")
+        for m in part(checked.result, role).get("matches") or []
+        if isinstance(m, dict) and isinstance(m.get("work_id"), str)
+    }
+    problems = []
+    for work_id in sorted(listed - reached):
+        try:
+            library.catalog.get(work_id)
+        except WorkNotFound:
+            continue
+        problems.append(f"{work_id} is still registered but the re-run did not reach it")
     return problems

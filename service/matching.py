@@ -39,6 +39,9 @@ from service.watermarks import WatermarkReader, provenance_of, watermarked_works
 
 PDQ_CANDIDATES = 32
 DIHEDRAL = 8  # PDQ hashes per query: every flip and quarter turn
+# candidates per search for a match scoped to one creator, so that other creators' works
+# (near-copies among them) cannot crowd that creator's own out of its answer
+SCOPED_CANDIDATES = 256
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,13 @@ class MatchOptions:
     # distance says more about simple shapes than about copying (benchmarks/RESULTS.md,
     # sections pdq_plainness and pdq_reach, which measures wider reaches with this knob)
     pdq_reach: int = MATCH_DISTANCE
+    # rank only this creator's works (its key's match, its claim), searching wider; the
+    # rates stay as measured against the whole catalog
+    creator: str | None = None
+
+    def candidates(self, k: int) -> int:
+        """Neighbours to search for: `k`, or more when scoped to one creator."""
+        return max(k, SCOPED_CANDIDATES) if self.creator is not None else k
 
 
 def whole_images(vecs: NDArray[np.float32], counts: Sequence[int]) -> NDArray[np.float32]:
@@ -106,9 +116,11 @@ class Matcher:
         counts = [len(vs) for vs in views]
         neighbourhoods = self.calibration.content.neighbourhoods(whole_images(content_vecs, counts))
         content_hits = self._content_hits(content_vecs, counts, opts)
-        pdq_hits = self._pdq_hits(codes, opts.pdq_reach)
+        pdq_hits = self._pdq_hits(codes, opts)
         with stage("search"):
-            style_hits = self.library.search("style", style_vecs, opts.style_neighbours)
+            style_hits = self.library.search(
+                "style", style_vecs, opts.candidates(opts.style_neighbours)
+            )
         models = self._models()
         out = []
         for i, q in enumerate(queries):
@@ -171,7 +183,7 @@ class Matcher:
         against whole works, the whole query against works' crops, the query's paired view
         against works' same view) and the works. `counts`: each query's embedded images,
         its paired view last when the scheme has one."""
-        k = max(opts.top_k, 10)
+        k = opts.candidates(max(opts.top_k, 10))
         scheme = VIEWS[self.views]
         starts = np.cumsum([0, *counts])[:-1]
         ends = starts + np.asarray(counts, np.int64)
@@ -216,6 +228,9 @@ class Matcher:
         sims, works = hits
         marked = marked or {}
         works = works | {pk: w for pk, (_, w) in pdq.items()} | self._marked_works(set(marked))
+        if opts.creator is not None:  # nor do others' works take its verification's places
+            works = {pk: w for pk, w in works.items() if w.creator_id == opts.creator}
+            sims = {pk: s for pk, s in sims.items() if pk in works}
         verified = self._verify(image, sims, works) if self.verifies else {}
         cal, n = self.calibration, len(self.library)
         local_null = cal.local if self.verifies else None
@@ -328,12 +343,15 @@ class Matcher:
         )
 
     def _pdq_hits(
-        self, codes: list[NDArray[np.uint8]], reach: int
+        self, codes: list[NDArray[np.uint8]], opts: MatchOptions
     ) -> list[dict[int, tuple[int, Work]]]:
         """Per query: the smallest PDQ distance per work over its eight dihedral variants,
-        for works within `reach` bits."""
+        for works within the options' `pdq_reach` bits."""
+        reach = opts.pdq_reach
         with stage("search"):
-            hits = self.library.search("pdq", np.concatenate(codes), PDQ_CANDIDATES)
+            hits = self.library.search(
+                "pdq", np.concatenate(codes), opts.candidates(PDQ_CANDIDATES)
+            )
         out = []
         for q in range(len(codes)):
             best: dict[int, tuple[int, Work]] = {}

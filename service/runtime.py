@@ -48,8 +48,9 @@ class Runtime:
         """The service's signing key (created on first use)."""
         return Signer.load_or_create(self.settings.signing_key_path)
 
-    def options(self, top_k: int | None = None) -> MatchOptions:
-        """Match options from settings; a top_k over STYLETRACE_MAX_TOP_K is refused."""
+    def options(self, top_k: int | None = None, creator: str | None = None) -> MatchOptions:
+        """Match options from settings, scoped to `creator`'s works when given; a top_k over
+        STYLETRACE_MAX_TOP_K is refused."""
         s = self.settings
         if top_k is not None and not 1 <= top_k <= s.max_top_k:
             raise ValueError(f"top_k must be between 1 and {s.max_top_k} (STYLETRACE_MAX_TOP_K)")
@@ -59,6 +60,7 @@ class Runtime:
             works_per_creator=s.style_works_per_creator,
             match_rate=s.match_rate,
             possible_rate=s.possible_rate,
+            creator=creator,
         )
 
 

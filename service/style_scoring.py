@@ -28,7 +28,8 @@ def style_result(
     per_creator: dict[str, list[float]] = defaultdict(list)
     for h in hits:
         per_creator[h.work.creator_id].append(h.score)
-    shown = hits[: opts.top_k]
+    mine = [h for h in hits if opts.creator in (None, h.work.creator_id)]
+    shown = mine[: opts.top_k]  # scoped to a creator: its own works, however others rank
     bases = [basis(cal.style_null(1), h.score, len(library)) for h in shown]
     works = [
         WorkMatch(
@@ -54,26 +55,27 @@ def style_result(
         creators, shares([c.calibrated for c in creators], opts.possible_rate), strict=True
     ):
         c.share = round(share, 4)
-    for c in creators[: opts.top_k]:  # what the shown creators' rates stand on
+    listed = [c for c in creators if opts.creator in (None, c.creator_id)][: opts.top_k]
+    for c in listed:  # what the shown creators' rates stand on
         test = basis(cal.style_null(c.works), raw[c.creator_id], library.creators)
         c.tests, c.upper = {"style": test}, test.upper
     generic = sum(1 for c in creators if c.calibrated <= opts.possible_rate)
-    if not creators:
+    if not listed:
         return StyleResult(
             verdict="none",
             score=0.0,
             calibrated=1.0,
             creators=[],
             matches=[],
-            generic_creators=0,
+            generic_creators=generic,
         )
-    best = creators[0]
+    best = listed[0]
     return StyleResult(
         verdict=verdict(best.calibrated, opts.match_rate, opts.possible_rate),
         score=best.score,
         calibrated=best.calibrated,
         upper=best.upper,
-        creators=creators[: opts.top_k],
+        creators=listed,
         matches=works,
         generic_creators=generic,
     )

@@ -202,7 +202,7 @@ async def evidence(
 
     def run() -> bytes:
         query = load_image_bytes(data, settings.limits)
-        result = runtime.matcher.match([query], runtime.options())[0]
+        result = runtime.matcher.match([query], runtime.options(creator=caller.creator_id))[0]
         if caller.creator_id:
             result = restrict(result, caller.creator_id)
         context = {"requested_by": caller.actor}

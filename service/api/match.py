@@ -52,7 +52,7 @@ async def match(
             f"form field 'top_k' must be between 1 and {settings.max_top_k}, got {top_k}",
         )
     data = await read_upload(image, settings.max_upload_bytes)
-    options = runtime.options(top_k)
+    options = runtime.options(top_k, caller.creator_id)
 
     def run() -> MatchResult:
         query = load_image_bytes(data, settings.limits)

@@ -5,7 +5,9 @@ as a missing one. Fields the copy could not carry are named in `X-Styletrace-Ski
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Response
 
@@ -53,9 +55,16 @@ async def published_copy(
 
     done = await inference.run("publish", make)
     headers = {
-        "Content-Disposition": f'attachment; filename="{done.filename}"',
+        "Content-Disposition": attachment(done.filename),
         "X-Styletrace-Payload-Id": str(done.payload_id),
         "X-Styletrace-Skipped": skipped_header(done),
         "Cache-Control": "no-store",
     }
     return Response(done.data, media_type=done.media_type, headers=headers)
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for any file name: an ASCII stand-in (headers are Latin-1, and
+    a quote would end the value) and the name itself as RFC 6266's UTF-8 `filename*`."""
+    plain = re.sub(r'[^\x20-\x7e]|["\\]', "_", filename)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from models.images import load_image_bytes
 from service.claims import labelled
-from service.evidence import rematch_problems, verify_packet
+from service.evidence import rematch_problems, unreached, verify_packet
 from service.runtime import Runtime
 from service.schemas import MatchResult
 from service.settings import Settings
@@ -211,6 +211,15 @@ def test_a_packet_rematches_on_the_same_snapshot(
     shifted = MatchResult.model_validate(rerun.model_dump())
     shifted.content.matches[0].score += 0.01
     assert "content score of alice/w1.png" in rematch_problems(checked, shifted)[0]
+    assert unreached(runtime.library, checked, rerun) == []
+    pushed_out = MatchResult.model_validate(rerun.model_dump())  # others now rank above it
+    for role in (pushed_out.content, pushed_out.style):
+        role.matches = [m for m in role.matches if m.work_id != "alice/w1.png"]
+    assert unreached(runtime.library, checked, pushed_out) == [
+        "alice/w1.png is still registered but the re-run did not reach it"
+    ]
+    assert client.delete("/v1/works/alice/w1.png", headers=AUTH).status_code == 200
+    assert unreached(runtime.library, checked, pushed_out) == []  # removed: expected to go
 
 
 def test_a_missing_packet_is_a_404_not_a_crash(

@@ -163,6 +163,22 @@ def test_jpeg_work_is_published_as_jpeg_with_exif_and_xmp(client: TestClient) ->
     assert [(m["kind"], m["work_id"]) for m in mark] == [("styletrace", "alice/photo.jpg")]
 
 
+def test_any_work_id_downloads_under_its_own_name(client: TestClient) -> None:
+    """Found by QA: a work id outside Latin-1 was a 500 (headers are Latin-1), and a quote
+    in it broke the header's value."""
+    from urllib.parse import quote, unquote
+
+    work_id = 'alice/日本語 "q".png'
+    register(client, png(PHOTO), work_id)
+    r = client.get(f"/v1/published/{quote(work_id)}", headers=AUTH)
+    assert r.status_code == 200, r.text
+    disposition = r.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="')
+    assert disposition.count('"') == 2  # the stand-in's own quotes only
+    encoded = disposition.split("filename*=UTF-8''")[1]
+    assert unquote(encoded).endswith('日本語 "q".png')
+
+
 def test_a_copy_of_a_removed_work_is_reported_as_removed(client: TestClient) -> None:
     register(client, png(PHOTO), "alice/gone.png")
     copy = client.get("/v1/published/alice/gone.png", headers=AUTH).content

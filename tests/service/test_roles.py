@@ -4,6 +4,7 @@ may do works. Policies of matched creators show in match results."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -166,3 +167,40 @@ def test_match_shows_policies_and_creators_see_only_themselves(
     seen |= {a["creator_id"] for a in as_bob["policy"]["applies"]}
     assert seen <= {"bob"} and as_bob["content"]["verdict"] != "match"
     assert _match(client, keys["alice"], copy)["content"]["verdict"] == "match"
+
+
+def test_other_creators_near_copies_cannot_crowd_a_creators_own_match_out(
+    client: TestClient, keys: Keys
+) -> None:
+    """Found by QA: a creator's match and claim ranked the whole catalog, then kept that
+    creator's works; twelve registered copies of the query by someone else filled every
+    place and alice's own work, a match, came back `none` and her claim was refused."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    query = Image.open(io.BytesIO(art("alice", 1))).convert("RGB")
+    buf = io.BytesIO()
+    query.save(buf, format="JPEG", quality=70)
+    suspect = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    for n in range(12):  # the suspect itself, as twelve distinct files
+        info, out = PngInfo(), io.BytesIO()
+        info.add_text("n", str(n))
+        suspect.save(out, format="PNG", pnginfo=info)
+        r = client.post(
+            "/v1/works",
+            headers=AUTH,
+            data={"creator_id": "mallory", "work_id": f"mallory/c{n}.png"},
+            files={"image": ("c.png", out.getvalue(), "image/png")},
+        )
+        assert r.status_code == 201, r.text
+    data = buf.getvalue()
+    mine = _match(client, keys["alice"], data)["content"]
+    assert mine["matches"][0]["work_id"] == "alice/w1.png"
+    assert mine["verdict"] in ("match", "possible")
+    claim = client.post(
+        "/v1/claims",
+        headers=bearer(keys["alice"]),
+        data={"kind": "takedown"},
+        files={"image": ("q.jpg", data, "image/jpeg")},
+    )
+    assert claim.status_code == 201, claim.text
