@@ -46,7 +46,8 @@ def cli() -> None:
     help="CSV with columns creator_id,work_id,path (+ optional metadata).",
 )
 def register(directory: Path | None, manifest: Path | None) -> None:
-    """Register DIRECTORY/<creator_id>/<file> (or a --manifest) as works."""
+    """Register DIRECTORY/<creator_id>/<file> (or a --manifest) as works. Exit status 1 when
+    any file failed (the summary's `errors` name each; the others are registered)."""
     if (directory is None) == (manifest is None):
         common.fail("give either DIRECTORY or --manifest FILE")
     sources = from_manifest(manifest) if manifest else from_directory(directory or Path("."))
@@ -59,6 +60,8 @@ def register(directory: Path | None, manifest: Path | None) -> None:
     )
     library.save()
     click.echo(json.dumps(summary))
+    if summary["failed"]:  # what did register is kept; a script still learns of the rest
+        sys.exit(1)
 
 
 @cli.command()
@@ -247,8 +250,13 @@ def demo(host: str | None, port: int | None) -> None:
         settings.admin_key = "demo-key"
     if settings.scan_root is None:  # the web page's scans may read the bundled examples
         settings.scan_root = settings.examples_dir
-    runtime = common.runtime(settings)
     examples = settings.examples_dir
+    if not (examples / "gallery").is_dir():
+        common.fail(
+            f"no sample gallery at {examples / 'gallery'}: run `make demo` in the repository, "
+            "or set STYLETRACE_EXAMPLES_DIR to its examples folder"
+        )
+    runtime = common.runtime(settings)
     summary = register_sources(runtime.library, settings, from_directory(examples / "gallery"))
     runtime.library.save()
     bind, p = host or settings.host, port or settings.port

@@ -24,7 +24,8 @@ from service.consent import Terms, effective
     "--public-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="The service's public key (PEM) to trust; default: the one the file carries.",
+    help="The service's public key (PEM: `styletrace signing-key`, or GET /signing-key.pem) "
+    "to trust; default: the one the file carries.",
 )
 @click.option(
     "--rematch", is_flag=True, help="Evidence packets: re-run the match here and compare scores."
@@ -83,6 +84,15 @@ def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str,
         checked.problems.extend(differences)
     report["ok"] = not checked.problems
     return report
+
+
+@click.command("signing-key")
+def signing_key_cmd() -> None:
+    """Print the service's public signing key (PEM), for `verify --public-key`."""
+    from service.settings import Settings
+    from service.signing import Signer
+
+    click.echo(Signer.load_or_create(Settings().signing_key_path).public_key, nl=False)
 
 
 @click.command("evidence")
@@ -299,4 +309,4 @@ def audit_list(after: int, limit: int, subject: str | None) -> None:
         click.echo(json.dumps({**e.__dict__, "at": e.at.isoformat()}))
 
 
-COMMANDS = (verify_cmd, evidence_cmd, claim_cmd, claims, keys, terms, audit_group)
+COMMANDS = (verify_cmd, signing_key_cmd, evidence_cmd, claim_cmd, claims, keys, terms, audit_group)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from time import perf_counter
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -122,6 +123,20 @@ def _runtime(request: Request) -> Runtime | None:
 def healthz() -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok"}
+
+
+@router.get(
+    "/signing-key.pem",
+    response_class=PlainTextResponse,
+    responses={503: {"description": "still loading"}},
+)
+def signing_key(request: Request) -> str:
+    """The service's Ed25519 public key (PEM): what `styletrace verify --public-key` checks
+    receipts and evidence packets against, to insist on this service's signature."""
+    runtime = _runtime(request)
+    if runtime is None:
+        raise ApiError(503, "not_ready", "not ready: still loading", {"Retry-After": "5"})
+    return runtime.signer.public_key
 
 
 @router.get("/readyz", responses={503: {"description": "still loading"}})

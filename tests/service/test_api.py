@@ -73,6 +73,18 @@ def test_healthz_and_readyz_need_no_auth(client: TestClient, gallery: dict[str, 
     assert set(body["models"]) >= {"content", "style"}
 
 
+def test_the_public_signing_key_checks_a_packet_the_service_signed(client: TestClient) -> None:
+    """What `verify --public-key` insists on: served with no auth, and the key that signs."""
+    from service.evidence import verify_packet
+
+    pem = client.get("/signing-key.pem")
+    assert pem.status_code == 200 and pem.text.startswith("-----BEGIN PUBLIC KEY-----")
+    packet = client.post(
+        "/v1/evidence", headers=AUTH, files={"image": ("q.png", art("alice", 3), "image/png")}
+    )
+    assert verify_packet(packet.content, pem.text).problems == []
+
+
 def test_docs_describe_the_api(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]

@@ -16,6 +16,7 @@ from service import cli, cli_common
 from service.calibration import Calibration
 from service.runtime import Runtime, build_runtime, open_library
 from service.settings import Settings
+from service.signing import Signer
 from tests.fakes import PALETTES, HistogramEmbedder, PixelEmbedder, drawing
 
 
@@ -119,8 +120,10 @@ def test_a_batch_in_which_no_file_decodes_is_reported_not_raised(  # type: ignor
     bad = tmp_path / "bad"
     (bad / "dave").mkdir(parents=True)
     (bad / "dave" / "broken.png").write_bytes(b"not an image")
-    summary = json.loads(run("register", str(bad)).output)
+    registered = run("register", str(bad))
+    summary = json.loads(registered.output)
     assert (summary["registered"], summary["failed"]) == (0, 1)
+    assert registered.exit_code == 1  # a script learns that something failed
     assert "broken.png" in summary["errors"][0]["path"]
     run("register", str(gallery))
     out = tmp_path / "r.jsonl"
@@ -460,6 +463,13 @@ def test_claim_evidence_verify_and_labels(run, gallery: Path, tmp_path: Path) ->
     checked = run("verify", str(packet), "--rematch")
     report = json.loads(checked.output)
     assert checked.exit_code == 0 and report["ok"] and report["rematch"]["same_snapshot"]
+    service_key = tmp_path / "service.pem"
+    service_key.write_text(run("signing-key").output)
+    assert run("verify", str(packet), "--public-key", str(service_key)).exit_code == 0
+    other_key = tmp_path / "other.pem"
+    other_key.write_text(Signer.load_or_create(tmp_path / "other-private.pem").public_key)
+    refused = run("verify", str(packet), "--public-key", str(other_key))
+    assert refused.exit_code == 1 and "another key" in refused.output
     packet.write_bytes(packet.read_bytes()[:-30])
     assert run("verify", str(packet)).exit_code == 1
     from indexer.claims import ClaimConflict
