@@ -13,5 +13,9 @@ class ImageTooLarge(ImageError):
     """The image exceeds a configured byte, pixel or frame limit."""
 
 
+class FeaturelessImage(ImageError):
+    """A work of one flat colour: it would match every plain image of that colour."""
+
+
 class ModelError(RuntimeError):
     """A model profile or weights file is invalid or cannot be loaded."""

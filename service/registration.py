@@ -9,11 +9,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image
+
 from indexer.ids import check_creator_id, check_work_id
 from indexer.spaces import Submission
+from models.errors import FeaturelessImage
 from models.images import ImageLimits, load_image_bytes
 
 MANIFEST_ENCODING = "utf-8-sig"  # UTF-8; a byte-order mark (as spreadsheets write) is dropped
+FLAT_SPREAD = 4  # levels per channel within which an image counts as one flat colour
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
 
 
@@ -95,6 +99,7 @@ def submission(
     check_creator_id(creator_id)
     check_work_id(work_id)
     loaded = load_image_bytes(data, limits)
+    refuse_flat(loaded.image)
     facts = loaded.provenance or {}
     extra: dict[str, object] = {"provenance": facts} if facts else {}
     named = facts.get("metadata", {}).get("creator", "")
@@ -105,6 +110,18 @@ def submission(
     return Submission(
         creator_id, work_id, loaded.image, data, loaded.sha256, source, dict(meta or {}) | extra
     )
+
+
+def refuse_flat(image: Image.Image, spread: int = FLAT_SPREAD) -> None:
+    """FeaturelessImage when every pixel is one colour, give or take `spread` levels (JPEG's
+    noise on a fill): as a work, it would be a copy of every plain image of that colour."""
+    lows, highs = zip(*image.convert("RGB").getextrema(), strict=True)
+    if max(h - low for low, h in zip(lows, highs, strict=True)) <= spread:
+        colour = "#" + "".join(f"{(low + h) // 2:02x}" for low, h in zip(lows, highs, strict=True))
+        raise FeaturelessImage(
+            f"the image is one flat colour ({colour}): registered, it would match every plain "
+            "image of that colour, so it is not registered"
+        )
 
 
 def same_person(named: str, creator_id: str) -> bool:

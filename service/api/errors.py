@@ -19,7 +19,7 @@ from indexer.claims import ClaimConflict, ClaimNotFound
 from indexer.errors import InvalidId, WorkConflict, WorkNotFound
 from indexer.keys import KeyNotFound
 from indexer.published import PayloadIdsExhausted
-from models.errors import ImageError, ImageTooLarge, UnsupportedImage
+from models.errors import FeaturelessImage, ImageError, ImageTooLarge, UnsupportedImage
 from service.api.tracing import HEADER, request_id
 from service.claims import MoveForbidden, NotClaimable
 from service.scan_jobs import ScanNotFound, ScanPathError
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (ImageTooLarge, 413, "image_too_large"),
     (UnsupportedImage, 415, "unsupported_image"),
+    (FeaturelessImage, 422, "featureless_image"),
     (ImageError, 400, "invalid_image"),
     (InvalidId, 422, "invalid_id"),
     (WorkNotFound, 404, "work_not_found"),

@@ -111,6 +111,19 @@ def post_image(client: TestClient, route: str, upload: Upload, form: dict[str, s
 UPLOADS = list(uploads())
 
 
+def _flat(data: bytes) -> bool:
+    """Does the file decode to one flat colour (registration refuses those)?"""
+    from models.errors import FeaturelessImage
+    from models.images import load_image_bytes
+    from service.registration import refuse_flat
+
+    try:
+        refuse_flat(load_image_bytes(data).image)
+    except FeaturelessImage:
+        return True
+    return False
+
+
 def test_every_corpus_file_through_every_upload_route(world: tuple[TestClient, Settings]) -> None:
     client, _ = world
     problems = []
@@ -123,12 +136,17 @@ def test_every_corpus_file_through_every_upload_route(world: tuple[TestClient, S
             (
                 "/v1/works",
                 {"creator_id": "alice", "work_id": f"alice/{upload.name}"},
-                upload.expect,
+                "featureless" if upload.expect == "ok" and _flat(upload.data) else upload.expect,
             ),
             ("/v1/claims", {"creator_id": "alice", "kind": "revshare"}, claim_expect),
         ]
         for route, form, expect in routes:
             r = post_image(client, route, upload, form)
+            if expect == "featureless":  # a flat image decodes, but is no work to register
+                code = r.json().get("error", {}).get("code") if r.status_code == 422 else None
+                if code != "featureless_image":
+                    problems.append(f"POST {route} {upload.name}: {r.status_code} {r.text[:200]}")
+                continue
             problems.append(judge(f"POST {route}", upload.name, r, expect))
     assert [p for p in problems if p] == [], "\n".join(p for p in problems if p)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -267,6 +268,29 @@ def test_removed_work_stops_matching_at_once(client: TestClient, gallery: dict[s
 def test_bytes_that_are_not_an_image_are_415(client: TestClient, data: bytes) -> None:
     assert error_of(match(client, data), 415)[0] == "unsupported_image"
     assert error_of(register(client, data, "alice"), 415)[0] == "unsupported_image"
+
+
+def test_a_flat_colour_is_no_work_to_register(client: TestClient) -> None:
+    """Found by QA: a registered 1x1 black PNG was a content match for every black upload.
+    One flat colour (give or take JPEG's noise) is refused; one dot on it is a drawing."""
+    from PIL import Image, ImageDraw
+
+    def encoded(image: Image.Image, fmt: str) -> bytes:
+        buf = io.BytesIO()
+        image.save(buf, format=fmt, quality=30) if fmt == "JPEG" else image.save(buf, format=fmt)
+        return buf.getvalue()
+
+    for image, fmt in (
+        (Image.new("RGB", (1, 1)), "PNG"),
+        (Image.new("RGB", (300, 200), (30, 120, 200)), "JPEG"),
+        (Image.new("RGBA", (64, 64), (0, 0, 0, 0)), "PNG"),
+    ):
+        code, message = error_of(register(client, encoded(image, fmt), "alice"), 422)
+        assert code == "featureless_image" and "one flat colour" in message
+    dot = Image.new("RGB", (64, 64), "white")
+    ImageDraw.Draw(dot).ellipse((30, 30, 34, 34), fill="black")
+    assert register(client, encoded(dot, "PNG"), "alice").status_code == 201
+    assert match(client, encoded(Image.new("RGB", (64, 64)), "PNG")).status_code == 200
 
 
 def test_empty_file_is_refused(client: TestClient) -> None:
