@@ -217,7 +217,7 @@ def publish(work_id: str, out: Path) -> None:
 
 @cli.command()
 @click.option("--host", default=None)
-@click.option("--port", type=int, default=None)
+@click.option("--port", type=click.IntRange(1, 65535), default=None)
 def serve(host: str | None, port: int | None) -> None:
     """Serve the HTTP API (and /docs)."""
     from service.api.app import create_app
@@ -239,7 +239,7 @@ def _serve(app: FastAPI, host: str, port: int, settings: Settings) -> None:
 
 @cli.command()
 @click.option("--host", default=None)
-@click.option("--port", type=int, default=None)
+@click.option("--port", type=click.IntRange(1, 65535), default=None)
 def demo(host: str | None, port: int | None) -> None:
     """Register the bundled sample gallery, print curl examples and the web page's address
     with the key to sign in with, and serve."""

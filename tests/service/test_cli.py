@@ -525,3 +525,10 @@ def test_publish_writes_the_copy_and_names_what_it_skipped(  # type: ignore[no-u
     assert Image.open(out).text["Author"] == "alice"
     missing = CliRunner().invoke(cli.cli, ["publish", "alice/nope.png", "--out", str(out)])
     assert missing.exit_code != 0
+
+
+def test_a_port_out_of_range_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
+    """Found by QA: `serve --port 99999` was an OverflowError traceback."""
+    for command in ("serve", "demo"):
+        refused = run(command, "--port", "99999")
+        assert refused.exit_code == 2 and "99999 is not in the range" in refused.output
