@@ -147,6 +147,8 @@ async def preview(
     """A scanned image (any image under the scan root), scaled down, as PNG."""
     allow(caller, "admin", "reviewer")
     image_path = under_root(scan_root(settings), path)
+    if not image_path.is_file():  # named as asked: the server's own layout is not shown
+        raise ApiError(404, "not_found", f"no file {path[:200]!r} under the scan root")
 
     def render() -> bytes:
         return png_bytes(thumbnail(load_image_file(image_path, settings.limits).image, size))

@@ -126,6 +126,9 @@ def test_a_folder_scan_finds_the_copy(scanning: TestClient, keys: Keys) -> None:
     ]
     preview = scanning.get("/v1/scans/preview", headers=AUTH, params={"path": "batch/copy.png"})
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/png"
+    missing = scanning.get("/v1/scans/preview", headers=AUTH, params={"path": "batch/none.png"})
+    assert missing.status_code == 404  # not 415: and the server's own path is not shown
+    assert missing.json()["error"]["message"] == "no file 'batch/none.png' under the scan root"
     assert scanning.get("/v1/scans", headers=AUTH).json()["jobs"][0]["job_id"] == job["job_id"]
     assert scanning.get("/v1/scans/s_nope", headers=AUTH).status_code == 404
 
