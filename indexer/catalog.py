@@ -132,6 +132,12 @@ class Catalog:
                         "different bytes; remove it first to replace it"
                     )
                 return Work.from_row(existing), False
+            prefix = new.work_id.split("/", 1)[0] if "/" in new.work_id else None
+            if prefix not in (None, new.creator_id) and s.get(CreatorRow, prefix) is not None:
+                raise WorkConflict(  # else its creator meets a 409 and a 404 on one id
+                    f"work id {new.work_id!r} is under creator {prefix!r}'s name; "
+                    f"choose one under {new.creator_id + '/'!r} or another prefix"
+                )
             same = s.scalar(
                 select(WorkRow).where(
                     WorkRow.sha256 == new.sha256,

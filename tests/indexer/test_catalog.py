@@ -44,6 +44,9 @@ def test_register_is_idempotent_and_conflicts_are_refused(tmp_path: Path) -> Non
     with pytest.raises(WorkConflict, match="is taken"):  # not another creator's work back
         catalog.add(_work(creator="bob"), {})
     assert catalog.generation() == 1
+    with pytest.raises(WorkConflict, match="under creator 'alice'"):  # found by QA
+        catalog.add(_work("alice/b.png", sha="c" * 64, creator="bob"), {})
+    assert catalog.add(_work("imports/b.png", sha="c" * 64, creator="bob"), {})[1]
 
 
 def test_paging_after_a_key_skips_nothing_when_works_go_meanwhile(tmp_path: Path) -> None:
