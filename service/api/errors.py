@@ -119,8 +119,8 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    files = _file_fields(request)
-    message = "; ".join(describe(e, files) for e in exc.errors())
+    files, form = _file_fields(request)
+    message = "; ".join(describe(e, files, form) for e in exc.errors())
     return error_response(422, "invalid_request", message or "invalid request")
 
 
@@ -135,10 +135,17 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def describe(error: Mapping[str, Any], files: set[str]) -> str:
-    """One validation error as a sentence naming the field: "form field 'top_k': ..."."""
+def describe(error: Mapping[str, Any], files: set[str], form: bool = True) -> str:
+    """One validation error as a sentence naming the field: "form field 'top_k': ...", or
+    "JSON field 'reason': ..." where the route reads a JSON body (`form` False)."""
     loc: Sequence[Any] = error.get("loc", ())
+    if error.get("type") == "json_invalid":  # its loc holds a character offset, not a field
+        at = f" at character {loc[1]}" if len(loc) > 1 else ""
+        reason = (error.get("ctx") or {}).get("error", error.get("msg", "invalid"))
+        return f"the request body is not valid JSON{at}: {reason}"
     place = PLACES.get(str(loc[0]), str(loc[0])) if loc else "request"
+    if place == "form field" and not form:
+        place = "JSON field"
     name = ".".join(str(p) for p in loc[1:])
     if name in files and place == "form field":
         return f"form field {name!r} (a file) is required"
@@ -149,11 +156,14 @@ def describe(error: Mapping[str, Any], files: set[str]) -> str:
     return f"{place} {name!r}: {error.get('msg', 'invalid')}"
 
 
-def _file_fields(request: Request) -> set[str]:
-    """Names of the matched route's file upload fields, so their errors can say so."""
+def _file_fields(request: Request) -> tuple[set[str], bool]:
+    """Names of the matched route's file upload fields, so their errors can say so, and
+    whether its body is a form (else JSON)."""
     dependant = getattr(request.scope.get("route"), "dependant", None)
     body_params = getattr(dependant, "body_params", [])
-    return {p.alias for p in body_params if isinstance(p.field_info, params.File)}
+    files = {p.alias for p in body_params if isinstance(p.field_info, params.File)}
+    form = not body_params or any(isinstance(p.field_info, params.Form) for p in body_params)
+    return files, form
 
 
 def install(app: FastAPI) -> None:

@@ -270,6 +270,19 @@ def test_bytes_that_are_not_an_image_are_415(client: TestClient, data: bytes) ->
     assert error_of(register(client, data, "alice"), 415)[0] == "unsupported_image"
 
 
+def test_json_bodies_are_described_as_json(client: TestClient) -> None:
+    """Found by QA: a JSON route's errors said "form field", and broken JSON named its
+    character offset as a field ("form field '10': JSON decode error")."""
+    url, headers = "/v1/terms/creators/alice", AUTH | {"content-type": "application/json"}
+    code, message = error_of(client.put(url, headers=headers, content=b'{"policy": }'), 422)
+    assert code == "invalid_request"
+    assert message.startswith("the request body is not valid JSON at character 11")
+    message = error_of(client.put(url, headers=AUTH, json={"policy": "sell"}), 422)[1]
+    assert message.startswith("JSON field 'policy'"), message
+    message = error_of(register(client, art("alice", 5), ""), 422)[1]  # still a form
+    assert "form field 'creator_id'" in message, message
+
+
 def test_a_flat_colour_is_no_work_to_register(client: TestClient) -> None:
     """Found by QA: a registered 1x1 black PNG was a content match for every black upload.
     One flat colour (give or take JPEG's noise) is refused; one dot on it is a drawing."""
