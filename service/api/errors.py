@@ -119,7 +119,7 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    files, form = _file_fields(request)
+    files, form = _body_fields(request)
     message = "; ".join(describe(e, files, form) for e in exc.errors())
     return error_response(422, "invalid_request", message or "invalid request")
 
@@ -156,7 +156,7 @@ def describe(error: Mapping[str, Any], files: set[str], form: bool = True) -> st
     return f"{place} {name!r}: {error.get('msg', 'invalid')}"
 
 
-def _file_fields(request: Request) -> tuple[set[str], bool]:
+def _body_fields(request: Request) -> tuple[set[str], bool]:
     """Names of the matched route's file upload fields, so their errors can say so, and
     whether its body is a form (else JSON)."""
     dependant = getattr(request.scope.get("route"), "dependant", None)
