@@ -19,6 +19,7 @@ from models.errors import ImageError, ModelError
 from service import cli_common as common
 from service.cli_records import COMMANDS
 from service.receipts import removal_receipt
+from service.records import OptedOut, Removed, work_out
 from service.registration import from_directory, from_manifest
 from service.runtime import CalibrationMissing
 from service.settings import Settings
@@ -155,16 +156,7 @@ def works_list(creator: str | None, limit: int | None) -> None:
         want = WORKS_PAGE if limit is None else min(WORKS_PAGE, limit - shown)
         page = catalog.works(creator, limit=want, after=last)
         for w in page:
-            click.echo(
-                json.dumps(
-                    {
-                        "work_id": w.work_id,
-                        "creator_id": w.creator_id,
-                        "sha256": w.sha256,
-                        "registered_at": w.registered_at.isoformat(),
-                    }
-                )
-            )
+            click.echo(work_out(w).model_dump_json(exclude={"created"}))
         shown += len(page)
         if len(page) < want:
             break
@@ -189,8 +181,13 @@ def works_remove(work_id: str | None, creator: str | None) -> None:
     owner = creator or removed[0].creator_id
     signer = Signer.load_or_create(Settings().signing_key_path)
     receipt = removal_receipt(library, signer, removed, owner, common.CLI_ACTOR)
-    what = {"removed": work_id} if work_id else {"removed_count": len(removed)}
-    click.echo(json.dumps(what | {"creator_id": owner, "receipt": receipt}))
+    index = library.snapshot_id
+    done = (
+        OptedOut(creator_id=owner, removed=len(removed), index=index, receipt=receipt)
+        if creator is not None
+        else Removed(removed=removed[0].work_id, creator_id=owner, index=index, receipt=receipt)
+    )
+    click.echo(done.model_dump_json())
 
 
 @cli.command()

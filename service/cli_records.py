@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 from pydantic import ValidationError
@@ -16,6 +15,7 @@ from indexer.ids import check_creator_id
 from indexer.keys import ROLES, KeyStore
 from service import cli_common as common
 from service.consent import Terms, effective
+from service.records import CreatedKey, claim_out, entry_out, key_out
 
 
 @click.command("verify")
@@ -126,21 +126,8 @@ def claim_cmd(image: Path, kind: str, creator: str) -> None:
     runtime = common.runtime()
     data = image.read_bytes()
     query = load_image_bytes(data, runtime.settings.limits)
-    claim, packet = file_claim(runtime, query, data, kind, creator, common.CLI_ACTOR)  # type: ignore[arg-type]
-    click.echo(json.dumps(_claim_json(claim) | {"packet_sha256": packet.sha256}))
-
-
-def _claim_json(claim: Any) -> dict[str, object]:
-    return {
-        "claim_id": claim.claim_id,
-        "kind": claim.kind,
-        "status": claim.status,
-        "creator_id": claim.creator_id,
-        "claimant": claim.claimant,
-        "dispute_until": claim.dispute_until.isoformat() + "Z",
-        "matched": claim.matched,
-        "events": [{**e.__dict__, "at": e.at.isoformat() + "Z"} for e in claim.events],
-    }
+    claim, _ = file_claim(runtime, query, data, kind, creator, common.CLI_ACTOR)  # type: ignore[arg-type]
+    click.echo(claim_out(claim).model_dump_json())
 
 
 @click.group()
@@ -158,7 +145,7 @@ def claims_list(status: str | None, creator: str | None) -> None:
     from indexer.claims import ClaimStore
 
     for claim in ClaimStore(common.catalog().engine).find(creator, status, limit=10_000):
-        click.echo(json.dumps(_claim_json(claim)))
+        click.echo(claim_out(claim).model_dump_json())
 
 
 @claims.command("act")
@@ -172,7 +159,7 @@ def claims_act(claim_id: str, action: str, reason: str) -> None:
 
     store = ClaimStore(common.catalog().engine)
     moved = move_claim(store, store.get(claim_id), action, "admin", common.CLI_ACTOR, reason)
-    click.echo(json.dumps(_claim_json(moved)))
+    click.echo(claim_out(moved).model_dump_json())
 
 
 @claims.command("labels")
@@ -199,7 +186,7 @@ def keys() -> None:
 def keys_create(role: str, creator: str | None, label: str) -> None:
     """Create a key; the secret is printed once and never stored."""
     key, secret = KeyStore(common.catalog().engine).create(role, creator, label, common.CLI_ACTOR)
-    click.echo(json.dumps({"key_id": key.key_id, "role": key.role, "key": secret}))
+    click.echo(CreatedKey(**key_out(key).model_dump(), key=secret).model_dump_json())
 
 
 @keys.command("list")
@@ -207,19 +194,7 @@ def keys_create(role: str, creator: str | None, label: str) -> None:
 def keys_list(creator: str | None) -> None:
     """One JSON line per key (never the secret)."""
     for k in KeyStore(common.catalog().engine).list(creator):
-        revoked = k.revoked_at.isoformat() if k.revoked_at else None
-        click.echo(
-            json.dumps(
-                {
-                    "key_id": k.key_id,
-                    "role": k.role,
-                    "creator_id": k.creator_id,
-                    "label": k.label,
-                    "created_at": k.created_at.isoformat(),
-                    "revoked_at": revoked,
-                }
-            )
-        )
+        click.echo(key_out(k).model_dump_json())
 
 
 @keys.command("revoke")
@@ -306,7 +281,7 @@ def audit_verify() -> None:
 def audit_list(after: int, limit: int, subject: str | None) -> None:
     """One JSON line per entry, in order."""
     for e in audit.entries(common.catalog().engine, subject, limit, after):
-        click.echo(json.dumps({**e.__dict__, "at": e.at.isoformat()}))
+        click.echo(entry_out(e).model_dump_json())
 
 
 COMMANDS = (verify_cmd, signing_key_cmd, evidence_cmd, claim_cmd, claims, keys, terms, audit_group)

@@ -3,8 +3,7 @@ entries in order, and a check of the whole chain."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -12,21 +11,11 @@ from pydantic import BaseModel
 from indexer import audit
 from service.api.auth import Caller, allow
 from service.api.deps import MAX_OFFSET, get_runtime
+from service.records import EntryOut, entry_out
 from service.runtime import Runtime
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-class EntryOut(BaseModel):
-    seq: int
-    at: datetime
-    actor: str
-    action: str
-    subject: str
-    details: dict[str, Any]
-    prev: str
-    digest: str
 
 
 class EntryList(BaseModel):
@@ -51,9 +40,7 @@ def list_entries(
     """Audit entries in order."""
     allow(caller, "admin", "reviewer")
     found = audit.entries(runtime.library.catalog.engine, subject, limit, after)
-    return EntryList(
-        entries=[EntryOut(**{**e.__dict__, "at": e.at.replace(tzinfo=UTC)}) for e in found]
-    )
+    return EntryList(entries=[entry_out(e) for e in found])
 
 
 @router.get("/verify")

@@ -5,7 +5,6 @@ made on demand for any match)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
@@ -19,6 +18,7 @@ from service.api.deps import Inference, get_inference, get_runtime, get_settings
 from service.api.errors import ApiError
 from service.claims import Action, Kind, evidence_path, file_claim, move_claim
 from service.evidence import build_packet
+from service.records import ClaimOut, claim_out
 from service.runtime import Runtime
 from service.schemas import ErrorResponse
 from service.scoping import restrict
@@ -31,56 +31,12 @@ ZIP: dict[int | str, dict[str, Any]] = {
 }
 
 
-class EventOut(BaseModel):
-    at: datetime
-    actor: str
-    from_status: str
-    to_status: str
-    reason: str
-
-
-class ClaimOut(BaseModel):
-    claim_id: str
-    kind: str
-    status: Literal["open", "disputed", "upheld", "rejected", "withdrawn"]
-    creator_id: str
-    claimant: str
-    query_sha256: str
-    created_at: datetime
-    dispute_until: datetime
-    matched: list[dict[str, Any]]
-    packet_sha256: str
-    events: list[EventOut]
-    result: dict[str, Any]
-
-
 class ClaimList(BaseModel):
     claims: list[ClaimOut]
 
 
 class MoveIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, description="why, for the record")
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC)
-
-
-def claim_out(c: Claim) -> ClaimOut:
-    return ClaimOut(
-        claim_id=c.claim_id,
-        kind=c.kind,
-        status=c.status,
-        creator_id=c.creator_id,
-        claimant=c.claimant,
-        query_sha256=c.query_sha256,
-        created_at=_utc(c.created_at),
-        dispute_until=_utc(c.dispute_until),
-        matched=c.matched,
-        packet_sha256=c.packet_sha256,
-        events=[EventOut(**{**e.__dict__, "at": _utc(e.at)}) for e in c.events],
-        result=c.result,
-    )
 
 
 def visible_claim(runtime: Runtime, caller: Principal, claim_id: str) -> Claim:

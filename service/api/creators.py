@@ -6,25 +6,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
 
 from indexer.ids import check_creator_id
 from service.api.auth import Caller, allow
 from service.api.deps import get_runtime
 from service.api.errors import ApiError
 from service.receipts import removal_receipt
+from service.records import OptedOut
 from service.runtime import Runtime
 from service.schemas import ErrorResponse
 
 router = APIRouter(tags=["opt-out"])
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-class OptedOut(BaseModel):
-    creator_id: str
-    removed: int
-    index: str
-    receipt: dict[str, Any]
 
 
 @router.delete("/v1/creators/{creator_id}/works", responses={404: {"model": ErrorResponse}})

@@ -4,7 +4,6 @@ creator's keys; any key can see and revoke itself. The full key is shown once, a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -13,6 +12,7 @@ from pydantic import BaseModel, Field
 from indexer.keys import ApiKey, KeyNotFound, Role
 from service.api.auth import Caller, Principal, allow
 from service.api.deps import get_runtime
+from service.records import CreatedKey, KeyOut, key_out
 from service.runtime import Runtime
 from service.schemas import ErrorResponse
 
@@ -27,20 +27,6 @@ class NewKey(BaseModel):
     label: str = Field("", max_length=200, description="what the key is for")
 
 
-class KeyOut(BaseModel):
-    key_id: str
-    role: Role
-    creator_id: str | None
-    label: str
-    created_at: datetime
-    created_by: str
-    revoked_at: datetime | None
-
-
-class CreatedKey(KeyOut):
-    key: str = Field(description="the secret key; shown only in this answer")
-
-
 class KeyList(BaseModel):
     keys: list[KeyOut]
 
@@ -49,18 +35,6 @@ class Me(BaseModel):
     key_id: str = Field(description="the key's id; 'admin-env' for STYLETRACE_ADMIN_KEY")
     role: Role
     creator_id: str | None
-
-
-def key_out(key: ApiKey) -> KeyOut:
-    return KeyOut(
-        key_id=key.key_id,
-        role=key.role,
-        creator_id=key.creator_id,
-        label=key.label,
-        created_at=key.created_at.replace(tzinfo=UTC),
-        created_by=key.created_by,
-        revoked_at=key.revoked_at.replace(tzinfo=UTC) if key.revoked_at else None,
-    )
 
 
 def _visible(caller: Principal, key: ApiKey) -> bool:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC
 from pathlib import PurePosixPath
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
@@ -27,6 +26,7 @@ from service.api.deps import (
 )
 from service.api.errors import ApiError
 from service.receipts import removal_receipt
+from service.records import Removed, work_out
 from service.registration import submission
 from service.runtime import Runtime
 from service.schemas import ErrorResponse, WorkOut
@@ -47,34 +47,12 @@ class WorkList(BaseModel):
     )
 
 
-class Removed(BaseModel):
-    removed: str
-    creator_id: str
-    index: str  # snapshot id of the index the removal is already part of
-    receipt: dict[str, Any] = Field(description="signed: what was removed, when, by whom")
-
-
 def visible_work(runtime: Runtime, caller: Principal, work_id: str) -> Work:
     """The active work, or the same 404 as a missing one when it is another creator's."""
     work = runtime.library.catalog.get(work_id)
     if not caller.sees_creator(work.creator_id):
         raise WorkNotFound(f"no registered work with id {work_id!r}")
     return work
-
-
-def work_out(work: Work, created: bool | None = None) -> WorkOut:
-    return WorkOut(
-        work_id=work.work_id,
-        creator_id=work.creator_id,
-        sha256=work.sha256,
-        size_bytes=work.size_bytes,
-        width=work.width,
-        height=work.height,
-        registered_at=work.registered_at.replace(tzinfo=UTC),
-        created=created,
-        warnings=list(work.meta.get("warnings", [])),
-        provenance=work.meta.get("provenance"),
-    )
 
 
 def default_work_id(creator_id: str, filename: str | None, data: bytes) -> str:

@@ -87,7 +87,7 @@ def test_opt_out_of_everything_and_verify_the_receipt(run, gallery: Path, tmp_pa
     out = run("works", "remove", "--all-of", "alice")
     assert out.exit_code == 0, out.output
     done = json.loads(out.output)
-    assert done["removed_count"] == 4 and done["creator_id"] == "alice"
+    assert done["removed"] == 4 and done["creator_id"] == "alice" and done["index"]
     assert run("works", "list", "--creator", "alice").output == ""
     receipt = tmp_path / "receipt.json"
     receipt.write_text(out.output)
@@ -485,6 +485,38 @@ def test_claim_evidence_verify_and_labels(run, gallery: Path, tmp_path: Path) ->
     assert json.loads(run("claims", "labels", "--out", str(labels)).output)["labels"] >= 1
     row = json.loads(labels.read_text().splitlines()[0])
     assert row["label"] is True and row["work_id"] == "alice/w0.png"
+
+
+def test_cli_records_are_the_apis_records_with_zoned_timestamps(  # type: ignore[no-untyped-def]
+    run, gallery: Path
+) -> None:
+    """Works, claims, keys, audit entries and removals print as the HTTP API answers them
+    (the CLI once dropped fields, named the opt-out count `removed_count` and left the zone
+    off timestamps)."""
+    from service.records import ClaimOut, EntryOut, KeyOut, OptedOut, Removed
+    from service.schemas import WorkOut
+
+    run("register", str(gallery))
+    run("claim", str(gallery / "alice" / "w0.png"), "--kind", "takedown", "--creator", "alice")
+    run("keys", "create", "--role", "reviewer", "--label", "desk")
+    printed = {
+        WorkOut: run("works", "list").output,
+        ClaimOut: run("claims", "list").output,
+        KeyOut: run("keys", "list").output,
+        EntryOut: run("audit", "list").output,
+        Removed: run("works", "remove", "bob/w1.png").output,
+        OptedOut: run("works", "remove", "--all-of", "alice").output,
+    }
+    stamps = re.compile(r'"(registered_at|created_at|dispute_until|at)":"([^"]+)"')
+    for model, output in printed.items():
+        lines = output.splitlines()
+        assert lines, model.__name__
+        for line in lines:
+            record = json.loads(line)
+            assert set(record) == set(model.model_fields) - {"created"}, model.__name__
+            model.model_validate(record)
+            for _, stamp in stamps.findall(line):
+                assert re.search(r"(Z|[+-]\d\d:\d\d)$", stamp), (model.__name__, stamp)
 
 
 def test_register_reports_ownership_conflicts(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
