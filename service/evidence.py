@@ -206,17 +206,28 @@ def rematch_problems(packet: PacketCheck, rerun: MatchResult, tolerance: float =
         problems.append("the style model differs from the one in the packet")
     for role in ("content", "style"):
         now = {m.work_id: m.score for m in getattr(rerun, role).matches}
-        listed = part(packet.result, role).get("matches")
-        for m in listed if isinstance(listed, list) else []:
-            if not isinstance(m, dict) or not isinstance(m.get("score"), int | float):
+        for work_id, score in listed_matches(packet, role):
+            if score is None:
                 problems.append(f"result.json: a {role} match without a score")
-                continue
-            if m.get("work_id") in now and abs(now[m["work_id"]] - m["score"]) > tolerance:
+            elif work_id in now and abs(now[work_id] - score) > tolerance:
                 problems.append(
-                    f"{role} score of {m['work_id']}: {now[m['work_id']]:.6f} now, "
-                    f"{m['score']:.6f} in the packet"
+                    f"{role} score of {work_id}: {now[work_id]:.6f} now, {score:.6f} in the packet"
                 )
     return problems
+
+
+def listed_matches(packet: PacketCheck, role: str) -> list[tuple[str | None, float | None]]:
+    """(work id, score) of each `role` match the packet's result lists, None where the
+    entry lacks a well-typed one: a packet's JSON is read, not trusted."""
+    listed = part(packet.result, role).get("matches")
+    out: list[tuple[str | None, float | None]] = []
+    for m in listed if isinstance(listed, list) else []:
+        m = m if isinstance(m, dict) else {}
+        work_id, score = m.get("work_id"), m.get("score")
+        if isinstance(score, bool) or not isinstance(score, int | float):
+            score = None
+        out.append((work_id if isinstance(work_id, str) else None, score))
+    return out
 
 
 def unreached(library: Library, checked: PacketCheck, rerun: MatchResult) -> list[str]:
@@ -224,10 +235,10 @@ def unreached(library: Library, checked: PacketCheck, rerun: MatchResult) -> lis
     it could not check (a removed work is expected to be missing)."""
     reached = {m.work_id for m in rerun.content.matches + rerun.style.matches}
     listed = {
-        m["work_id"]
+        work_id
         for role in ("content", "style")
-        for m in part(checked.result, role).get("matches") or []
-        if isinstance(m, dict) and isinstance(m.get("work_id"), str)
+        for work_id, _ in listed_matches(checked, role)
+        if work_id is not None
     }
     problems = []
     for work_id in sorted(listed - reached):

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from models.images import load_image_bytes
 from service.claims import labelled
-from service.evidence import rematch_problems, unreached, verify_packet
+from service.evidence import PacketCheck, listed_matches, rematch_problems, unreached, verify_packet
 from service.runtime import Runtime
 from service.schemas import MatchResult
 from service.settings import Settings
@@ -231,3 +231,26 @@ def test_a_missing_packet_is_a_404_not_a_crash(
     evidence_path(runtime, claim_id).unlink()
     r = client.get(f"/v1/claims/{claim_id}/evidence", headers=bearer(keys["alice"]))
     assert r.status_code == 404 and r.json()["error"]["code"] == "evidence_missing"
+
+
+def test_a_packets_listed_matches_are_read_not_trusted() -> None:
+    """Entries of the wrong type read as None, so rematching names them instead of failing."""
+    result = {
+        "content": {
+            "matches": [
+                {"work_id": "a/1.png", "score": 0.9},
+                {"work_id": "a/2.png", "score": True},
+                {"work_id": 7, "score": 1},
+                "not a match",
+            ]
+        },
+        "style": {"matches": {"work_id": "a/1.png"}},
+    }
+    packet = PacketCheck([], {}, b"", result)
+    assert listed_matches(packet, "content") == [
+        ("a/1.png", 0.9),
+        ("a/2.png", None),
+        (None, 1),
+        (None, None),
+    ]
+    assert listed_matches(packet, "style") == []
