@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from indexer import audit
-from indexer.errors import WorkConflict, WorkNotFound
+from indexer.errors import CreatorNotFound, WorkConflict, WorkNotFound
 from indexer.schema import CreatorRow, ReceiptRow, StateRow, VectorRow, WorkRow, now
 
 _ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
@@ -192,8 +192,14 @@ class Catalog:
             return self._tombstone(s, row, actor)
 
     def remove_all(self, creator_id: str, actor: str = "system") -> list[Work]:
-        """Tombstone every active work of a creator in one transaction (opt-out)."""
+        """Tombstone every active work of a creator in one transaction (opt-out); none for a
+        creator whose works are all removed, CreatorNotFound for a name never registered."""
         with Session(self.engine) as s, s.begin():
+            if s.get(CreatorRow, creator_id) is None:
+                raise CreatorNotFound(
+                    f"no creator {creator_id!r} in the catalog: nothing was ever registered "
+                    "under that name, so there is nothing to opt out"
+                )
             rows = s.scalars(
                 select(WorkRow)
                 .where(WorkRow.creator_id == creator_id, WorkRow.removed_at.is_(None))

@@ -9,6 +9,10 @@ class WorkNotFound(CatalogError, LookupError):
     """No active work has this id."""
 
 
+class CreatorNotFound(CatalogError, LookupError):
+    """No creator of this id was ever registered (no works, no terms)."""
+
+
 class WorkConflict(CatalogError):
     """The work id is already registered with different bytes."""
 

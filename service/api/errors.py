@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from indexer.claims import ClaimConflict, ClaimNotFound
-from indexer.errors import InvalidId, WorkConflict, WorkNotFound
+from indexer.errors import CreatorNotFound, InvalidId, WorkConflict, WorkNotFound
 from indexer.keys import KeyNotFound
 from indexer.published import PayloadIdsExhausted
 from models.errors import FeaturelessImage, ImageError, ImageTooLarge, UnsupportedImage
@@ -35,6 +35,7 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (ImageError, 400, "invalid_image"),
     (InvalidId, 422, "invalid_id"),
     (WorkNotFound, 404, "work_not_found"),
+    (CreatorNotFound, 404, "creator_not_found"),
     (WorkConflict, 409, "work_conflict"),
     (PayloadIdsExhausted, 409, "payload_ids_exhausted"),
     (KeyNotFound, 404, "key_not_found"),

@@ -89,6 +89,10 @@ def test_opt_out_of_everything_and_verify_the_receipt(run, gallery: Path, tmp_pa
     done = json.loads(out.output)
     assert done["removed"] == 4 and done["creator_id"] == "alice" and done["index"]
     assert run("works", "list", "--creator", "alice").output == ""
+    from indexer.errors import CreatorNotFound  # cli.main prints it as one error line, exit 2
+
+    with pytest.raises(CreatorNotFound, match="no creator 'alicee' in the catalog"):
+        run("works", "remove", "--all-of", "alicee")
     receipt = tmp_path / "receipt.json"
     receipt.write_text(out.output)
     checked = run("verify", str(receipt))

@@ -76,6 +76,20 @@ def test_opt_out_removes_everything_with_a_signed_receipt(
         assert "bob" in _creators_seen(_match(again, art("bob", 101)))
 
 
+def test_opting_out_a_name_never_registered_is_a_404_not_a_receipt(client: TestClient) -> None:
+    """A mistyped creator id used to get a signed receipt for 0 works, which reads like a
+    successful opt-out; a creator whose works are all removed still gets one (repeatable)."""
+    r = client.delete("/v1/creators/alicee/works", headers=AUTH)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "creator_not_found"
+    assert "nothing was ever registered under that name" in r.json()["error"]["message"]
+    alice = new_key(client, "creator", "alice")
+    assert register_as(client, alice, "alice", 1).status_code == 201
+    first = client.delete("/v1/creators/alice/works", headers=bearer(alice))
+    again = client.delete("/v1/creators/alice/works", headers=bearer(alice))
+    assert (first.status_code, first.json()["removed"]) == (200, 1)
+    assert (again.status_code, again.json()["removed"]) == (200, 0)
+
+
 def test_removing_one_work_gives_its_receipt(client: TestClient, runtime: Runtime) -> None:
     alice = new_key(client, "creator", "alice")
     register_as(client, alice, "alice", 1)
