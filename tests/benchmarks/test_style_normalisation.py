@@ -14,7 +14,9 @@ from benchmarks.style_normalisation import (
     minus_hubness,
     minus_reference,
     unchanged,
+    verdicts,
 )
+from service.calibration import NullDistribution
 
 
 def test_creator_scores_average_each_creators_three_closest_works() -> None:
@@ -59,3 +61,28 @@ def test_evaluate_counts_right_top_creators_above_the_non_matches() -> None:
     assert out["P@1"] == 0.75 and out["P@3"] == 1.0
     assert out["recall@1%, impostors"] == 0.25  # only 0.9 beats the 0.85s
     assert out["recall@5%, impostors"] == 0.5  # 0.9 and 0.8 beat the 0.5s; 0.4 does not
+
+
+def test_verdicts_rate_the_best_score_less_its_level_on_the_normalised_null() -> None:
+    null = NullDistribution.fit(np.linspace(0.0, 0.5, 1000).astype(np.float32))
+    queries = np.array([[0.9, 0.2], [0.45, 0.1]])  # past the null's top, and inside it
+    scored = Scored(
+        np.array(["a", "b"]),
+        (queries, np.zeros((2, 1))),
+        np.array(["a", "a"]),
+        {"impostors": (np.array([[0.2, 0.3]]), np.zeros((1, 1)))},
+        np.zeros((1, 2)),
+        {},
+    )
+    levels = {"queries": np.array([0.0, 0.3]), "impostors": np.array([0.0])}
+    got = verdicts(scored, {"raw": null, "normalised": null}, levels)
+    raw, normalised = got["raw (1000 null pairs)"], got["normalised (1000 null pairs)"]
+    assert raw["match|possible"] == 0.5 and normalised["match|possible"] == 0.5
+    assert raw["impostors, match|possible"] == 0.0
+    levels["queries"] = np.array([0.6, 0.0])  # now the first falls below the null's top
+    assert (
+        verdicts(scored, {"normalised": null}, levels)["normalised (1000 null pairs)"][
+            "registered styles' unseen works, match"
+        ]
+        == 0.0
+    )
