@@ -5,6 +5,7 @@ skipped, and a line cut off by a crash is discarded before appending."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +22,7 @@ from service.matching import MatchOptions
 from service.pipeline import decoded_batches
 from service.registration import IMAGE_SUFFIXES, MANIFEST_ENCODING, manifest_rows
 from service.runtime import Runtime
-from service.scan_report import is_result_line
+from service.scan_report import is_result_line, json_text
 
 
 @dataclass
@@ -101,7 +102,7 @@ def done_paths(out: Path) -> set[str]:
                 f"{out}:{number}: not a line of a scan's output; --out takes a new file or "
                 "an earlier scan's output to resume"
             )
-        done.add(str(parsed["path"]))
+        done.add(str(parsed.get("absolute_path") or parsed["path"]))
     if cut < len(data):
         if not data[cut:].startswith(PARTIAL_LINE):
             raise ValueError(f"{out}: ends in a line a scan did not begin; give --out a new file")
@@ -122,7 +123,7 @@ def run_scan(
     how many images each written batch held."""
     done = done_paths(out)
     summary = ScanSummary()
-    todo = [p for p in paths if str(p) not in done]
+    todo = [p for p in paths if not {_text(p), absolute_path(p)} & done]
     summary.skipped = len(done)
     opts = runtime.options(top_k)
     limits = runtime.settings.limits
@@ -165,11 +166,27 @@ def scan_lines(
     results = runtime.matcher.match([img for _, img in good], opts)
     by_path = {str(p): r.model_dump(mode="json") for (p, _), r in zip(good, results, strict=True)}
     return [
-        json.dumps({"path": str(path), **(by_path.get(str(path)) or _error(img))})
+        json.dumps(
+            {
+                "path": _text(path),
+                "absolute_path": absolute_path(path),
+                **(by_path.get(str(path)) or _error(img)),
+            }
+        )
         for path, img in batch
     ]
 
 
+def _text(path: Path) -> str:
+    return json_text(str(path))
+
+
+def absolute_path(path: Path) -> str:
+    """The absolute path a line was scanned from (symlinks kept): what resume compares, so
+    `scan DIR`, `scan $PWD/DIR` and `cd DIR; scan .` continue one another's output."""
+    return json_text(os.path.abspath(path))
+
+
 def _error(exc: object) -> dict[str, object]:
     code = "unreadable_image" if isinstance(exc, ImageError | OSError) else "error"
-    return {"error": {"code": code, "message": str(exc)}}
+    return {"error": {"code": code, "message": json_text(str(exc))}}

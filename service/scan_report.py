@@ -30,6 +30,15 @@ CSV_COLUMNS = (
 )
 
 
+def json_text(text: str) -> str:
+    """`text` as valid UTF-8: bytes of a file name that are not UTF-8 (which Python keeps
+    as lone surrogates) are written as `\\xNN` escapes, as `ls -b` shows them."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name produced (from JSON, say)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def is_result_line(line: object) -> bool:
     """Whether a parsed output line is one a scan writes: a path with its result or error."""
     if not isinstance(line, dict) or not isinstance(line.get("path"), str):
@@ -46,7 +55,16 @@ def _lines(out: Path) -> Iterator[dict[str, Any]]:
             if not line.endswith("\n"):
                 break
             if line.strip():
-                yield json.loads(line)
+                yield _readable(json.loads(line))
+
+
+def _readable(line: dict[str, Any]) -> dict[str, Any]:
+    """A line with its path and error message as valid UTF-8 (scans before this wrote a
+    file name that is not UTF-8 as lone surrogates, which no JSON answer can carry)."""
+    line["path"] = json_text(line["path"])
+    if isinstance(line.get("error"), dict) and isinstance(line["error"].get("message"), str):
+        line["error"]["message"] = json_text(line["error"]["message"])
+    return line
 
 
 def summarise(out: Path) -> dict[str, Any]:

@@ -91,6 +91,15 @@ def _relative(root: Path | None, path: str) -> str:
         return Path(path).name
 
 
+def _as_named(root: Path | None, row: dict[str, Any]) -> dict[str, Any]:
+    """A result row with its path, and any path its error message quotes, relative to the
+    scan root: answers do not show the server's layout."""
+    out = {**row, "path": _relative(root, row["path"])}
+    if root is not None and row.get("error"):
+        out["error"] = str(row["error"]).replace(f"{root}/", "")
+    return out
+
+
 @router.post("", status_code=201, responses={409: {"model": ErrorResponse}})
 async def start_scan(
     settings: SettingsDep,
@@ -180,7 +189,7 @@ def scan_rows(
     scans.get(job_id)
     root = settings.scan_root.resolve() if settings.scan_root else None
     kept = [r for r in _rows(scans, job_id) if _shown(r, show)]
-    page = [{**r, "path": _relative(root, r["path"])} for r in kept[offset : offset + limit]]
+    page = [_as_named(root, r) for r in kept[offset : offset + limit]]
     return ScanRows(
         job_id=job_id, show=show, offset=offset, limit=limit, total=len(kept), rows=page
     )
@@ -202,7 +211,7 @@ def scan_csv(job_id: str, settings: SettingsDep, scans: ScansDep, caller: Caller
         writer = csv.DictWriter(buf, CSV_COLUMNS)
         writer.writeheader()
         for row in _rows(scans, job_id):
-            writer.writerow({**row, "path": _relative(root, row["path"])})
+            writer.writerow(_as_named(root, row))
             yield buf.getvalue()
             buf.seek(0)
             buf.truncate()

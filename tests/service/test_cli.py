@@ -3,6 +3,7 @@ unreadable files), remove, and clear errors for bad invocations."""
 
 import csv
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -297,6 +298,36 @@ def test_scan_writes_one_line_per_image_and_resumes(
     assert matched and all(  # the bound on measured counts alone never claims more
         float(r["content_calibrated"]) <= float(r["content_upper"]) <= 1 for r in matched
     )
+
+
+def test_scan_resumes_whichever_way_the_folder_is_named_and_escapes_odd_names(  # type: ignore[no-untyped-def]
+    run, gallery: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`scan DIR`, `scan $PWD/DIR` and `cd DIR; scan .` each scanned everything again into one
+    output (resume compared path strings); a file name that is not UTF-8 broke --csv."""
+    run("register", str(gallery))
+    suspects = tmp_path / "suspects"
+    suspects.mkdir()
+    drawing(7000, PALETTES["alice"]).save(suspects / "s0.png")
+    with open(os.path.join(os.fsencode(suspects), b"bad\xff name.png"), "wb") as fh:
+        fh.write((gallery / "alice" / "w0.png").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    out, table = tmp_path / "r.jsonl", tmp_path / "r.csv"
+    first = json.loads(run("scan", "suspects", "--out", str(out), "--csv", str(table)).output)
+    assert first["scanned"] == 2
+    again = json.loads(run("scan", str(suspects), "--out", str(out)).output)
+    monkeypatch.chdir(suspects)
+    inside = json.loads(run("scan", ".", "--out", str(out)).output)
+    assert (again["scanned"], inside["scanned"]) == (0, 0)
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(line["path"] for line in lines) == [
+        "suspects/bad\\xff name.png",
+        "suspects/s0.png",
+    ]
+    rows = list(csv.DictReader(table.read_text().splitlines()))
+    assert sorted(r["path"] for r in rows) == ["suspects/bad\\xff name.png", "suspects/s0.png"]
+    odd = next(r for r in rows if "xff" in r["path"])
+    assert odd["content_work_id"] == "alice/w0.png"
 
 
 def test_scan_reports_images_over_the_decode_limits_and_goes_on(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,6 +132,38 @@ def test_a_folder_scan_finds_the_copy(scanning: TestClient, keys: Keys) -> None:
     assert missing.json()["error"]["message"] == "no file 'batch/none.png' under the scan root"
     assert scanning.get("/v1/scans", headers=AUTH).json()["jobs"][0]["job_id"] == job["job_id"]
     assert scanning.get("/v1/scans/s_nope", headers=AUTH).status_code == 404
+
+
+def test_a_file_name_that_is_not_utf8_is_escaped_and_errors_name_no_server_path(
+    scanning: TestClient, inbox: Path
+) -> None:
+    """Such a name made every scan route a 500 (its lone surrogate could not be encoded), kept
+    in the job's record across restarts; an error row showed the server's absolute path."""
+    odd = inbox / "odd"
+    odd.mkdir()
+    (odd / "copy.png").write_bytes(art("alice", 1))
+    for name, data in ((b"bad\xff name.png", art("alice", 1)), (b"broken\xe9.png", b"x")):
+        with open(os.path.join(os.fsencode(odd), name), "wb") as fh:
+            fh.write(data)
+    job = _finished(scanning, _start(scanning, folder="odd").json()["job_id"])
+    assert (job["status"], job["scanned"]) == ("done", 3)
+    url = f"/v1/scans/{job['job_id']}"
+    assert scanning.get("/v1/scans", headers=AUTH).status_code == 200
+    rows = scanning.get(f"{url}/rows", headers=AUTH, params={"show": "all"}).json()["rows"]
+    assert sorted(r["path"] for r in rows) == [
+        "odd/bad\\xff name.png",
+        "odd/broken\\xe9.png",
+        "odd/copy.png",
+    ]
+    exported = scanning.get(f"{url}/results.csv", headers=AUTH)
+    assert len(list(csv.DictReader(io.StringIO(exported.text)))) == 3
+    listed = _start(scanning, manifest=b"path\nodd/missing.png\nodd\n")
+    url = f"/v1/scans/{_finished(scanning, listed.json()['job_id'])['job_id']}"
+    errors = [
+        r["error"] for r in scanning.get(f"{url}/rows?show=errors", headers=AUTH).json()["rows"]
+    ]
+    assert len(errors) == 2 and not any(str(inbox) in e for e in errors), errors
+    assert "odd/missing.png" in errors[0]
 
 
 def test_a_manifest_scan_reads_only_its_paths(scanning: TestClient) -> None:
