@@ -118,6 +118,18 @@ class ClaimStore:
                 raise ClaimNotFound(f"no claim with id {claim_id[:40]!r}")
             return Claim.from_row(row, self._events(s, claim_id))
 
+    def pending(self, creator_id: str, kind: str, query_sha256: str) -> Claim | None:
+        """An open or disputed claim of this creator and kind on this image, if any."""
+        query = select(ClaimRow).where(
+            ClaimRow.creator_id == creator_id,
+            ClaimRow.kind == kind,
+            ClaimRow.query_sha256 == query_sha256,
+            ClaimRow.status.in_(("open", "disputed")),
+        )
+        with Session(self.engine) as s:
+            row = s.scalars(query.limit(1)).first()
+            return None if row is None else Claim.from_row(row, self._events(s, row.claim_id))
+
     def find(
         self, creator_id: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[Claim]:

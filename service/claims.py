@@ -13,8 +13,10 @@ from typing import Any, Literal
 
 from indexer.blobs import atomic_write
 from indexer.claims import Claim, ClaimConflict, ClaimStore
+from indexer.errors import CatalogError
 from indexer.schema import now
 from models.images import LoadedImage
+from service.consent import unsafe_character
 from service.evidence import Packet, build_packet
 from service.runtime import Runtime
 from service.schemas import MatchResult
@@ -22,6 +24,33 @@ from service.scoping import restrict
 
 Kind = Literal["revshare", "takedown"]
 Action = Literal["dispute", "withdraw", "uphold", "reject"]
+
+
+MAX_REASON = 2000  # characters of a reason given for a move
+
+
+class InvalidReason(ValueError):
+    """A reason that cannot go on the record: empty, too long, or holding control or bidi
+    characters (which would display one history as another)."""
+
+
+def check_reason(reason: str) -> str:
+    """The reason for a move, as the record keeps it; InvalidReason says what is wrong."""
+    if not reason.strip():
+        raise InvalidReason("give a reason for the record (it is empty)")
+    if len(reason) > MAX_REASON:
+        raise InvalidReason(f"a reason holds at most {MAX_REASON} characters ({len(reason)} given)")
+    bad = unsafe_character(reason)
+    if bad is not None:
+        raise InvalidReason(
+            f"the reason holds the character U+{ord(bad):04X}; control characters and bidi "
+            "overrides cannot go on the record"
+        )
+    return reason
+
+
+class EvidenceMissing(CatalogError, LookupError):
+    """A claim's evidence packet is not where it was written (DATA_DIR/evidence/)."""
 
 
 class NotClaimable(ValueError):
@@ -91,13 +120,21 @@ def file_claim(
     actor: str,
 ) -> tuple[Claim, Packet]:
     """Match the image, and file a claim for `creator_id` if it matches their works at
-    least `possible`ly; the evidence packet is written under DATA_DIR/evidence/."""
+    least `possible`ly; the evidence packet is written under DATA_DIR/evidence/. The same
+    image, creator and kind as a claim still open or disputed is a ClaimConflict naming it
+    (a retry files nothing twice)."""
+    earlier = runtime.library.claims.pending(creator_id, kind, query.sha256)
+    if earlier is not None:
+        raise ClaimConflict(
+            f"claim {earlier.claim_id} for this image and creator {creator_id!r} ({kind}) is "
+            f"already {earlier.status}; act on it rather than filing it again"
+        )
     full = runtime.matcher.match([query], runtime.options(creator=creator_id))[0]
     result = restrict(full, creator_id)  # the claim shows only the claimant's matches
     matched = matched_entries(result, creator_id)
     if not matched:
         raise NotClaimable(
-            f"this image does not match creator {creator_id!r}'s works (content verdict "
+            f"this image does not match the works of creator {creator_id!r} (content verdict "
             f"{result.content.verdict}, style verdict {result.style.verdict}); a claim needs "
             "at least a 'possible' match"
         )
@@ -112,7 +149,7 @@ def file_claim(
         "dispute_until": (created + window).isoformat(timespec="seconds") + "Z",
     }
     packet = build_packet(runtime.library, runtime.signer, query, query_bytes, result, context)
-    atomic_write(evidence_path(runtime, claim_id), packet.data)
+    atomic_write(evidence_path(runtime.settings.data_dir, claim_id), packet.data)
     claim = Claim(
         claim_id=claim_id,
         kind=kind,
@@ -130,21 +167,32 @@ def file_claim(
     return runtime.library.claims.add(claim), packet
 
 
-def evidence_path(runtime: Runtime, claim_id: str) -> Path:
-    return runtime.settings.data_dir / "evidence" / f"{claim_id}.zip"
+def evidence_path(data_dir: Path, claim_id: str) -> Path:
+    return data_dir / "evidence" / f"{claim_id}.zip"
+
+
+def stored_evidence(data_dir: Path, claim: Claim) -> bytes:
+    """The evidence packet filed with the claim; EvidenceMissing if it is not on disk."""
+    path = evidence_path(data_dir, claim.claim_id)
+    if not path.is_file():
+        raise EvidenceMissing(
+            f"the evidence packet of {claim.claim_id} is not on disk ({path.name})"
+        )
+    return path.read_bytes()
 
 
 def move_claim(
     store: ClaimStore, claim: Claim, action: str, role: str, actor: str, reason: str
 ) -> Claim:
     """Apply an action if the role may and the claim's status and window allow it."""
+    check_reason(reason)
     move = MOVES[action]
     if role not in move.roles:
         raise MoveForbidden(
             f"a {role} key cannot {action} a claim; it needs role {' or '.join(sorted(move.roles))}"
         )
     if claim.status not in move.sources:
-        raise ClaimConflict(f"a {claim.status} claim cannot be {move.target}")
+        raise ClaimConflict(f"a claim that is {claim.status} cannot be {move.target}")
     open_window = now() <= claim.dispute_until
     if action == "dispute" and not open_window:
         raise ClaimConflict(f"the dispute window closed at {claim.dispute_until.isoformat()}Z")

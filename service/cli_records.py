@@ -60,7 +60,15 @@ def verify_cmd(path: Path, public_key: Path | None, rematch: bool) -> None:
 
 def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str, object]:
     from models.images import load_image_bytes
-    from service.evidence import part, query_sha256, rematch_problems, unreached, verify_packet
+    from service.evidence import (
+        listed_work_ids,
+        part,
+        query_sha256,
+        rematch_problems,
+        removed_since,
+        unreached,
+        verify_packet,
+    )
 
     checked = verify_packet(data, trusted)
     report: dict[str, object] = {
@@ -77,8 +85,11 @@ def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str,
         options = runtime.options(runtime.settings.max_top_k, scope)
         rerun = runtime.matcher.match([query], options)[0]
         differences = rematch_problems(checked, rerun) + unreached(runtime.library, checked, rerun)
+        gone = removed_since(runtime.library, checked)
         report["rematch"] = {
             "same_snapshot": rerun.models.index == part(checked.body, "models").get("index"),
+            "rechecked": len(listed_work_ids(checked)) - len(gone),
+            "removed_since": gone,  # listed, no longer registered: not checked, not a fault
             "problems": differences,
         }
         checked.problems.extend(differences)
@@ -160,6 +171,22 @@ def claims_act(claim_id: str, action: str, reason: str) -> None:
     store = ClaimStore(common.catalog().engine)
     moved = move_claim(store, store.get(claim_id), action, "admin", common.CLI_ACTOR, reason)
     click.echo(claim_out(moved).model_dump_json())
+
+
+@claims.command("evidence")
+@click.argument("claim_id")
+@click.option("--out", required=True, type=common.OutputFile())
+def claims_evidence(claim_id: str, out: Path) -> None:
+    """Write CLAIM_ID's signed evidence packet (the one filed with it) to OUT."""
+    from indexer.claims import ClaimStore
+    from service.claims import stored_evidence
+    from service.settings import Settings
+
+    claim = ClaimStore(common.catalog().engine).get(claim_id)
+    out.write_bytes(stored_evidence(Settings().data_dir, claim))
+    click.echo(
+        json.dumps({"claim_id": claim.claim_id, "packet": str(out), "sha256": claim.packet_sha256})
+    )
 
 
 @claims.command("labels")

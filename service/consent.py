@@ -30,7 +30,7 @@ def _unsafe(ch: str, lines: bool) -> bool:
 
 def _checked(lines: bool) -> AfterValidator:
     def check(value: str) -> str:
-        bad = next((ch for ch in value if _unsafe(ch, lines)), None)
+        bad = unsafe_character(value, lines)
         if bad is not None:
             raise ValueError(
                 f"holds the character U+{ord(bad):04X}; control characters and bidi "
@@ -40,6 +40,11 @@ def _checked(lines: bool) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+def unsafe_character(value: str, lines: bool = True) -> str | None:
+    """The first character of `value` that text kept for people may not hold, or None."""
+    return next((ch for ch in value if _unsafe(ch, lines)), None)
 
 
 Licence = Annotated[str, Field(max_length=2000), _checked(lines=True)]

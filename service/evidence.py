@@ -232,19 +232,31 @@ def listed_matches(packet: PacketCheck, role: str) -> list[tuple[str | None, flo
 
 def unreached(library: Library, checked: PacketCheck, rerun: MatchResult) -> list[str]:
     """The packet's matches still registered that the re-run did not reach, so whose scores
-    it could not check (a removed work is expected to be missing)."""
+    it could not check (a removed work is expected to be missing: see `removed_since`)."""
     reached = {m.work_id for m in rerun.content.matches + rerun.style.matches}
-    listed = {
+    gone = set(removed_since(library, checked))
+    return [
+        f"{work_id} is still registered but the re-run did not reach it"
+        for work_id in sorted(listed_work_ids(checked) - reached - gone)
+    ]
+
+
+def removed_since(library: Library, checked: PacketCheck) -> list[str]:
+    """The packet's matched works no longer registered: a re-run cannot check them."""
+    gone = []
+    for work_id in sorted(listed_work_ids(checked)):
+        try:
+            library.catalog.get(work_id)
+        except WorkNotFound:
+            gone.append(work_id)
+    return gone
+
+
+def listed_work_ids(checked: PacketCheck) -> set[str]:
+    """Every work id the packet's result lists, content and style."""
+    return {
         work_id
         for role in ("content", "style")
         for work_id, _ in listed_matches(checked, role)
         if work_id is not None
     }
-    problems = []
-    for work_id in sorted(listed - reached):
-        try:
-            library.catalog.get(work_id)
-        except WorkNotFound:
-            continue
-        problems.append(f"{work_id} is still registered but the re-run did not reach it")
-    return problems

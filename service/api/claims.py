@@ -16,7 +16,7 @@ from models.images import load_image_bytes
 from service.api.auth import Caller, Principal, allow
 from service.api.deps import Inference, get_inference, get_runtime, get_settings, read_upload
 from service.api.errors import ApiError
-from service.claims import Action, Kind, evidence_path, file_claim, move_claim
+from service.claims import MAX_REASON, Action, Kind, file_claim, move_claim, stored_evidence
 from service.evidence import build_packet
 from service.records import ClaimOut, claim_out
 from service.runtime import Runtime
@@ -36,7 +36,9 @@ class ClaimList(BaseModel):
 
 
 class MoveIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000, description="why, for the record")
+    reason: str = Field(
+        min_length=1, max_length=MAX_REASON, description="why, for the record (one line or more)"
+    )
 
 
 def visible_claim(runtime: Runtime, caller: Principal, claim_id: str) -> Claim:
@@ -132,13 +134,8 @@ def act_on_claim(
 def claim_evidence(claim_id: str, runtime: RuntimeDep, caller: Caller) -> Response:
     """The claim's signed evidence packet, as filed."""
     claim = visible_claim(runtime, caller, claim_id)
-    path = evidence_path(runtime, claim.claim_id)
-    if not path.is_file():
-        raise ApiError(
-            404, "evidence_missing", f"the evidence packet of {claim.claim_id} is not on disk"
-        )
     return Response(
-        path.read_bytes(),
+        stored_evidence(runtime.settings.data_dir, claim),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{claim.claim_id}.zip"'},
     )

@@ -21,7 +21,7 @@ from indexer.keys import KeyNotFound
 from indexer.published import PayloadIdsExhausted
 from models.errors import FeaturelessImage, ImageError, ImageTooLarge, UnsupportedImage
 from service.api.tracing import HEADER, request_id
-from service.claims import MoveForbidden, NotClaimable
+from service.claims import EvidenceMissing, InvalidReason, MoveForbidden, NotClaimable
 from service.scan_jobs import ScanNotFound, ScanPathError
 from service.schemas import ErrorBody, ErrorResponse
 
@@ -42,6 +42,8 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (ClaimNotFound, 404, "claim_not_found"),
     (ClaimConflict, 409, "claim_conflict"),
     (NotClaimable, 422, "not_claimable"),
+    (EvidenceMissing, 404, "evidence_missing"),
+    (InvalidReason, 422, "invalid_request"),
     (MoveForbidden, 403, "forbidden"),
     (ScanPathError, 422, "invalid_path"),
     (ScanNotFound, 404, "scan_not_found"),

@@ -13,7 +13,14 @@ from fastapi.testclient import TestClient
 
 from models.images import load_image_bytes
 from service.claims import labelled
-from service.evidence import PacketCheck, listed_matches, rematch_problems, unreached, verify_packet
+from service.evidence import (
+    PacketCheck,
+    listed_matches,
+    rematch_problems,
+    removed_since,
+    unreached,
+    verify_packet,
+)
 from service.runtime import Runtime
 from service.schemas import MatchResult
 from service.settings import Settings
@@ -63,7 +70,7 @@ def test_claims_need_a_match_and_the_right_key(client: TestClient, keys: Keys) -
     refused = _file(client, keys["alice"], art("bob", 101))
     assert (
         refused.status_code == 422
-        and "does not match creator 'alice'" in (refused.json()["error"]["message"])
+        and "does not match the works of creator 'alice'" in (refused.json()["error"]["message"])
     )
     assert _file(client, keys["alice"], art("bob", 101), creator_id="bob").status_code == 403
     for role in ("platform", "reviewer"):
@@ -100,6 +107,37 @@ def test_the_lifecycle_and_who_may_move_it(client: TestClient, keys: Keys) -> No
     log = client.get(f"/v1/audit?subject={claim_id}", headers=AUTH).json()["entries"]
     assert [e["action"] for e in log] == ["claim.file", "claim.disputed", "claim.upheld"]
     assert client.get("/v1/audit/verify", headers=AUTH).json()["ok"]
+
+
+def test_the_same_claim_is_not_filed_twice_while_it_is_pending(
+    client: TestClient, keys: Keys
+) -> None:
+    """A retry filed a second open claim on the same image (found by QA); now it is refused,
+    naming the first, until that one is decided or withdrawn."""
+    first = _file(client, keys["alice"], art("alice", 1)).json()["claim_id"]
+    again = _file(client, keys["alice"], art("alice", 1))
+    assert again.status_code == 409 and first in again.json()["error"]["message"]
+    assert _file(client, keys["alice"], art("alice", 1), kind="takedown").status_code == 201
+    assert _act(client, keys["alice"], first, "withdraw").status_code == 200
+    assert _file(client, keys["alice"], art("alice", 1)).status_code == 201
+
+
+def test_a_reason_is_text_a_person_can_read(client: TestClient, keys: Keys) -> None:
+    claim_id = _file(client, keys["alice"], art("alice", 2)).json()["claim_id"]
+    for reason, says in (
+        ("   ", "it is empty"),
+        ("ok \u202e txet", "U+202E"),
+        ("bell \u0007", "U+0007"),
+    ):
+        r = client.post(
+            f"/v1/claims/{claim_id}/withdraw",
+            headers=bearer(keys["alice"]),
+            json={"reason": reason},
+        )
+        assert r.status_code == 422 and says in r.json()["error"]["message"], r.text
+    fine = {"reason": "settled:\nsee the email of 3 May"}
+    moved = client.post(f"/v1/claims/{claim_id}/withdraw", headers=bearer(keys["alice"]), json=fine)
+    assert moved.status_code == 200 and moved.json()["events"][-1]["reason"] == fine["reason"]
 
 
 def test_the_claimant_withdraws(client: TestClient, keys: Keys) -> None:
@@ -220,6 +258,7 @@ def test_a_packet_rematches_on_the_same_snapshot(
     ]
     assert client.delete("/v1/works/alice/w1.png", headers=AUTH).status_code == 200
     assert unreached(runtime.library, checked, pushed_out) == []  # removed: expected to go
+    assert removed_since(runtime.library, checked) == ["alice/w1.png"]  # and said so
 
 
 def test_a_missing_packet_is_a_404_not_a_crash(
@@ -228,7 +267,7 @@ def test_a_missing_packet_is_a_404_not_a_crash(
     from service.claims import evidence_path
 
     claim_id = _file(client, keys["alice"], art("alice", 1)).json()["claim_id"]
-    evidence_path(runtime, claim_id).unlink()
+    evidence_path(runtime.settings.data_dir, claim_id).unlink()
     r = client.get(f"/v1/claims/{claim_id}/evidence", headers=bearer(keys["alice"]))
     assert r.status_code == 404 and r.json()["error"]["code"] == "evidence_missing"
 

@@ -2,6 +2,7 @@
 unreadable files), remove, and clear errors for bad invocations."""
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -493,11 +494,24 @@ def test_claim_evidence_verify_and_labels(run, gallery: Path, tmp_path: Path) ->
     assert filed.exit_code == 0, filed.output
     claim = json.loads(filed.output)
     assert claim["status"] == "open" and claim["matched"][0]["work_id"] == "alice/w0.png"
+    filed_packet = tmp_path / "filed.zip"
+    fetched = run("claims", "evidence", claim["claim_id"], "--out", str(filed_packet))
+    assert json.loads(fetched.output)["sha256"] == claim["packet_sha256"]
+    assert hashlib.sha256(filed_packet.read_bytes()).hexdigest() == claim["packet_sha256"]
+    assert json.loads(run("verify", str(filed_packet)).output)["ok"]
+    from indexer.claims import ClaimConflict
+    from service.claims import InvalidReason
+
+    with pytest.raises(ClaimConflict, match=claim["claim_id"]):  # not filed twice
+        run("claim", str(gallery / "alice" / "w0.png"), "--kind", "takedown", "--creator", "alice")
+    with pytest.raises(InvalidReason, match="empty"):
+        run("claims", "act", claim["claim_id"], "dispute", "--reason", " ")
     packet = tmp_path / "evidence.zip"
     assert run("evidence", str(gallery / "alice" / "w0.png"), "--out", str(packet)).exit_code == 0
     checked = run("verify", str(packet), "--rematch")
     report = json.loads(checked.output)
     assert checked.exit_code == 0 and report["ok"] and report["rematch"]["same_snapshot"]
+    assert report["rematch"]["rechecked"] >= 1 and report["rematch"]["removed_since"] == []
     service_key = tmp_path / "service.pem"
     service_key.write_text(run("signing-key").output)
     assert run("verify", str(packet), "--public-key", str(service_key)).exit_code == 0
@@ -507,8 +521,6 @@ def test_claim_evidence_verify_and_labels(run, gallery: Path, tmp_path: Path) ->
     assert refused.exit_code == 1 and "another key" in refused.output
     packet.write_bytes(packet.read_bytes()[:-30])
     assert run("verify", str(packet)).exit_code == 1
-    from indexer.claims import ClaimConflict
-
     with pytest.raises(ClaimConflict, match="dispute window is still open"):
         run("claims", "act", claim["claim_id"], "uphold", "--reason", "copy")
     disputed = run("claims", "act", claim["claim_id"], "dispute", "--reason", "original")

@@ -104,7 +104,7 @@ def test_dispute_uphold_and_withdraw(
     # the platform's page still offers to dispute the claim that was withdrawn meanwhile
     act(page, second, "Dispute", "too late")
     expect(card(page, second).locator(".status")).to_have_text(
-        "This conflicts with the current state. A withdrawn claim cannot be disputed."
+        "This conflicts with the current state. A claim that is withdrawn cannot be disputed."
     )
     assert [c.status for c in live.runtime.library.claims.find(CREATOR, None, 10)] == [
         "withdrawn",
