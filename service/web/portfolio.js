@@ -86,7 +86,7 @@ async function loadTerms() {
   try {
     const { terms } = await call(`/v1/terms/creators/${encodeURIComponent(creator)}`);
     byId("terms-policy").value = terms.policy;
-    byId("terms-rate").value = terms.revshare_rate ? String(+(terms.revshare_rate * 100).toFixed(2)) : "";
+    byId("terms-rate").value = terms.revshare_rate ? String(+(terms.revshare_rate * 100).toFixed(8)) : "";
     byId("terms-training").checked = terms.training_allowed;
     byId("terms-licence").value = terms.licence;
     byId("terms-licence-url").value = terms.licence_url;

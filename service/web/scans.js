@@ -143,6 +143,10 @@ async function showRows(jobId, show, offset = 0) {
       box.append(h("button", { type: "button", class: "more", text: "Show more", onclick: () => showRows(jobId, show, shown) }));
     }
   } catch (error) {
+    if (offset === 0) {
+      previews.revokeAll();
+      box.replaceChildren(); // another job's rows must not stand under this job's error
+    }
     fail(byId("scan-status"), error);
   }
 }
