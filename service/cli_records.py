@@ -16,6 +16,7 @@ from indexer.keys import ROLES, KeyStore
 from service import cli_common as common
 from service.consent import Terms, effective
 from service.records import CreatedKey, claim_out, entry_out, key_out
+from service.signing import trusted_key
 
 
 @click.command("verify")
@@ -34,9 +35,9 @@ def verify_cmd(path: Path, public_key: Path | None, rematch: bool) -> None:
     """Check an evidence packet (.zip) or a removal receipt (JSON) offline: signature and
     hashes. Exit status 1 when it does not hold."""
     try:
-        trusted = public_key.read_text() if public_key else None
+        trusted = trusted_key(public_key.read_text(), str(public_key)) if public_key else None
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{public_key} is not a PEM public key") from exc
+        raise ValueError(f"{public_key} is not a PEM public key (not text)") from exc
     data = path.read_bytes()
     if data[:2] == b"PK":
         report = _verify_packet(data, trusted, rematch)

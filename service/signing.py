@@ -84,18 +84,38 @@ class Signer:
         }
 
 
+def trusted_key(pem: str, source: str) -> str:
+    """`pem` if it is an Ed25519 public key in PEM (what `styletrace signing-key` prints);
+    else a ValueError naming `source` and what it holds instead."""
+    try:
+        public = serialization.load_pem_public_key(pem.encode())
+    except ValueError:
+        found = "a private key" if "PRIVATE KEY" in pem else "no PEM public key"
+        raise ValueError(
+            f"{source} holds {found}; give the service's public key "
+            "(`styletrace signing-key`, or GET /signing-key.pem)"
+        ) from None
+    if not isinstance(public, Ed25519PublicKey):
+        raise ValueError(
+            f"{source} holds a public key of another kind than Ed25519, which the service "
+            "signs with (`styletrace signing-key`)"
+        )
+    return pem
+
+
 def check(data: bytes, signature: dict[str, Any], trusted_pem: str | None = None) -> str:
     """'' when `signature` signs `data` (and, when given, with the trusted public key); else
     what is wrong, in words."""
     pem, value = trusted_pem or signature.get("public_key", ""), signature.get("value", "")
+    whose = "trusted" if trusted_pem else "signature's"
     if not isinstance(pem, str) or not isinstance(value, str):
         return "the signature's public key and value must be text"
     try:
         public = serialization.load_pem_public_key(pem.encode())
     except ValueError:
-        return "the public key is not a PEM public key"
+        return f"the {whose} public key is not a PEM public key"
     if not isinstance(public, Ed25519PublicKey):
-        return "the public key is not an Ed25519 key"
+        return f"the {whose} public key is not an Ed25519 key"
     if trusted_pem and key_id_of(public) != signature.get("key_id"):
         return "signed with another key than the trusted one"
     try:

@@ -519,6 +519,20 @@ def test_claim_evidence_verify_and_labels(run, gallery: Path, tmp_path: Path) ->
     other_key.write_text(Signer.load_or_create(tmp_path / "other-private.pem").public_key)
     refused = run("verify", str(packet), "--public-key", str(other_key))
     assert refused.exit_code == 1 and "another key" in refused.output
+    private = tmp_path / "other-private.pem"  # a wrong file is named as such, not the packet
+    with pytest.raises(ValueError, match=r"other-private\.pem holds a private key"):
+        run("verify", str(packet), "--public-key", str(private))
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    curve = tmp_path / "ec.pem"
+    curve.write_bytes(
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    with pytest.raises(ValueError, match=r"ec\.pem holds a public key of another kind"):
+        run("verify", str(packet), "--public-key", str(curve))
     packet.write_bytes(packet.read_bytes()[:-30])
     assert run("verify", str(packet)).exit_code == 1
     with pytest.raises(ClaimConflict, match="dispute window is still open"):
