@@ -1,8 +1,9 @@
 """Scan jobs for the HTTP API: a folder under the configured scan root (or a list of paths
 under it) scanned in the background by service/scan.py, one job at a time, into
-DATA_DIR/scans/<job_id>/results.jsonl. A job's record (job.json) survives restarts; a job
-cut off by one is reported as interrupted. Paths are checked to stay inside the scan root:
-no absolute paths, no '..', no symlinks leading out."""
+DATA_DIR/scans/<job_id>/results.jsonl. A job's record (job.json) and what it reads
+(inputs.json) survive restarts; a job cut off by one is reported as interrupted, and an
+interrupted or failed job resumes where its results end. Paths are checked to stay inside
+the scan root: no absolute paths, no '..', no symlinks leading out."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from typing import Any, Literal
 from indexer.blobs import atomic_write
 from service.registration import csv_rows
 from service.runtime import Runtime
-from service.scan import run_scan, scan_inputs
+from service.scan import done_paths, run_scan, scan_inputs
 from service.scan_report import summarise
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ class ScanPathError(ValueError):
 
 class ScanNotFound(LookupError):
     """No scan job with this id."""
+
+
+class ScanNotResumable(ValueError):
+    """The job is not interrupted or failed, or what it read was not kept."""
 
 
 def under_root(root: Path, relative: str) -> Path:
@@ -108,7 +113,8 @@ class ScanJobs:
         for record in sorted(self.dir.glob("s_*/job.json")):
             job = ScanJob(**json.loads(record.read_text()))
             if job.status in ("queued", "running"):  # its process ended before it did
-                job.status, job.message = "interrupted", "the server stopped during this scan"
+                when = "before this scan started" if job.status == "queued" else "during this scan"
+                job.status, job.message = "interrupted", f"the server stopped {when}; resume it"
             jobs.append(job)
         return jobs
 
@@ -117,14 +123,46 @@ class ScanJobs:
     ) -> ScanJob:
         """Queue a scan of a folder (a Path) or of listed files."""
         job = ScanJob(f"s_{secrets.token_hex(6)}", source, actor, _now(), top_k)
+        kept = (
+            {"folder": str(inputs)}
+            if isinstance(inputs, Path)
+            else {"paths": list(map(str, inputs))}
+        )
+        atomic_write(self.dir / job.job_id / "inputs.json", json.dumps(kept).encode())
         with self._lock:
             self._jobs[job.job_id] = job
             self._save(job)
-            self._queue.put((job, inputs))
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._work, name="scans", daemon=True)
-                self._worker.start()
+            self._enqueue(job, inputs)
         return job
+
+    def resume(self, job_id: str) -> ScanJob:
+        """Queue an interrupted or failed job again: it scans what its results lack."""
+        record = self.dir / job_id / "inputs.json"
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise ScanNotFound(f"no scan job with id {job_id[:40]!r}")
+            if job.status not in ("interrupted", "failed"):
+                raise ScanNotResumable(
+                    f"scan {job_id} is {job.status}; only an interrupted or failed scan resumes"
+                )
+            if not record.is_file():
+                raise ScanNotResumable(
+                    f"scan {job_id} was started before scans kept their inputs; start it again"
+                )
+            kept = json.loads(record.read_text())
+            inputs = Path(kept["folder"]) if "folder" in kept else [Path(p) for p in kept["paths"]]
+            job.status, job.message, job.finished_at = "queued", "", None
+            self._save(job)
+            self._enqueue(job, inputs)
+            return ScanJob(**asdict(job))
+
+    def _enqueue(self, job: ScanJob, inputs: list[Path] | Path) -> None:
+        """Queue a job (the lock held), starting the worker thread on first use."""
+        self._queue.put((job, inputs))
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="scans", daemon=True)
+            self._worker.start()
 
     def get(self, job_id: str) -> ScanJob:
         with self._lock:
@@ -162,8 +200,8 @@ class ScanJobs:
     def _run(self, job: ScanJob, inputs: list[Path] | Path) -> None:
         self._update(job, status="running")
         paths = self._listed(inputs) if isinstance(inputs, Path) else inputs
-        self._update(job, total=len(paths))
         out = self.results(job.job_id)
+        self._update(job, total=len(paths), scanned=len(done_paths(out)))  # a resume's start
 
         def advanced(n: int) -> None:
             with self._lock:

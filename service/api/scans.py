@@ -173,6 +173,15 @@ def get_scan(job_id: str, scans: ScansDep, caller: Caller) -> ScanJobOut:
     return job_out(scans.get(job_id))
 
 
+@router.post(
+    "/{job_id}/resume", responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}}
+)
+def resume_scan(job_id: str, scans: ScansDep, caller: Caller) -> ScanJobOut:
+    """Queue an interrupted or failed scan again; it scans only what its results lack."""
+    allow(caller, "admin", "reviewer")
+    return job_out(scans.resume(job_id))
+
+
 @router.get("/{job_id}/rows", responses={404: {"model": ErrorResponse}})
 def scan_rows(
     job_id: str,

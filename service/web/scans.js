@@ -67,6 +67,9 @@ function jobTable(jobs) {
         h("button", { type: "button", text: "Show hits", onclick: () => showRows(job.job_id, "hits") }),
         " ",
         h("button", { type: "button", text: "Export CSV", onclick: () => exportCsv(job.job_id) }),
+        ...(["interrupted", "failed"].includes(job.status)
+          ? [" ", h("button", { type: "button", text: "Resume", onclick: () => resume(job.job_id) })]
+          : []),
       ),
     ),
   );
@@ -97,6 +100,15 @@ async function start(event) {
     watch(job.job_id);
   } catch (error) {
     fail(status, error);
+  }
+}
+
+async function resume(jobId) {
+  try {
+    await call(`/v1/scans/${encodeURIComponent(jobId)}/resume`, { method: "POST" });
+    watch(jobId);
+  } catch (error) {
+    fail(byId("scan-status"), error);
   }
 }
 

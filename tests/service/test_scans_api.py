@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 
 from service.api.app import create_app
 from service.runtime import Runtime
-from service.scan_jobs import ScanJobs
+from service.scan_jobs import ScanJobs, ScanNotResumable
 from service.settings import Settings
-from tests.service.http import AUTH, Keys, art, bearer, checked_client
+from tests.service.http import AUTH, Keys, art, bearer, checked_client, new_key
 
 
 @pytest.fixture
@@ -188,4 +188,38 @@ def test_a_scan_cut_off_by_a_restart_is_reported(runtime: Runtime) -> None:
         )
     )
     job = ScanJobs(runtime).get("s_0123")
-    assert (job.status, job.message) == ("interrupted", "the server stopped during this scan")
+    assert (job.status, job.message) == (
+        "interrupted",
+        "the server stopped during this scan; resume it",
+    )
+    record.write_text(record.read_text().replace('"running"', '"queued"'))
+    assert "stopped before this scan started" in ScanJobs(runtime).get("s_0123").message
+    with pytest.raises(ScanNotResumable, match="before scans kept their inputs"):
+        ScanJobs(runtime).resume("s_0123")  # a record from before inputs were kept
+
+
+def test_an_interrupted_scan_resumes_where_its_results_end(
+    settings: Settings, runtime: Runtime, inbox: Path
+) -> None:
+    """HTTP scans could not be resumed: a restart meant starting again from nothing."""
+    settings.scan_root = inbox
+    with checked_client(create_app(settings, runtime)) as client:
+        job = _finished(client, _start(client, folder="batch").json()["job_id"])
+        url = f"/v1/scans/{job['job_id']}"
+        refused = client.post(f"{url}/resume", headers=AUTH)
+        assert refused.status_code == 409 and "is done" in refused.json()["error"]["message"]
+    folder = runtime.settings.data_dir / "scans" / job["job_id"]
+    lines = (folder / "results.jsonl").read_text().splitlines(keepends=True)
+    (folder / "results.jsonl").write_text(lines[0] + lines[1][:20])  # cut off mid-line
+    record = json.loads((folder / "job.json").read_text())
+    (folder / "job.json").write_text(json.dumps(record | {"status": "running"}))
+    with checked_client(create_app(settings, runtime)) as client:
+        assert client.get(url, headers=AUTH).json()["status"] == "interrupted"
+        reviewer = bearer(new_key(client, "reviewer"))
+        assert client.post(f"{url}/resume", headers=reviewer).status_code == 200
+        again = _finished(client, job["job_id"])
+        assert (again["status"], again["scanned"], again["total"]) == ("done", 3, 3)
+    paths = [
+        json.loads(line)["path"] for line in (folder / "results.jsonl").read_text().splitlines()
+    ]
+    assert sorted(paths) == sorted(set(paths)) and len(paths) == 3
