@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from indexer import audit
@@ -131,17 +131,35 @@ class ClaimStore:
             return None if row is None else Claim.from_row(row, self._events(s, row.claim_id))
 
     def find(
-        self, creator_id: str | None = None, status: str | None = None, limit: int = 100
+        self,
+        creator_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        after: str | None = None,
     ) -> list[Claim]:
-        """Newest first, optionally one creator's or one status."""
+        """Newest first, optionally one creator's or one status; `after` a claim id, the
+        claims that come after it in that order (a page's last, to walk them all)."""
         query = select(ClaimRow)
         if creator_id is not None:
             query = query.where(ClaimRow.creator_id == creator_id)
         if status is not None:
             query = query.where(ClaimRow.status == status)
-        query = query.order_by(ClaimRow.created_at.desc()).limit(limit)
+        order = (ClaimRow.created_at.desc(), ClaimRow.claim_id.desc())
         with Session(self.engine) as s:
-            rows = s.scalars(query).all()
+            if after is not None:
+                mark = s.get(ClaimRow, after)
+                if mark is None:
+                    raise ClaimNotFound(f"no claim with id {after[:40]!r} to list after")
+                query = query.where(
+                    or_(
+                        ClaimRow.created_at < mark.created_at,
+                        and_(
+                            ClaimRow.created_at == mark.created_at,
+                            ClaimRow.claim_id < mark.claim_id,
+                        ),
+                    )
+                )
+            rows = s.scalars(query.order_by(*order).limit(limit)).all()
             return [Claim.from_row(r, self._events(s, r.claim_id)) for r in rows]
 
     def move(self, claim_id: str, seen: str, to: str, actor: str, reason: str) -> Claim:

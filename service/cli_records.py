@@ -18,6 +18,8 @@ from service.consent import Terms, effective
 from service.records import CreatedKey, claim_out, entry_out, key_out
 from service.signing import trusted_key
 
+CLAIMS_PAGE = 500  # claims read per query by `claims list`
+
 
 @click.command("verify")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -153,11 +155,17 @@ def claims() -> None:
 )
 @click.option("--creator", default=None, callback=common.creator_filter)
 def claims_list(status: str | None, creator: str | None) -> None:
-    """One JSON line per claim, newest first."""
+    """One JSON line per claim, newest first: every one, read a page at a time."""
     from indexer.claims import ClaimStore
 
-    for claim in ClaimStore(common.catalog().engine).find(creator, status, limit=10_000):
-        click.echo(claim_out(claim).model_dump_json())
+    store, last = ClaimStore(common.catalog().engine), None
+    while True:
+        page = store.find(creator, status, limit=CLAIMS_PAGE, after=last)
+        for claim in page:
+            click.echo(claim_out(claim).model_dump_json())
+        if len(page) < CLAIMS_PAGE:
+            break
+        last = page[-1].claim_id
 
 
 @claims.command("act")

@@ -33,6 +33,9 @@ ZIP: dict[int | str, dict[str, Any]] = {
 
 class ClaimList(BaseModel):
     claims: list[ClaimOut]
+    next_after: str | None = Field(
+        None, description="the page's last claim id, to pass as `after`; null on the last page"
+    )
 
 
 class MoveIn(BaseModel):
@@ -91,14 +94,27 @@ def list_claims(
     ] = None,
     creator_id: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[
+        str | None,
+        Query(description="list after this claim id (a page's `next_after`)", max_length=200),
+    ] = None,
 ) -> ClaimList:
-    """Claims, newest first; a creator key sees its own creator's only."""
+    """Claims, newest first; a creator key sees its own creator's only. Walk them all with
+    `after` (each page's `next_after`)."""
     if caller.role == "creator":
         if creator_id is not None and creator_id != caller.creator_id:
             raise ApiError(403, "forbidden", "a creator key lists its own creator's claims only")
         creator_id = caller.creator_id
-    claims = runtime.library.claims.find(creator_id, status, limit)
-    return ClaimList(claims=[claim_out(c) for c in claims])
+    if after is not None:  # a cursor the caller cannot see is as unknown as a missing one
+        try:
+            visible_claim(runtime, caller, after)
+        except ClaimNotFound as e:
+            raise ApiError(422, "invalid_request", f"{e}: `after` takes a listed claim id") from e
+    claims = runtime.library.claims.find(creator_id, status, limit, after)
+    return ClaimList(
+        claims=[claim_out(c) for c in claims],
+        next_after=claims[-1].claim_id if len(claims) == limit else None,
+    )
 
 
 @router.get("/v1/claims/{claim_id}", responses={404: {"model": ErrorResponse}})

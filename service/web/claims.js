@@ -14,6 +14,7 @@ const MOVES = {
   reject: { label: "Reject", from: ["open", "disputed"], roles: ["reviewer", "admin"] },
 };
 const KINDS = { revshare: "Revenue-share", takedown: "Takedown" };
+const PAGE = 50; // claims per page; "Show more claims" reads the next
 let me = null;
 
 export function init(who) {
@@ -34,16 +35,25 @@ function possibleMoves(claim) {
   });
 }
 
-async function show(event) {
+async function show(event, after = null) {
   event?.preventDefault();
   const status = byId("claims-status-line");
-  const query = { status: byId("claims-status").value };
+  const query = { status: byId("claims-status").value, limit: PAGE };
   if (me.role !== "creator") query.creator_id = byId("claims-creator").value.trim();
+  if (after) query.after = after;
   say(status, "Loading claims…");
   try {
-    const { claims } = await call("/v1/claims", { query });
-    byId("claims-list").replaceChildren(...claims.map(claimCard));
-    say(status, claims.length ? `${claims.length} claim${claims.length === 1 ? "" : "s"}.` : "No claims match.");
+    const { claims, next_after: next } = await call("/v1/claims", { query });
+    const list = byId("claims-list");
+    list.querySelector(".more")?.remove();
+    if (after) list.append(...claims.map(claimCard));
+    else list.replaceChildren(...claims.map(claimCard));
+    const shown = list.querySelectorAll("article.claim").length;
+    if (next) {
+      list.append(h("button", { type: "button", class: "more", text: "Show more claims", onclick: () => show(null, next) }));
+    }
+    const words = `${shown} claim${shown === 1 ? "" : "s"}${next ? " so far; more below" : ""}.`;
+    say(status, shown ? words : "No claims match.");
   } catch (error) {
     fail(status, error);
   }

@@ -122,6 +122,26 @@ def test_the_same_claim_is_not_filed_twice_while_it_is_pending(
     assert _file(client, keys["alice"], art("alice", 1)).status_code == 201
 
 
+def test_claims_are_listed_a_page_at_a_time(client: TestClient, keys: Keys) -> None:
+    """Past `limit` the list stopped without a word (the page said "100 claims.")."""
+    filed = [
+        _file(client, keys["alice"], art("alice", seed), kind=kind).json()["claim_id"]
+        for seed in (1, 2, 3)
+        for kind in ("revshare", "takedown")
+    ]
+    seen, after = [], None
+    while True:
+        params = {"limit": 4} | ({"after": after} if after else {})
+        page = client.get("/v1/claims", headers=bearer(keys["alice"]), params=params).json()
+        seen += [c["claim_id"] for c in page["claims"]]
+        after = page["next_after"]
+        if after is None:
+            break
+    assert sorted(seen) == sorted(filed) and len(seen) == 6  # each once, newest first
+    bad = client.get("/v1/claims", headers=bearer(keys["bob"]), params={"after": filed[0]})
+    assert bad.status_code == 422 and "after" in bad.json()["error"]["message"]
+
+
 def test_a_reason_is_text_a_person_can_read(client: TestClient, keys: Keys) -> None:
     claim_id = _file(client, keys["alice"], art("alice", 2)).json()["claim_id"]
     for reason, says in (

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from PIL import Image
 
 from indexer.library import Library
-from service import cli, cli_common
+from service import cli, cli_common, cli_records
 from service.calibration import Calibration
 from service.runtime import Runtime, build_runtime, open_library
 from service.settings import Settings
@@ -486,7 +486,9 @@ def test_keys_terms_and_audit(run, tmp_path: Path) -> None:  # type: ignore[no-u
     assert broken.exit_code == 1 and "entry 2 was altered" in broken.output
 
 
-def test_claim_evidence_verify_and_labels(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_claim_evidence_verify_and_labels(  # type: ignore[no-untyped-def]
+    run, gallery: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run("register", str(gallery))
     filed = run(
         "claim", str(gallery / "alice" / "w0.png"), "--kind", "takedown", "--creator", "alice"
@@ -542,6 +544,11 @@ def test_claim_evidence_verify_and_labels(run, gallery: Path, tmp_path: Path) ->
     run("claims", "act", claim["claim_id"], "uphold", "--reason", "same drawing")
     listed = [json.loads(line) for line in run("claims", "list").output.splitlines()]
     assert [c["status"] for c in listed] == ["upheld"]
+    run("claim", str(gallery / "alice" / "w0.png"), "--kind", "takedown", "--creator", "alice")
+    run("claim", str(gallery / "alice" / "w1.png"), "--kind", "takedown", "--creator", "alice")
+    monkeypatch.setattr(cli_records, "CLAIMS_PAGE", 2)  # read two at a time, every one shown
+    walked = [json.loads(line)["claim_id"] for line in run("claims", "list").output.splitlines()]
+    assert len(walked) == len(set(walked)) == 3 and walked[-1] == claim["claim_id"]
     labels = tmp_path / "labels.jsonl"
     assert json.loads(run("claims", "labels", "--out", str(labels)).output)["labels"] >= 1
     row = json.loads(labels.read_text().splitlines()[0])
