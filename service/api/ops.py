@@ -151,6 +151,7 @@ def readyz(request: Request) -> Readiness:
             {"Retry-After": "5"},
         )
     library = runtime.library
+    library.refresh()  # a CLI beside the server may have registered or removed meanwhile
     return Readiness(
         status="ready", works=len(library), index=library.snapshot_id, models=library.model_ids
     )
@@ -162,5 +163,6 @@ def metrics(request: Request) -> Response:
     collectors: Metrics = request.app.state.metrics
     runtime = _runtime(request)
     if runtime is not None:
+        runtime.library.refresh()
         collectors.works.set(len(runtime.library))
     return Response(generate_latest(collectors.registry), media_type=CONTENT_TYPE_LATEST)

@@ -74,6 +74,18 @@ def test_healthz_and_readyz_need_no_auth(client: TestClient, gallery: dict[str, 
     assert set(body["models"]) >= {"content", "style"}
 
 
+def test_readyz_counts_what_a_cli_beside_the_server_removed(
+    client: TestClient, gallery: dict[str, bytes], runtime: Runtime, settings: Settings
+) -> None:
+    """It showed the count from before until the next match picked the change up."""
+    from service.runtime import open_library
+    from tests.fakes import HistogramEmbedder, PixelEmbedder
+
+    beside = open_library(settings, PixelEmbedder(), HistogramEmbedder())  # another process
+    beside.remove(runtime.library.catalog.works(limit=1)[0].work_id, "cli")
+    assert client.get("/readyz").json()["works"] == 8
+
+
 def test_the_public_signing_key_checks_a_packet_the_service_signed(client: TestClient) -> None:
     """What `verify --public-key` insists on: served with no auth, and the key that signs."""
     from service.evidence import verify_packet

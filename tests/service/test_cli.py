@@ -331,6 +331,23 @@ def test_scan_resumes_whichever_way_the_folder_is_named_and_escapes_odd_names(  
     assert odd["content_work_id"] == "alice/w0.png"
 
 
+def test_an_interrupted_scan_says_how_to_go_on(  # type: ignore[no-untyped-def]
+    run, gallery: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C printed only "Aborted!"; now it says what is kept and that rerunning resumes."""
+    import service.scan
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(service.scan, "run_scan", stopped)
+    out = tmp_path / "r.jsonl"
+    out.write_text('{"path": "a.png", "error": {"code": "x", "message": "y"}}\n')
+    result = run("scan", str(gallery), "--out", str(out))
+    assert result.exit_code == 130
+    assert f"interrupted: 1 images are in {out}; run the same command again" in result.output
+
+
 def test_scan_reports_images_over_the_decode_limits_and_goes_on(
     run,
     gallery: Path,  # type: ignore[no-untyped-def]
