@@ -290,7 +290,9 @@ def terms_set(
     try:
         new = Terms.model_validate(current | changes)
     except ValidationError as exc:
-        common.fail(f"invalid terms: {exc.errors()[0]['msg']}")
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        common.fail(f"invalid terms: {field + ': ' if field else ''}{first['msg']}")
         return
     catalog.set_creator_terms(creator_id, new.model_dump(), common.CLI_ACTOR)
     click.echo(new.model_dump_json())

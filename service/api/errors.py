@@ -153,6 +153,11 @@ def describe(error: Mapping[str, Any], files: set[str], form: bool = True) -> st
     name = ".".join(str(p) for p in loc[1:])
     if name in files and place == "form field":
         return f"form field {name!r} (a file) is required"
+    if not name and place == "JSON field":  # the body as a whole: a form, or no object
+        return (
+            "the request body must be a JSON object, sent with Content-Type: "
+            f"application/json ({error.get('msg', 'invalid')})"
+        )
     if not name:
         return f"{place}: {error.get('msg', 'invalid')}"
     if error.get("type") == "missing":

@@ -293,6 +293,9 @@ def test_json_bodies_are_described_as_json(client: TestClient) -> None:
     assert message.startswith("JSON field 'policy'"), message
     message = error_of(register(client, art("alice", 5), ""), 422)[1]  # still a form
     assert "form field 'creator_id'" in message, message
+    posted = client.put(url, headers=AUTH, data={"policy": "track"})  # a form to a JSON route
+    message = error_of(posted, 422)[1]
+    assert message.startswith("the request body must be a JSON object, sent with"), message
 
 
 def test_a_flat_colour_is_no_work_to_register(client: TestClient) -> None:

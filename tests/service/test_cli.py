@@ -482,6 +482,10 @@ def test_keys_terms_and_audit(run, tmp_path: Path) -> None:  # type: ignore[no-u
 
     bad = run("terms", "set", "alice", "--policy", "revshare")
     assert bad.exit_code == 2 and "revshare_rate" in bad.output
+    bidi = run("terms", "set", "alice", "--licence", "CC \u202e BY")
+    assert (
+        bidi.exit_code == 2 and "invalid terms: licence: Value error, holds the char" in bidi.output
+    )
     run("terms", "set", "alice", "--policy", "revshare", "--rate", "0.3", "--credit", "A.")
     changed = json.loads(run("terms", "set", "alice", "--training").output)
     assert (changed["policy"], changed["revshare_rate"], changed["training_allowed"]) == (
