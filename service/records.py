@@ -1,13 +1,13 @@
 """The records both the HTTP API and the CLI print (works, removals, claims, keys, audit
-entries): one shape each, with every timestamp in UTC and marked so. The database keeps
-naive UTC datetimes; these builders name their zone."""
+entries): one shape each, read from the catalog's own records, with every timestamp in UTC
+and marked so (the database keeps naive UTC datetimes)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from indexer.audit import Entry
 from indexer.catalog import Work
@@ -17,8 +17,11 @@ from service.schemas import WorkOut
 
 
 def utc(at: datetime) -> datetime:
-    """A stored (naive UTC) timestamp with its zone."""
-    return at.replace(tzinfo=UTC)
+    """A stored timestamp (naive: UTC) with its zone."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+Utc = Annotated[datetime, AfterValidator(utc)]
 
 
 def work_out(work: Work, created: bool | None = None) -> WorkOut:
@@ -54,75 +57,52 @@ class OptedOut(BaseModel):
     receipt: dict[str, Any] = Field(description="signed: what was removed, when, by whom")
 
 
-class EventOut(BaseModel):
-    at: datetime
+class Record(BaseModel):
+    """A record read from the catalog's dataclass of the same fields."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EventOut(Record):
+    at: Utc
     actor: str
     from_status: str
     to_status: str
     reason: str
 
 
-class ClaimOut(BaseModel):
+class ClaimOut(Record):
     claim_id: str
     kind: str
     status: Literal["open", "disputed", "upheld", "rejected", "withdrawn"]
     creator_id: str
     claimant: str
     query_sha256: str
-    created_at: datetime
-    dispute_until: datetime
+    created_at: Utc
+    dispute_until: Utc
     matched: list[dict[str, Any]]
     packet_sha256: str
     events: list[EventOut]
     result: dict[str, Any]
 
 
-def claim_out(c: Claim) -> ClaimOut:
-    return ClaimOut(
-        claim_id=c.claim_id,
-        kind=c.kind,
-        status=c.status,
-        creator_id=c.creator_id,
-        claimant=c.claimant,
-        query_sha256=c.query_sha256,
-        created_at=utc(c.created_at),
-        dispute_until=utc(c.dispute_until),
-        matched=c.matched,
-        packet_sha256=c.packet_sha256,
-        events=[EventOut(**{**e.__dict__, "at": utc(e.at)}) for e in c.events],
-        result=c.result,
-    )
-
-
-class KeyOut(BaseModel):
+class KeyOut(Record):
     key_id: str
     role: Role
     creator_id: str | None
     label: str
-    created_at: datetime
+    created_at: Utc
     created_by: str
-    revoked_at: datetime | None
+    revoked_at: Utc | None
 
 
 class CreatedKey(KeyOut):
     key: str = Field(description="the secret key; shown only in this answer")
 
 
-def key_out(key: ApiKey) -> KeyOut:
-    return KeyOut(
-        key_id=key.key_id,
-        role=key.role,
-        creator_id=key.creator_id,
-        label=key.label,
-        created_at=utc(key.created_at),
-        created_by=key.created_by,
-        revoked_at=utc(key.revoked_at) if key.revoked_at else None,
-    )
-
-
-class EntryOut(BaseModel):
+class EntryOut(Record):
     seq: int
-    at: datetime
+    at: Utc
     actor: str
     action: str
     subject: str
@@ -131,5 +111,13 @@ class EntryOut(BaseModel):
     digest: str
 
 
-def entry_out(e: Entry) -> EntryOut:
-    return EntryOut(**{**e.__dict__, "at": utc(e.at)})
+def claim_out(claim: Claim) -> ClaimOut:
+    return ClaimOut.model_validate(claim)
+
+
+def key_out(key: ApiKey) -> KeyOut:
+    return KeyOut.model_validate(key)
+
+
+def entry_out(entry: Entry) -> EntryOut:
+    return EntryOut.model_validate(entry)
