@@ -87,6 +87,9 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ),
     ("get", "/v1/scans/{job_id}"): lambda c, h, ids: c.get("/v1/scans/s_1", headers=h),
     ("get", "/v1/scans/{job_id}/rows"): lambda c, h, ids: c.get("/v1/scans/s_1/rows", headers=h),
+    ("post", "/v1/scans/{job_id}/resume"): lambda c, h, ids: c.post(
+        "/v1/scans/s_1/resume", headers=h
+    ),
     ("get", "/v1/scans/{job_id}/results.csv"): lambda c, h, ids: c.get(
         "/v1/scans/s_1/results.csv", headers=h
     ),
