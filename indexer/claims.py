@@ -4,11 +4,13 @@ both decide one claim."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from indexer import audit
@@ -68,6 +70,21 @@ class Claim:
         )
 
 
+def _lock_key(claim: Claim) -> int:
+    """A 63-bit key for one (creator, kind, image): what racing filings of a claim share."""
+    digest = hashlib.sha256(f"{claim.creator_id}\0{claim.kind}\0{claim.query_sha256}".encode())
+    return int.from_bytes(digest.digest()[:8], "big") >> 1
+
+
+def already_pending(earlier: Claim | ClaimRow) -> ClaimConflict:
+    """The refusal of a claim filed again while `earlier` (same creator, kind and image)
+    is still open or disputed."""
+    return ClaimConflict(
+        f"claim {earlier.claim_id} for this image and creator {earlier.creator_id!r} "
+        f"({earlier.kind}) is already {earlier.status}; act on it rather than filing it again"
+    )
+
+
 class ClaimStore:
     """Claims in the catalog database."""
 
@@ -75,8 +92,17 @@ class ClaimStore:
         self.engine = engine
 
     def add(self, claim: Claim) -> Claim:
-        """File a claim (status open), audited."""
+        """File a claim (status open), audited; ClaimConflict naming the earlier one when a
+        claim of the same creator and kind on the same image is still open or disputed."""
+        try:
+            return self._add(claim)
+        except IntegrityError:  # a concurrent writer extended the audit chain first: again
+            return self._add(claim)
+
+    def _add(self, claim: Claim) -> Claim:
         with Session(self.engine) as s, s.begin():
+            if self.engine.dialect.name == "postgresql":  # racing filings of one claim queue
+                s.execute(select(func.pg_advisory_xact_lock(_lock_key(claim))))
             s.add(
                 ClaimRow(
                     claim_id=claim.claim_id,
@@ -93,6 +119,11 @@ class ClaimStore:
                 )
             )
             s.flush()  # the claim row before the event that refers to it
+            # checked after the insert: by then writers are serialised (SQLite's write lock;
+            # on PostgreSQL the lock above), so of two racing filings one sees the other
+            earlier = self._pending(s, claim.creator_id, claim.kind, claim.query_sha256)
+            if earlier is not None and earlier.claim_id != claim.claim_id:
+                raise already_pending(earlier)
             event = ClaimEventRow(
                 claim_id=claim.claim_id,
                 at=claim.created_at,
@@ -120,15 +151,19 @@ class ClaimStore:
 
     def pending(self, creator_id: str, kind: str, query_sha256: str) -> Claim | None:
         """An open or disputed claim of this creator and kind on this image, if any."""
+        with Session(self.engine) as s:
+            row = self._pending(s, creator_id, kind, query_sha256)
+            return None if row is None else Claim.from_row(row, self._events(s, row.claim_id))
+
+    @staticmethod
+    def _pending(s: Session, creator_id: str, kind: str, query_sha256: str) -> ClaimRow | None:
         query = select(ClaimRow).where(
             ClaimRow.creator_id == creator_id,
             ClaimRow.kind == kind,
             ClaimRow.query_sha256 == query_sha256,
             ClaimRow.status.in_(("open", "disputed")),
         )
-        with Session(self.engine) as s:
-            row = s.scalars(query.limit(1)).first()
-            return None if row is None else Claim.from_row(row, self._events(s, row.claim_id))
+        return s.scalars(query.order_by(ClaimRow.created_at).limit(1)).first()
 
     def find(
         self,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from indexer.blobs import atomic_write
-from indexer.claims import Claim, ClaimConflict, ClaimStore
+from indexer.claims import Claim, ClaimConflict, ClaimStore, already_pending
 from indexer.errors import CatalogError
 from indexer.schema import now
 from models.images import LoadedImage
@@ -124,11 +124,8 @@ def file_claim(
     image, creator and kind as a claim still open or disputed is a ClaimConflict naming it
     (a retry files nothing twice)."""
     earlier = runtime.library.claims.pending(creator_id, kind, query.sha256)
-    if earlier is not None:
-        raise ClaimConflict(
-            f"claim {earlier.claim_id} for this image and creator {creator_id!r} ({kind}) is "
-            f"already {earlier.status}; act on it rather than filing it again"
-        )
+    if earlier is not None:  # before matching; the store checks again as it files
+        raise already_pending(earlier)
     full = runtime.matcher.match([query], runtime.options(creator=creator_id))[0]
     result = restrict(full, creator_id)  # the claim shows only the claimant's matches
     matched = matched_entries(result, creator_id)
@@ -149,7 +146,8 @@ def file_claim(
         "dispute_until": (created + window).isoformat(timespec="seconds") + "Z",
     }
     packet = build_packet(runtime.library, runtime.signer, query, query_bytes, result, context)
-    atomic_write(evidence_path(runtime.settings.data_dir, claim_id), packet.data)
+    where = evidence_path(runtime.settings.data_dir, claim_id)
+    atomic_write(where, packet.data)
     claim = Claim(
         claim_id=claim_id,
         kind=kind,
@@ -164,7 +162,11 @@ def file_claim(
         packet_sha256=packet.sha256,
         events=[],
     )
-    return runtime.library.claims.add(claim), packet
+    try:
+        return runtime.library.claims.add(claim), packet
+    except ClaimConflict:  # filed meanwhile by a concurrent request: no packet left behind
+        where.unlink(missing_ok=True)
+        raise
 
 
 def evidence_path(data_dir: Path, claim_id: str) -> Path:

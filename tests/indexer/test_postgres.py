@@ -68,6 +68,26 @@ def test_claim_moves_are_compare_and_set_on_postgres(pg: str) -> None:
     assert [e.to_status for e in store.get("c_1").events] == ["open", "disputed"]
 
 
+def test_racing_filings_of_one_claim_file_it_once_on_postgres(pg: str) -> None:
+    """Under READ COMMITTED the racers cannot see each other's claim; the audit chain's
+    unique `prev` fails all but one, and the retry then finds the winner's claim."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store, at = ClaimStore(Catalog(pg).engine), now()
+
+    def add(i: int) -> str:
+        claim = Claim(f"c_{i}", "revshare", "open", "alice", "k", "q" * 64, at, at, [], {}, "p", [])
+        try:
+            return store.add(claim).claim_id
+        except ClaimConflict as e:
+            return str(e)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(add, range(4)))
+    won = [a for a in answers if a.startswith("c_")]
+    assert len(won) == 1 and all("is already open" in a for a in answers if a not in won)
+
+
 def test_the_api_runs_on_postgres(pg: str, tmp_path: object, fake_cal: Calibration) -> None:
     from tests.service.http import AUTH, art
 

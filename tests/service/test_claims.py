@@ -142,6 +142,35 @@ def test_claims_are_listed_a_page_at_a_time(client: TestClient, keys: Keys) -> N
     assert bad.status_code == 422 and "after" in bad.json()["error"]["message"]
 
 
+def test_racing_filings_of_one_claim_file_it_once(
+    client: TestClient, keys: Keys, runtime: Runtime
+) -> None:
+    """The check before matching let concurrent retries through (found by QA: 201, 409, 201);
+    the store checks again as it files, after its insert, so one of them wins."""
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    from indexer.claims import ClaimConflict
+
+    filed = _file(client, keys["alice"], art("alice", 1)).json()["claim_id"]
+    store = runtime.library.claims
+    first = store.get(filed)
+    assert _act(client, keys["alice"], filed, "withdraw").status_code == 200
+    racers = [replace(first, claim_id=f"c_race{i}", status="open", events=[]) for i in range(4)]
+
+    def add(claim: Any) -> str:
+        try:
+            return store.add(claim).claim_id
+        except ClaimConflict as e:
+            return str(e)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(add, racers))
+    won = [a for a in answers if a.startswith("c_race")]
+    assert len(won) == 1, answers
+    assert all(f"claim {won[0]} for this image" in a for a in answers if a not in won)
+
+
 def test_a_reason_is_text_a_person_can_read(client: TestClient, keys: Keys) -> None:
     claim_id = _file(client, keys["alice"], art("alice", 2)).json()["claim_id"]
     for reason, says in (
