@@ -4,6 +4,7 @@ packets and the offline `verify` of packets and receipts."""
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from indexer import audit
 from indexer.ids import check_creator_id
 from indexer.keys import ROLES, KeyStore
 from service import cli_common as common
-from service.consent import Terms, effective
+from service.consent import Terms, effective, problems
 from service.records import CreatedKey, claim_out, entry_out, key_out
 from service.signing import trusted_key
 
@@ -284,15 +285,16 @@ def terms_set(
         "policy": policy,
         "revshare_rate": rate,
     }
+    if rate is not None and (policy not in (None, "revshare") or not math.isfinite(rate)):
+        common.fail("--rate takes a share between 0 and 1, and goes with --policy revshare only")
+        return
     changes = {k: v for k, v in given.items() if v is not None}
     if policy is not None and policy != "revshare":
         changes["revshare_rate"] = None
     try:
         new = Terms.model_validate(current | changes)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        common.fail(f"invalid terms: {field + ': ' if field else ''}{first['msg']}")
+        common.fail(f"invalid terms: {problems(exc)}")
         return
     catalog.set_creator_terms(creator_id, new.model_dump(), common.CLI_ACTOR)
     click.echo(new.model_dump_json())

@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from service.schemas import AppliedPolicy, MatchResult, PolicyResolution, Verdict
 
@@ -40,6 +40,16 @@ def _checked(lines: bool) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+def problems(exc: ValidationError) -> str:
+    """A validation error as sentences a person reads: "field: what is wrong; ..."."""
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{field}: {message}" if field else message)
+    return "; ".join(parts)
 
 
 def unsafe_character(value: str, lines: bool = True) -> str | None:

@@ -61,6 +61,7 @@ STATUS_CODES = {
     503: "not_ready",
 }
 MAX_MESSAGE = 500  # characters: a message quotes the input, never all of a 10,000-character id
+NOT_AN_OBJECT = frozenset({"model_attributes_type", "model_type", "dict_type"})
 PLACES = {
     "body": "form field",
     "query": "query parameter",
@@ -153,11 +154,13 @@ def describe(error: Mapping[str, Any], files: set[str], form: bool = True) -> st
     name = ".".join(str(p) for p in loc[1:])
     if name in files and place == "form field":
         return f"form field {name!r} (a file) is required"
-    if not name and place == "JSON field":  # the body as a whole: a form, or no object
-        return (
-            "the request body must be a JSON object, sent with Content-Type: "
-            f"application/json ({error.get('msg', 'invalid')})"
-        )
+    if not name and place == "JSON field":  # the body as a whole
+        if error.get("type") in NOT_AN_OBJECT:  # a form, a list, a string...
+            return (
+                "the request body must be a JSON object, sent with Content-Type: "
+                f"application/json ({error.get('msg', 'invalid')})"
+            )
+        return f"the request body: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}"
     if not name:
         return f"{place}: {error.get('msg', 'invalid')}"
     if error.get("type") == "missing":

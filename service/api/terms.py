@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from indexer.ids import check_creator_id
 from service.api.auth import Caller, allow
 from service.api.deps import get_runtime
 from service.api.errors import ApiError
 from service.api.works import visible_work
-from service.consent import Terms, TermsOverride, effective, scrubbed
+from service.consent import Terms, TermsOverride, effective, problems, scrubbed
 from service.runtime import Runtime
 from service.schemas import ErrorResponse
 
@@ -91,6 +91,7 @@ def set_work_terms(
     try:
         answer = _work_terms(runtime, work.work_id, work.creator_id, stored)
     except ValueError as exc:
-        raise ApiError(422, "invalid_terms", f"these overrides are not valid terms: {exc}") from exc
+        why = problems(exc) if isinstance(exc, ValidationError) else str(exc)
+        raise ApiError(422, "invalid_terms", f"these overrides are not valid terms: {why}") from exc
     runtime.library.catalog.set_work_terms(work.work_id, stored, caller.actor)
     return answer

@@ -296,6 +296,8 @@ def test_json_bodies_are_described_as_json(client: TestClient) -> None:
     posted = client.put(url, headers=AUTH, data={"policy": "track"})  # a form to a JSON route
     message = error_of(posted, 422)[1]
     assert message.startswith("the request body must be a JSON object, sent with"), message
+    rule = error_of(client.put(url, headers=AUTH, json={"policy": "revshare"}), 422)[1]
+    assert rule == "the request body: policy 'revshare' needs a revshare_rate between 0 and 1"
 
 
 def test_a_flat_colour_is_no_work_to_register(client: TestClient) -> None:

@@ -482,9 +482,12 @@ def test_keys_terms_and_audit(run, tmp_path: Path) -> None:  # type: ignore[no-u
 
     bad = run("terms", "set", "alice", "--policy", "revshare")
     assert bad.exit_code == 2 and "revshare_rate" in bad.output
+    for args in (["--policy", "track", "--rate", "0.1"], ["--policy", "revshare", "--rate", "nan"]):
+        dropped = run("terms", "set", "alice", *args)  # the rate was dropped without a word
+        assert dropped.exit_code == 2 and "--rate takes a share" in dropped.output
     bidi = run("terms", "set", "alice", "--licence", "CC \u202e BY")
     assert (
-        bidi.exit_code == 2 and "invalid terms: licence: Value error, holds the char" in bidi.output
+        bidi.exit_code == 2 and "invalid terms: licence: holds the character U+202E" in bidi.output
     )
     run("terms", "set", "alice", "--policy", "revshare", "--rate", "0.3", "--credit", "A.")
     changed = json.loads(run("terms", "set", "alice", "--training").output)
