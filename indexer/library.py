@@ -215,20 +215,20 @@ class Library:
     @contextmanager
     def _own_commit(self) -> Iterator[None]:
         """Hold the lock around one commit of this process and the index changes that follow
-        it, then count that commit as indexed: only when the indexes reflected the catalog
-        before it and no other process committed since (a commit that changed nothing, or
-        an error, counts nothing). Otherwise the generation stays behind, so the next
-        `refresh` reconciles and picks up another process's removals and registrations."""
+        it, then count that commit as indexed when the indexes reflected the catalog before it
+        and no other process committed since; otherwise reconcile there and then, so the
+        snapshot id a receipt cites holds this commit and another process's changes."""
         with self._lock:
             before = self.catalog.generation()
             yield
             after = self.catalog.generation()
             if before == self.generation and after == before + 1:
                 self.generation = after
+            elif after != self.generation:
+                self._reconcile()
 
     def refresh(self) -> None:
-        """Pick up registrations and removals committed by another process (a CLI next to a
-        running server): cheap when nothing changed, a reconciliation otherwise."""
+        """Pick up another process's commits (a CLI beside a server); cheap if there are none."""
         with self._lock:
             if self.catalog.generation() != self.generation:
                 self._reconcile()

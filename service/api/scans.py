@@ -79,8 +79,23 @@ def scan_root(settings: Settings) -> Path:
     return settings.scan_root.resolve()
 
 
-def job_out(job: ScanJob) -> ScanJobOut:
-    return ScanJobOut.model_validate(job.__dict__)
+def job_out(job: ScanJob, settings: Settings) -> ScanJobOut:
+    """A job as answered: paths in its summary and message shown relative to the scan root
+    (or the data directory), not as the server lays them out."""
+    hidden = [f"{p.resolve()}/" for p in (settings.scan_root, settings.data_dir) if p]
+
+    def named(value: Any) -> Any:
+        if isinstance(value, str):
+            for prefix in hidden:
+                value = value.replace(prefix, "")
+            return value
+        if isinstance(value, dict):
+            return {k: named(v) for k, v in value.items()}
+        return [named(v) for v in value] if isinstance(value, list) else value
+
+    return ScanJobOut.model_validate(
+        job.__dict__ | {"summary": named(job.summary), "message": named(job.message)}
+    )
 
 
 def _relative(root: Path | None, path: str) -> str:
@@ -128,12 +143,13 @@ async def start_scan(
         job = scans.submit(
             paths, f"manifest {manifest.filename or ''}".strip(), caller.actor, top_k
         )
-        return job_out(job)
+        return job_out(job, settings)
     assert folder is not None
     target = under_root(root, folder)
     if not target.is_dir():
         raise ScanPathError(f"there is no folder {folder[:200]!r} under the scan root")
-    return job_out(scans.submit(target, f"folder {folder.strip() or '.'}", caller.actor, top_k))
+    job = scans.submit(target, f"folder {folder.strip() or '.'}", caller.actor, top_k)
+    return job_out(job, settings)
 
 
 @router.get("")
@@ -141,7 +157,7 @@ def list_scans(settings: SettingsDep, scans: ScansDep, caller: Caller) -> ScanJo
     """Scan jobs, newest first."""
     allow(caller, "admin", "reviewer")
     return ScanJobList(
-        scan_root=settings.scan_root is not None, jobs=[job_out(j) for j in scans.all()]
+        scan_root=settings.scan_root is not None, jobs=[job_out(j, settings) for j in scans.all()]
     )
 
 
@@ -167,19 +183,19 @@ async def preview(
 
 
 @router.get("/{job_id}", responses={404: {"model": ErrorResponse}})
-def get_scan(job_id: str, scans: ScansDep, caller: Caller) -> ScanJobOut:
+def get_scan(job_id: str, settings: SettingsDep, scans: ScansDep, caller: Caller) -> ScanJobOut:
     """One job, with its progress (scanned of total) and, once done, its summary."""
     allow(caller, "admin", "reviewer")
-    return job_out(scans.get(job_id))
+    return job_out(scans.get(job_id), settings)
 
 
 @router.post(
     "/{job_id}/resume", responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}}
 )
-def resume_scan(job_id: str, scans: ScansDep, caller: Caller) -> ScanJobOut:
+def resume_scan(job_id: str, settings: SettingsDep, scans: ScansDep, caller: Caller) -> ScanJobOut:
     """Queue an interrupted or failed scan again; it scans only what its results lack."""
     allow(caller, "admin", "reviewer")
-    return job_out(scans.resume(job_id))
+    return job_out(scans.resume(job_id), settings)
 
 
 @router.get("/{job_id}/rows", responses={404: {"model": ErrorResponse}})

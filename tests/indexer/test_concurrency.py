@@ -117,6 +117,9 @@ def test_another_process_changes_survive_a_change_of_this_one(runtime: Runtime) 
     cli.register([_sub("erin", 7)])
     server.register([_sub("frank", 3)])
     server.remove("dave/2.png")
+    # what a removal receipt cites: a snapshot that holds this removal (QA: it cited one
+    # from before the CLI's commits, which still held the removed work)
+    assert server.snapshot_id == f"g{server.catalog.generation():08d}"
     server.refresh()
     assert "dave/1.png" not in _found(server, "dave", 1)
     assert "erin/7.png" in _found(server, "erin", 7)

@@ -158,7 +158,9 @@ def test_a_file_name_that_is_not_utf8_is_escaped_and_errors_name_no_server_path(
     exported = scanning.get(f"{url}/results.csv", headers=AUTH)
     assert len(list(csv.DictReader(io.StringIO(exported.text)))) == 3
     listed = _start(scanning, manifest=b"path\nodd/missing.png\nodd\n")
-    url = f"/v1/scans/{_finished(scanning, listed.json()['job_id'])['job_id']}"
+    done = _finished(scanning, listed.json()["job_id"])
+    assert str(inbox) not in json.dumps(done), done["summary"]  # its examples too
+    url = f"/v1/scans/{done['job_id']}"
     errors = [
         r["error"] for r in scanning.get(f"{url}/rows?show=errors", headers=AUTH).json()["rows"]
     ]
