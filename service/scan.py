@@ -102,13 +102,21 @@ def done_paths(out: Path) -> set[str]:
                 f"{out}:{number}: not a line of a scan's output; --out takes a new file or "
                 "an earlier scan's output to resume"
             )
-        done.add(str(parsed.get("absolute_path") or parsed["path"]))
+        done.add(str(parsed.get("real_path") or parsed["path"]))
     if cut < len(data):
         if not data[cut:].startswith(PARTIAL_LINE):
             raise ValueError(f"{out}: ends in a line a scan did not begin; give --out a new file")
         with out.open("r+b") as fh:
             fh.truncate(cut)
     return done
+
+
+def to_scan(paths: Iterable[Path], out: Path) -> tuple[list[Path], int]:
+    """The paths `out` does not hold yet (by the file each names), and how many it does."""
+    done = done_paths(out)
+    listed = list(paths)
+    todo = [p for p in listed if not {_text(p), real_path(p)} & done]
+    return todo, len(listed) - len(todo)
 
 
 def run_scan(
@@ -121,10 +129,8 @@ def run_scan(
 ) -> ScanSummary:
     """Match every image not yet in `out`, appending results as JSON lines; `on_batch` hears
     how many images each written batch held."""
-    done = done_paths(out)
-    summary = ScanSummary()
-    todo = [p for p in paths if not {_text(p), absolute_path(p)} & done]
-    summary.skipped = len(done)
+    todo, skipped = to_scan(paths, out)
+    summary = ScanSummary(skipped=skipped)
     opts = runtime.options(top_k)
     limits = runtime.settings.limits
     s = runtime.settings
@@ -169,7 +175,7 @@ def scan_lines(
         json.dumps(
             {
                 "path": _text(path),
-                "absolute_path": absolute_path(path),
+                "real_path": real_path(path),
                 **(by_path.get(str(path)) or _error(img)),
             }
         )
@@ -181,10 +187,11 @@ def _text(path: Path) -> str:
     return json_text(str(path))
 
 
-def absolute_path(path: Path) -> str:
-    """The absolute path a line was scanned from (symlinks kept): what resume compares, so
-    `scan DIR`, `scan $PWD/DIR` and `cd DIR; scan .` continue one another's output."""
-    return json_text(os.path.abspath(path))
+def real_path(path: Path) -> str:
+    """The file a line was scanned from, absolute with symlinks resolved: what resume
+    compares, so `scan DIR`, `scan $PWD/DIR`, `cd DIR; scan .` and a link to DIR continue
+    one another's output."""
+    return json_text(os.path.realpath(path))
 
 
 def _error(exc: object) -> dict[str, object]:

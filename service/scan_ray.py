@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from models.images import LoadedImage, load_image_file
-from service.scan import ScanSummary, done_paths, scan_lines
+from service.scan import ScanSummary, scan_lines, to_scan
 from service.settings import Settings
 
 
@@ -65,9 +65,9 @@ def run_scan_ray(
     """Match every image not yet in `out` on Ray, appending results as JSON lines."""
     import ray
 
-    done = done_paths(out)
-    todo = [str(p) for p in paths if str(p) not in done]
-    summary = ScanSummary(skipped=len(done))
+    pending, skipped = to_scan(paths, out)
+    todo = [str(p) for p in pending]
+    summary = ScanSummary(skipped=skipped)
     if not todo:
         return summary
     started = time.perf_counter()

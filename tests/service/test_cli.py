@@ -317,9 +317,12 @@ def test_scan_resumes_whichever_way_the_folder_is_named_and_escapes_odd_names(  
     first = json.loads(run("scan", "suspects", "--out", str(out), "--csv", str(table)).output)
     assert first["scanned"] == 2
     again = json.loads(run("scan", str(suspects), "--out", str(out)).output)
+    (tmp_path / "link").symlink_to(suspects)
+    linked = json.loads(run("scan", str(tmp_path / "link"), "--out", str(out)).output)
     monkeypatch.chdir(suspects)
     inside = json.loads(run("scan", ".", "--out", str(out)).output)
-    assert (again["scanned"], inside["scanned"]) == (0, 0)
+    assert (again["scanned"], linked["scanned"], inside["scanned"]) == (0, 0, 0)
+    assert inside["skipped"] == 2  # this run's inputs found in the output
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted(line["path"] for line in lines) == [
         "suspects/bad\\xff name.png",
