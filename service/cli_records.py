@@ -20,6 +20,7 @@ from service.records import CreatedKey, claim_out, entry_out, key_out
 from service.signing import trusted_key
 
 CLAIMS_PAGE = 500  # claims read per query by `claims list`
+AUDIT_PAGE = 1000  # entries read per query by `audit list`
 
 
 @click.command("verify")
@@ -239,7 +240,7 @@ def keys_list(creator: str | None) -> None:
 def keys_revoke(key_id: str) -> None:
     """Revoke KEY_ID; it stops working at once."""
     key = KeyStore(common.catalog().engine).revoke(key_id, common.CLI_ACTOR)
-    click.echo(json.dumps({"revoked": key.key_id}))
+    click.echo(key_out(key).model_dump_json())
 
 
 @click.group()
@@ -315,13 +316,21 @@ def audit_verify() -> None:
 
 
 @audit_group.command("list")
-@click.option("--after", type=click.IntRange(0), default=0)
-@click.option("--limit", type=click.IntRange(1), default=100)
+@click.option("--after", type=click.IntRange(0), default=0, help="Entries after this seq.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many.")
 @click.option("--subject", default=None)
-def audit_list(after: int, limit: int, subject: str | None) -> None:
-    """One JSON line per entry, in order."""
-    for e in audit.entries(common.catalog().engine, subject, limit, after):
-        click.echo(entry_out(e).model_dump_json())
+def audit_list(after: int, limit: int | None, subject: str | None) -> None:
+    """One JSON line per entry, in order: every one (read a page at a time), or --limit."""
+    engine, shown = common.catalog().engine, 0
+    while limit is None or shown < limit:
+        want = AUDIT_PAGE if limit is None else min(AUDIT_PAGE, limit - shown)
+        page = audit.entries(engine, subject, want, after)
+        for e in page:
+            click.echo(entry_out(e).model_dump_json())
+        shown += len(page)
+        if len(page) < want:
+            break
+        after = page[-1].seq
 
 
 COMMANDS = (verify_cmd, signing_key_cmd, evidence_cmd, claim_cmd, claims, keys, terms, audit_group)

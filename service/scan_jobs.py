@@ -93,6 +93,14 @@ class ScanJob:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+def _complete_lines(path: Path) -> int:
+    """How many whole lines a results file holds (0 when there is none)."""
+    if not path.exists():
+        return 0
+    with path.open("rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -115,6 +123,7 @@ class ScanJobs:
             if job.status in ("queued", "running"):  # its process ended before it did
                 when = "before this scan started" if job.status == "queued" else "during this scan"
                 job.status, job.message = "interrupted", f"the server stopped {when}; resume it"
+                job.scanned = _complete_lines(self.results(job.job_id))  # written before
             jobs.append(job)
         return jobs
 

@@ -475,12 +475,15 @@ def test_main_turns_domain_errors_into_one_line_and_exit_2(
     assert err.startswith("error: ") and message in err and "Traceback" not in err
 
 
-def test_keys_terms_and_audit(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_keys_terms_and_audit(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     made = json.loads(run("keys", "create", "--role", "creator", "--creator", "alice").output)
     assert made["key"].startswith("st_") and made["role"] == "creator"
     listed = [json.loads(line) for line in run("keys", "list").output.splitlines()]
     assert [k["key_id"] for k in listed] == [made["key_id"]] and "key" not in listed[0]
-    assert run("keys", "revoke", made["key_id"]).exit_code == 0
+    revoked = run("keys", "revoke", made["key_id"])  # the key's record, as the API answers
+    assert revoked.exit_code == 0 and json.loads(revoked.output)["revoked_at"].endswith("Z")
     assert json.loads(run("keys", "list").output)["revoked_at"]
 
     bad = run("terms", "set", "alice", "--policy", "revshare")
@@ -505,6 +508,13 @@ def test_keys_terms_and_audit(run, tmp_path: Path) -> None:  # type: ignore[no-u
     assert check["ok"] and check["entries"] == 4
     actions = [json.loads(line)["action"] for line in run("audit", "list").output.splitlines()]
     assert actions == ["key.create", "key.revoke", "terms.creator", "terms.creator"]
+    monkeypatch.setattr(cli_records, "AUDIT_PAGE", 3)  # it stopped at 100 without a word
+    walked = [json.loads(line)["seq"] for line in run("audit", "list").output.splitlines()]
+    assert walked == [1, 2, 3, 4]
+    assert len(run("audit", "list", "--limit", "2").output.splitlines()) == 2
+    assert [
+        json.loads(x)["seq"] for x in run("audit", "list", "--after", "2").output.splitlines()
+    ] == [3, 4]
     import sqlite3
 
     with sqlite3.connect(tmp_path / "data" / "catalog.sqlite") as db:

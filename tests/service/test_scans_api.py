@@ -216,7 +216,8 @@ def test_an_interrupted_scan_resumes_where_its_results_end(
     record = json.loads((folder / "job.json").read_text())
     (folder / "job.json").write_text(json.dumps(record | {"status": "running"}))
     with checked_client(create_app(settings, runtime)) as client:
-        assert client.get(url, headers=AUTH).json()["status"] == "interrupted"
+        stopped = client.get(url, headers=AUTH).json()
+        assert (stopped["status"], stopped["scanned"]) == ("interrupted", 1)  # its whole lines
         reviewer = bearer(new_key(client, "reviewer"))
         assert client.post(f"{url}/resume", headers=reviewer).status_code == 200
         again = _finished(client, job["job_id"])
