@@ -35,22 +35,28 @@ function possibleMoves(claim) {
   });
 }
 
-async function show(event, after = null) {
+// The next page continues the filters its first page was read with (not what the form says
+// now), and its button goes as it is pressed, so a second press cannot read a page twice.
+async function show(event, more = null) {
   event?.preventDefault();
   const status = byId("claims-status-line");
-  const query = { status: byId("claims-status").value, limit: PAGE };
-  if (me.role !== "creator") query.creator_id = byId("claims-creator").value.trim();
-  if (after) query.after = after;
+  const filters = more?.filters ?? { status: byId("claims-status").value, limit: PAGE };
+  if (!more && me.role !== "creator") filters.creator_id = byId("claims-creator").value.trim();
+  const query = more ? { ...filters, after: more.after } : filters;
   say(status, "Loading claims…");
   try {
     const { claims, next_after: next } = await call("/v1/claims", { query });
     const list = byId("claims-list");
-    list.querySelector(".more")?.remove();
-    if (after) list.append(...claims.map(claimCard));
+    if (more) list.append(...claims.map(claimCard));
     else list.replaceChildren(...claims.map(claimCard));
     const shown = list.querySelectorAll("article.claim").length;
     if (next) {
-      list.append(h("button", { type: "button", class: "more", text: "Show more claims", onclick: () => show(null, next) }));
+      const button = h("button", { type: "button", class: "more", text: "Show more claims" });
+      button.onclick = () => {
+        button.remove();
+        show(null, { filters, after: next });
+      };
+      list.append(button);
     }
     const words = `${shown} claim${shown === 1 ? "" : "s"}${next ? " so far; more below" : ""}.`;
     say(status, shown ? words : "No claims match.");
