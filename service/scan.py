@@ -83,8 +83,9 @@ PARTIAL_LINE = b'{"path": '  # how every line a scan writes begins (scan_lines)
 
 
 def done_paths(out: Path) -> set[str]:
-    """Paths already written to an output file; drops a trailing partial line (a scan cut
-    short). A file with other lines than a scan's is refused before it is touched."""
+    """What an output file holds, as `to_scan` compares it (each line's `real:` path, or
+    for lines written before real paths its `path:`); drops a trailing partial line (a scan
+    cut short). A file with other lines than a scan's is refused before it is touched."""
     if not out.exists():
         return set()
     data = out.read_bytes()
@@ -102,7 +103,8 @@ def done_paths(out: Path) -> set[str]:
                 f"{out}:{number}: not a line of a scan's output; --out takes a new file or "
                 "an earlier scan's output to resume"
             )
-        done.add(str(parsed.get("real_path") or parsed["path"]))
+        real = parsed.get("real_path")
+        done.add(f"real:{real}" if isinstance(real, str) else f"path:{parsed['path']}")
     if cut < len(data):
         if not data[cut:].startswith(PARTIAL_LINE):
             raise ValueError(f"{out}: ends in a line a scan did not begin; give --out a new file")
@@ -115,7 +117,7 @@ def to_scan(paths: Iterable[Path], out: Path) -> tuple[list[Path], int]:
     """The paths `out` does not hold yet (by the file each names), and how many it does."""
     done = done_paths(out)
     listed = list(paths)
-    todo = [p for p in listed if not {_text(p), real_path(p)} & done]
+    todo = [p for p in listed if not {f"real:{real_path(p)}", f"path:{_text(p)}"} & done]
     return todo, len(listed) - len(todo)
 
 
@@ -190,8 +192,10 @@ def _text(path: Path) -> str:
 def real_path(path: Path) -> str:
     """The file a line was scanned from, absolute with symlinks resolved: what resume
     compares, so `scan DIR`, `scan $PWD/DIR`, `cd DIR; scan .` and a link to DIR continue
-    one another's output."""
-    return json_text(os.path.realpath(path))
+    one another's output. Exact: a backslash is doubled, so `\\xNN` standing for a byte that
+    is not UTF-8 never reads as a name that holds those four characters."""
+    raw = os.fsencode(os.path.realpath(path)).replace(b"\\", b"\\\\")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def _error(exc: object) -> dict[str, object]:

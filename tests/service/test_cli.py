@@ -334,6 +334,25 @@ def test_scan_resumes_whichever_way_the_folder_is_named_and_escapes_odd_names(  
     assert odd["content_work_id"] == "alice/w0.png"
 
 
+def test_a_name_holding_an_escape_is_not_taken_for_the_byte_it_spells(  # type: ignore[no-untyped-def]
+    run, gallery: Path, tmp_path: Path
+) -> None:
+    """A file literally named `bad\\xff.png` beside one whose name holds the byte 0xFF: both
+    read `bad\\xff.png` to a person, and resume took one for the other (found by QA)."""
+    run("register", str(gallery))
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    with open(os.path.join(os.fsencode(folder), b"bad\xff.png"), "wb") as fh:
+        fh.write((gallery / "alice" / "w0.png").read_bytes())
+    out = tmp_path / "r.jsonl"
+    assert json.loads(run("scan", str(folder), "--out", str(out)).output)["scanned"] == 1
+    (folder / "bad\\xff.png").write_bytes((gallery / "bob" / "w0.png").read_bytes())
+    again = json.loads(run("scan", str(folder), "--out", str(out)).output)
+    assert (again["scanned"], again["skipped"]) == (1, 1)
+    real = {json.loads(line)["real_path"] for line in out.read_text().splitlines()}
+    assert len(real) == 2
+
+
 def test_an_interrupted_scan_says_how_to_go_on(  # type: ignore[no-untyped-def]
     run, gallery: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
