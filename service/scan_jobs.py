@@ -21,7 +21,7 @@ from typing import Any, Literal
 from indexer.blobs import atomic_write
 from service.registration import csv_rows
 from service.runtime import Runtime
-from service.scan import done_paths, run_scan, scan_inputs
+from service.scan import run_scan, scan_inputs
 from service.scan_report import summarise
 
 log = logging.getLogger(__name__)
@@ -210,7 +210,7 @@ class ScanJobs:
         self._update(job, status="running")
         paths = self._listed(inputs) if isinstance(inputs, Path) else inputs
         out = self.results(job.job_id)
-        self._update(job, total=len(paths), scanned=len(done_paths(out)))  # a resume's start
+        self._update(job, total=len(paths), scanned=_complete_lines(out))  # a resume: its lines
 
         def advanced(n: int) -> None:
             with self._lock:
