@@ -82,20 +82,24 @@ def scan_root(settings: Settings) -> Path:
 def job_out(job: ScanJob, settings: Settings) -> ScanJobOut:
     """A job as answered: paths in its summary and message shown relative to the scan root
     (or the data directory), not as the server lays them out."""
-    hidden = [f"{p.resolve()}/" for p in (settings.scan_root, settings.data_dir) if p]
+    places = [p.resolve() for p in (settings.scan_root, settings.data_dir) if p]
+    unrooted = {
+        "summary": _unrooted(job.summary, places),
+        "message": _unrooted(job.message, places),
+    }
+    return ScanJobOut.model_validate(job.__dict__ | unrooted)
 
-    def named(value: Any) -> Any:
-        if isinstance(value, str):
-            for prefix in hidden:
-                value = value.replace(prefix, "")
-            return value
-        if isinstance(value, dict):
-            return {k: named(v) for k, v in value.items()}
-        return [named(v) for v in value] if isinstance(value, list) else value
 
-    return ScanJobOut.model_validate(
-        job.__dict__ | {"summary": named(job.summary), "message": named(job.message)}
-    )
+def _unrooted(value: Any, places: list[Path]) -> Any:
+    """`value` (text, or lists and objects of it) with each of `places`' prefix taken off
+    the paths it quotes."""
+    if isinstance(value, str):
+        for place in places:
+            value = value.replace(f"{place}/", "")
+        return value
+    if isinstance(value, dict):
+        return {k: _unrooted(v, places) for k, v in value.items()}
+    return [_unrooted(v, places) for v in value] if isinstance(value, list) else value
 
 
 def _relative(root: Path | None, path: str) -> str:
@@ -111,7 +115,7 @@ def _as_named(root: Path | None, row: dict[str, Any]) -> dict[str, Any]:
     scan root: answers do not show the server's layout."""
     out = {**row, "path": _relative(root, row["path"])}
     if root is not None and row.get("error"):
-        out["error"] = str(row["error"]).replace(f"{root}/", "")
+        out["error"] = _unrooted(str(row["error"]), [root])
     return out
 
 
