@@ -115,6 +115,8 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = exc.code if isinstance(exc, ApiError) else status_code_name(exc.status_code)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI's "error parsing the body"
+        return error_response(422, "invalid_request", undecodable(exc.__cause__))
     if exc.status_code == 404 and not isinstance(exc, ApiError):
         detail = f"no route {request.method} {request.url.path}; see /docs"
     elif exc.status_code == 405 and not isinstance(exc, ApiError):
@@ -166,6 +168,16 @@ def describe(error: Mapping[str, Any], files: set[str], form: bool = True) -> st
     if error.get("type") == "missing":
         return f"{place} {name!r} is required"
     return f"{place} {name!r}: {error.get('msg', 'invalid')}"
+
+
+def undecodable(error: UnicodeDecodeError) -> str:
+    """A JSON body that is not UTF-8, said as broken JSON is (FastAPI says only "There was
+    an error parsing the body")."""
+    byte = error.object[error.start : error.start + 1].hex()
+    return (
+        f"the request body is not valid JSON at byte {error.start}: 0x{byte} is not UTF-8 "
+        "(send JSON encoded as UTF-8)"
+    )
 
 
 def _body_fields(request: Request) -> tuple[set[str], bool]:

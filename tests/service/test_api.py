@@ -298,6 +298,10 @@ def test_json_bodies_are_described_as_json(client: TestClient) -> None:
     assert message.startswith("the request body must be a JSON object, sent with"), message
     rule = error_of(client.put(url, headers=AUTH, json={"policy": "revshare"}), 422)[1]
     assert rule == "the request body: policy 'revshare' needs a revshare_rate between 0 and 1"
+    latin1 = '{"policy": "track", "notes": "café"}'.encode("latin-1")  # was a bare 400
+    code, message = error_of(client.put(url, headers=headers, content=latin1), 422)
+    assert code == "invalid_request", message
+    assert message.startswith("the request body is not valid JSON at byte 33: 0xe9 is not UTF-8")
 
 
 def test_a_flat_colour_is_no_work_to_register(client: TestClient) -> None:
