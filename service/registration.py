@@ -44,6 +44,20 @@ def from_directory(root: Path) -> Iterator[WorkSource]:
             yield WorkSource(rel.parts[0], rel.as_posix(), path)
 
 
+def utf8_lines(data: Iterable[bytes], line_at: Callable[[int], str]) -> Iterator[str]:
+    """The lines of UTF-8 text (a byte-order mark may open it), each decoded on its own, so
+    that text that is not UTF-8 is refused naming its own line, as `line_at(number)` says
+    (lines end at \\n, \\r\\n or \\r, as csv counts them)."""
+    number = 0
+    for chunk in data:
+        for raw in chunk.splitlines(keepends=True):
+            number += 1
+            try:
+                yield raw.decode(MANIFEST_ENCODING if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{line_at(number)}: not UTF-8 text ({exc})") from exc
+
+
 def csv_rows(
     lines: Iterable[str], needed: set[str], line_at: Callable[[int], str]
 ) -> Iterator[tuple[int, dict[str, str]]]:
@@ -58,7 +72,7 @@ def csv_rows(
             raise ValueError(f"{line_at(1)}: missing column(s) {', '.join(sorted(missing))}")
         for row in reader:
             yield reader.line_num, row
-    except (csv.Error, UnicodeDecodeError) as exc:  # a field over csv's size limit, a NUL
+    except csv.Error as exc:  # a field over csv's size limit, a NUL
         at = reader.line_num + 1  # the line being read when it failed
         raise ValueError(f"{line_at(at)}: not a readable CSV ({exc})") from exc
 
@@ -66,8 +80,12 @@ def csv_rows(
 def manifest_rows(manifest: Path, needed: set[str]) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) of a CSV manifest file (UTF-8, with or without a byte-order mark)
     that has the `needed` columns (`csv_rows`)."""
-    with manifest.open(newline="", encoding=MANIFEST_ENCODING) as fh:
-        yield from csv_rows(fh, needed, lambda line: f"{manifest}:{line}")
+    with manifest.open("rb") as fh:
+
+        def where(line: int) -> str:
+            return f"{manifest}:{line}"
+
+        yield from csv_rows(utf8_lines(fh, where), needed, where)
 
 
 def from_manifest(manifest: Path) -> Iterator[WorkSource]:

@@ -20,7 +20,7 @@ from models.images import LoadedImage, load_image_file
 from models.stages import StageTotals, recording, stage
 from service.matching import MatchOptions
 from service.pipeline import decoded_batches
-from service.registration import IMAGE_SUFFIXES, MANIFEST_ENCODING, manifest_rows
+from service.registration import IMAGE_SUFFIXES, manifest_rows, utf8_lines
 from service.runtime import Runtime
 from service.scan_report import is_result_line, json_text
 
@@ -64,11 +64,7 @@ def scan_inputs(source: str, stdin: TextIO | None = None) -> Iterator[Path]:
 
 def _jsonl_paths(manifest: Path) -> Iterator[Path]:
     with manifest.open("rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            try:  # a byte-order mark may open the file
-                line = raw.decode(MANIFEST_ENCODING if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise ValueError(f"{manifest}:{number}: not UTF-8 text ({exc})") from exc
+        for number, line in enumerate(utf8_lines(fh, lambda n: f"{manifest}:{n}"), 1):
             if not line.strip():
                 continue
             try:

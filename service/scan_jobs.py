@@ -7,7 +7,6 @@ the scan root: no absolute paths, no '..', no symlinks leading out."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import queue
@@ -19,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from indexer.blobs import atomic_write
-from service.registration import csv_rows
+from service.registration import csv_rows, utf8_lines
 from service.runtime import Runtime
 from service.scan import run_scan, scan_inputs
 from service.scan_report import summarise
@@ -55,11 +54,16 @@ def under_root(root: Path, relative: str) -> Path:
     return resolved
 
 
-def manifest_paths(text: str, root: Path) -> list[Path]:
-    """The `path` column of an uploaded CSV manifest, each resolved inside the scan root."""
+def _manifest_line(line: int) -> str:
+    return f"manifest line {line}"
+
+
+def manifest_paths(data: bytes, root: Path) -> list[Path]:
+    """The `path` column of an uploaded CSV manifest (UTF-8), each resolved inside the scan
+    root."""
     paths: list[Path] = []
     try:
-        rows = csv_rows(io.StringIO(text), {"path"}, lambda line: f"manifest line {line}")
+        rows = csv_rows(utf8_lines([data], _manifest_line), {"path"}, _manifest_line)
         for line, row in rows:
             if len(paths) == MAX_MANIFEST_ROWS:
                 raise ScanPathError(f"a scan manifest may list at most {MAX_MANIFEST_ROWS} paths")

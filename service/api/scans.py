@@ -139,11 +139,7 @@ async def start_scan(
         raise ApiError(422, "invalid_request", f"'top_k' must be at most {settings.max_top_k}")
     if manifest is not None:
         data = await read_upload(manifest, settings.max_upload_bytes)
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ScanPathError("the manifest is not UTF-8 text (a CSV file)") from exc
-        paths = manifest_paths(text, root)
+        paths = manifest_paths(data, root)
         job = scans.submit(
             paths, f"manifest {manifest.filename or ''}".strip(), caller.actor, top_k
         )

@@ -174,10 +174,18 @@ def test_manifests_a_spreadsheet_writes_and_ones_that_are_not_manifests(  # type
     huge.write_text("creator_id,work_id,path\ncarol,carol/b.png," + "x" * 200_000 + "\n")
     latin = tmp_path / "latin.jsonl"
     latin.write_bytes(b'{"path": "caf\xe9.png"}\n')
+    latin_csv = tmp_path / "latin.csv"  # the line that is not UTF-8, not line 1 (found by QA)
+    latin_csv.write_bytes(
+        b"creator_id,work_id,path\r\n"
+        + b"carol,carol/c.png,a.png\r\n" * 900
+        + b"carol,carol/d.png,caf\xe9.png\r\n"
+    )
     for args, says in (
         (["register", "--manifest", str(huge)], f"{huge}:2: not a readable CSV"),
         (["scan", str(huge), "--out", str(out)], f"{huge}:2: not a readable CSV"),
         (["scan", str(latin), "--out", str(out)], f"{latin}:1: not UTF-8 text"),
+        (["register", "--manifest", str(latin_csv)], f"{latin_csv}:902: not UTF-8 text"),
+        (["scan", str(latin_csv), "--out", str(out)], f"{latin_csv}:902: not UTF-8 text"),
         (["scan", str(tmp_path / "absent.csv"), "--out", str(out)], "no such folder or manifest"),
     ):
         with pytest.raises(ValueError, match=re.escape(says)):

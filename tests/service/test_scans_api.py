@@ -87,6 +87,10 @@ def test_paths_stay_inside_the_scan_root(scanning: TestClient, inbox: Path) -> N
         huge.status_code == 422
         and "manifest line 2: not a readable CSV" in huge.json()["error"]["message"]
     )
+    latin = _start(scanning, manifest=b"path\r\nbatch/copy.png\r\nbatch/caf\xe9.png\r\n")
+    assert "manifest line 3: not UTF-8 text" in latin.json()["error"]["message"], latin.json()
+    bom = _start(scanning, manifest=b"\xef\xbb\xbfpath\r\nbatch/copy.png\r\n")
+    assert bom.status_code == 201, bom.json()  # as spreadsheets save UTF-8
     no_column = _start(scanning, manifest=b"file\nbatch/copy.png\n")
     assert no_column.status_code == 422
     assert "manifest line 1: missing column(s) path" in no_column.json()["error"]["message"]
