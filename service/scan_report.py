@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,9 @@ CSV_COLUMNS = (
 )
 
 
+ESCAPED_BYTE = re.compile(r"\\x([89a-f][0-9a-f])")  # as json_text writes a byte of a name
+
+
 def json_text(text: str) -> str:
     """`text` as valid UTF-8: bytes of a file name that are not UTF-8 (which Python keeps
     as lone surrogates) are written as `\\xNN` escapes, as `ls -b` shows them."""
@@ -37,6 +41,12 @@ def json_text(text: str) -> str:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a surrogate no file name produced (from JSON, say)
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def file_name(text: str) -> str:
+    """The file name `json_text` wrote as `text`: each `\\xNN` escape of a byte over 0x7F
+    back to the lone surrogate Python reads that byte of a name as."""
+    return ESCAPED_BYTE.sub(lambda m: chr(0xDC00 + int(m[1], 16)), text)
 
 
 def is_result_line(line: object) -> bool:

@@ -21,7 +21,7 @@ from service.api.auth import Caller, allow
 from service.api.deps import MAX_OFFSET, Inference, get_inference, get_settings, read_upload
 from service.api.errors import ApiError
 from service.scan_jobs import ScanJob, ScanJobs, ScanPathError, manifest_paths, under_root
-from service.scan_report import CSV_COLUMNS, flat_rows
+from service.scan_report import CSV_COLUMNS, file_name, flat_rows
 from service.schemas import ErrorResponse
 from service.settings import Settings
 from service.thumbnails import png_bytes, thumbnail
@@ -172,6 +172,8 @@ async def preview(
     """A scanned image (any image under the scan root), scaled down, as PNG."""
     allow(caller, "admin", "reviewer")
     image_path = under_root(scan_root(settings), path)
+    if not image_path.is_file():  # a name that is not UTF-8, as a scan's rows escape it
+        image_path = under_root(scan_root(settings), file_name(path))
     if not image_path.is_file():  # named as asked: the server's own layout is not shown
         raise ApiError(404, "not_found", f"no file {path[:200]!r} under the scan root")
 

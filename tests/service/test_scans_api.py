@@ -161,6 +161,9 @@ def test_a_file_name_that_is_not_utf8_is_escaped_and_errors_name_no_server_path(
     ]
     exported = scanning.get(f"{url}/results.csv", headers=AUTH)
     assert len(list(csv.DictReader(io.StringIO(exported.text)))) == 3
+    for row in rows:  # each row's image previews by the path it shows (found by QA)
+        shown = scanning.get("/v1/scans/preview", headers=AUTH, params={"path": row["path"]})
+        assert shown.status_code == (415 if "broken" in row["path"] else 200), shown.text
     listed = _start(scanning, manifest=b"path\nodd/missing.png\nodd\n")
     done = _finished(scanning, listed.json()["job_id"])
     assert str(inbox) not in json.dumps(done), done["summary"]  # its examples too
