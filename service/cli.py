@@ -122,23 +122,23 @@ def scan(
     from service.scan import run_scan, scan_inputs
     from service.scan_report import summarise, to_csv
 
-    try:
-        if runner == "ray":
-            from service.scan_ray import RayOptions, run_scan_ray
+    resume = "run the same command again to scan the rest"
+    with common.interrupt_between(f"interrupted again: stopped at once; {resume}") as check:
+        try:
+            if runner == "ray":
+                from service.scan_ray import RayOptions, run_scan_ray
 
-            options = RayOptions(ray_address, ray_actors, ray_cpus_per_actor)
-            run = run_scan_ray(Settings(), scan_inputs(source), out, top_k, options)
-        else:
-            runtime = common.runtime()
-            run = run_scan(runtime, scan_inputs(source), out, top_k, progress=sys.stderr.isatty())
-    except KeyboardInterrupt:
-        done = sum(1 for _ in out.open("rb")) if out.exists() else 0
-        click.echo(
-            f"\ninterrupted: {done} images are in {out}; run the same command again to "
-            "scan the rest",
-            err=True,
-        )
-        sys.exit(130)
+                options = RayOptions(ray_address, ray_actors, ray_cpus_per_actor)
+                run = run_scan_ray(Settings(), scan_inputs(source), out, top_k, options, check)
+            else:
+                runtime = common.runtime()
+                check(0)  # a Ctrl-C while the models loaded
+                progress = sys.stderr.isatty()
+                run = run_scan(runtime, scan_inputs(source), out, top_k, progress, check)
+        except KeyboardInterrupt:
+            done = sum(1 for _ in out.open("rb")) if out.exists() else 0
+            click.echo(f"interrupted: {done} images are in {out}; {resume}", err=True)
+            sys.exit(130)
     report = summarise(out) if out.exists() else {}
     summary_path = out.with_name(out.name + ".summary.json")
     summary_path.write_text(json.dumps({"run": run.__dict__, **report}, indent=1))

@@ -4,8 +4,13 @@ tests replace with fakes), the audit actor, and the one way a command fails."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -22,6 +27,31 @@ CLI_ACTOR = "cli"  # the audit log's actor for commands run on the server's mach
 def creator_filter(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A --creator filter's value, refused when malformed (a typo is not 'no results')."""
     return None if value is None else check_creator_id(value)
+
+
+@contextmanager
+def interrupt_between(message: str) -> Iterator[Callable[[int], None]]:
+    """Ctrl-C asks a long command to stop: the check this yields (called between batches)
+    raises KeyboardInterrupt once asked, so it stops in good order, not inside a worker or
+    a progress bar; a second Ctrl-C ends the process at once (exit 130) with `message`."""
+    asked = threading.Event()
+
+    def first(signum: int, frame: FrameType | None) -> None:
+        asked.set()
+        signal.signal(signal.SIGINT, again)
+        os.write(2, b"\nstopping after the images in hand; Ctrl-C again to stop at once\n")
+
+    def again(signum: int, frame: FrameType | None) -> None:
+        os.write(2, f"\n{message}\n".encode())
+        os._exit(130)
+
+    def check(_: int) -> None:
+        if asked.is_set():
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, first)
+    yield check
+    signal.signal(signal.SIGINT, previous)  # only here: while a command exits, a second stops it
 
 
 class OutputFile(click.Path):

@@ -8,7 +8,7 @@ imported only here; the local runner needs none of it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,8 +61,10 @@ def run_scan_ray(
     out: Path,
     top_k: int | None = None,
     options: RayOptions = RayOptions(),
+    on_batch: Callable[[int], None] | None = None,
 ) -> ScanSummary:
-    """Match every image not yet in `out` on Ray, appending results as JSON lines."""
+    """Match every image not yet in `out` on Ray, appending results as JSON lines; `on_batch`
+    hears how many images each written batch held."""
     import ray
 
     pending, skipped = to_scan(paths, out)
@@ -93,6 +95,8 @@ def run_scan_ray(
             fh.flush()
             summary.scanned += len(batch["line"])
             summary.errors += int(np.sum(batch["error"]))
+            if on_batch is not None:
+                on_batch(len(batch["line"]))
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.images_per_second = round(summary.scanned / max(summary.seconds, 1e-9), 3)
     return summary

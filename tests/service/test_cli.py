@@ -6,6 +6,9 @@ import hashlib
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -373,9 +376,46 @@ def test_an_interrupted_scan_says_how_to_go_on(  # type: ignore[no-untyped-def]
     monkeypatch.setattr(service.scan, "run_scan", stopped)
     out = tmp_path / "r.jsonl"
     out.write_text('{"path": "a.png", "error": {"code": "x", "message": "y"}}\n')
-    result = run("scan", str(gallery), "--out", str(out))
+    previous = signal.getsignal(signal.SIGINT)
+    try:  # the command leaves its Ctrl-C handler in place as it exits
+        result = run("scan", str(gallery), "--out", str(out))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert result.exit_code == 130
     assert f"interrupted: 1 images are in {out}; run the same command again" in result.output
+
+
+SECOND_CTRL_C = """
+import os, signal, time
+from service.cli_common import interrupt_between
+with interrupt_between("stopped at once") as check:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.2)
+    print("the batch in hand goes on", flush=True)
+    try:
+        check(1)
+    except KeyboardInterrupt:
+        print("stopped between batches", flush=True)
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(10)
+    print("not reached")
+"""
+
+
+def test_ctrl_c_stops_a_scan_between_batches_and_a_second_at_once() -> None:
+    """Found by QA: a second Ctrl-C while a scan wound down printed a traceback from its
+    progress bar (and a first one landing in a finaliser was lost)."""
+    done = subprocess.run(
+        [sys.executable, "-c", SECOND_CTRL_C],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(cli.__file__).parents[1],
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stdout == "the batch in hand goes on\nstopped between batches\n"
+    assert "Ctrl-C again to stop at once" in done.stderr and "stopped at once" in done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
 
 
 def test_scan_reports_images_over_the_decode_limits_and_goes_on(
