@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import anyio
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from service.api import (
     audit,
@@ -67,7 +68,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     """The HTTP API; pass a runtime to serve one built elsewhere (tests, `styletrace demo`)."""
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc load their scripts from this server
         title="styletrace",
         description="Does an image copy a registered work, or imitate a registered "
         "creator's style? Calibrated verdicts with evidence.",

@@ -1,7 +1,8 @@
 """Per-caller rate limits: a token bucket per API key id (STYLETRACE_RATE_LIMIT_PER_MINUTE,
 refilled continuously, up to STYLETRACE_RATE_LIMIT_BURST at once), and one per client IP for
 requests without a valid key. Past it the answer is 429 with Retry-After, before the body is
-read. Operations endpoints and the web page's files are exempt; 0 per minute disables limits."""
+read. Operations endpoints and the files of the web page and of /docs are exempt; 0 per
+minute disables limits."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from service.api.errors import error_response
 from service.runtime import Runtime
 from service.settings import Settings
 
-EXEMPT = ("/healthz", "/readyz", "/metrics", "/web/")
+EXEMPT = ("/healthz", "/readyz", "/metrics")
+STATIC = ("/web/", "/static-offline-docs/")  # the web page's files, /docs' scripts
 MAX_BUCKETS = 100_000  # callers remembered at once; the least recently seen are forgotten
 
 
@@ -68,7 +70,7 @@ class RateLimiter:
 
 
 def exempt(path: str) -> bool:
-    return path == "/" or path in EXEMPT or path.startswith(EXEMPT[-1])
+    return path == "/" or path in EXEMPT or path.startswith(STATIC)
 
 
 class RateLimit:

@@ -159,3 +159,26 @@ def test_phone_width_keyboard_and_a_platform_key(phone: Page, live: Live) -> Non
     phone.keyboard.press("Enter")
     expect(phone.locator("#claims-title")).to_be_focused()
     expect(phone.locator("#claims-status-line")).to_have_text(LISTED)
+
+
+def test_the_api_docs_render_with_no_network(page: Page, live: Live) -> None:
+    """Found by QA: /docs fetched Swagger UI from a CDN, so it was blank offline. Every
+    request leaving this server is refused here, and the operations still show."""
+    from playwright.sync_api import Route, expect
+
+    elsewhere: list[str] = []
+
+    def local_only(route: Route) -> None:
+        if route.request.url.startswith(live.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", local_only)
+    page.goto(f"{live.url}/docs")
+    expect(page.locator('.opblock-summary-path[data-path="/v1/match"]').first).to_be_visible()
+    assert elsewhere == []
+    page.goto(f"{live.url}/redoc")
+    expect(page.get_by_text("/v1/match").first).to_be_attached()
+    assert elsewhere == []
