@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -123,22 +124,26 @@ def scan(
     from service.scan_report import summarise, to_csv
 
     resume = "run the same command again to scan the rest"
+    not_images: Counter[str] = Counter()
     with common.interrupt_between(f"interrupted again: stopped at once; {resume}") as check:
         try:
             if runner == "ray":
                 from service.scan_ray import RayOptions, run_scan_ray
 
                 options = RayOptions(ray_address, ray_actors, ray_cpus_per_actor)
-                run = run_scan_ray(Settings(), scan_inputs(source), out, top_k, options, check)
+                inputs = scan_inputs(source, not_images=not_images)
+                run = run_scan_ray(Settings(), inputs, out, top_k, options, check)
             else:
                 runtime = common.runtime()
                 check(0)  # a Ctrl-C while the models loaded
                 progress = sys.stderr.isatty()
-                run = run_scan(runtime, scan_inputs(source), out, top_k, progress, check)
+                inputs = scan_inputs(source, not_images=not_images)
+                run = run_scan(runtime, inputs, out, top_k, progress, check)
         except KeyboardInterrupt:
             done = sum(1 for _ in out.open("rb")) if out.exists() else 0
             click.echo(f"interrupted: {done} images are in {out}; {resume}", err=True)
             sys.exit(130)
+    run.not_images = dict(sorted(not_images.items()))
     report = summarise(out) if out.exists() else {}
     summary_path = out.with_name(out.name + ".summary.json")
     summary_path.write_text(json.dumps({"run": run.__dict__, **report}, indent=1))

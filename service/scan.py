@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,12 +37,16 @@ class ScanSummary:
     seconds: float = 0.0
     images_per_second: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    not_images: dict[str, int] = field(default_factory=dict)  # a folder's other files
 
 
-def scan_inputs(source: str, stdin: TextIO | None = None) -> Iterator[Path]:
+def scan_inputs(
+    source: str, stdin: TextIO | None = None, not_images: Counter[str] | None = None
+) -> Iterator[Path]:
     """Image paths from a folder (recursive), a CSV with a `path` column, a JSONL manifest
     of {"path": ...} objects, or '-' (a list on stdin). Relative manifest paths are read
-    from the manifest's folder."""
+    from the manifest's folder. A folder's files that are not images (by their suffix) are
+    left out and counted in `not_images` by suffix."""
     if source == "-":
         yield from (Path(line.strip()) for line in stdin or sys.stdin if line.strip())
         return
@@ -49,9 +54,11 @@ def scan_inputs(source: str, stdin: TextIO | None = None) -> Iterator[Path]:
     if not root.exists():
         raise ValueError(f"{source}: no such folder or manifest")
     if root.is_dir():
-        yield from (
-            p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-        )
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                yield path
+            elif path.is_file() and not_images is not None:
+                not_images[path.suffix.lower() or "(no suffix)"] += 1
     elif root.suffix.lower() == ".csv":
         for _, row in manifest_rows(root, {"path"}):
             path = Path(row["path"] or "")

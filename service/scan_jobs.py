@@ -12,6 +12,7 @@ import logging
 import queue
 import secrets
 import threading
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -95,6 +96,7 @@ class ScanJob:
     finished_at: str | None = None
     message: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
+    not_images: dict[str, int] = field(default_factory=dict)  # a folder's other files, by suffix
 
 
 def _complete_lines(path: Path) -> int:
@@ -212,9 +214,11 @@ class ScanJobs:
 
     def _run(self, job: ScanJob, inputs: list[Path] | Path) -> None:
         self._update(job, status="running")
-        paths = self._listed(inputs) if isinstance(inputs, Path) else inputs
+        not_images: Counter[str] = Counter()
+        paths = self._listed(inputs, not_images) if isinstance(inputs, Path) else inputs
         out = self.results(job.job_id)
-        self._update(job, total=len(paths), scanned=_complete_lines(out))  # a resume: its lines
+        listed = {"total": len(paths), "not_images": dict(sorted(not_images.items()))}
+        self._update(job, **listed, scanned=_complete_lines(out))  # a resume: its lines
 
         def advanced(n: int) -> None:
             with self._lock:
@@ -223,7 +227,9 @@ class ScanJobs:
         run_scan(self.runtime, paths, out, job.top_k, on_batch=advanced)
         self._update(job, status="done", summary=summarise(out), finished_at=_now())
 
-    def _listed(self, folder: Path) -> list[Path]:
-        """The folder's images, leaving out any reached through a symlink out of it."""
+    def _listed(self, folder: Path, not_images: Counter[str]) -> list[Path]:
+        """The folder's images, leaving out any reached through a symlink out of it (its
+        other files are counted in `not_images`)."""
         inside = folder.resolve()
-        return [p for p in scan_inputs(str(folder)) if p.resolve().is_relative_to(inside)]
+        listed = scan_inputs(str(folder), not_images=not_images)
+        return [p for p in listed if p.resolve().is_relative_to(inside)]

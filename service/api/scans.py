@@ -43,6 +43,9 @@ class ScanJobOut(BaseModel):
     finished_at: datetime | None
     message: str = Field(description="why a scan failed or was interrupted")
     summary: dict[str, Any] = Field(description="counts per verdict, top creators, errors")
+    not_images: dict[str, int] = Field(
+        default_factory=dict, description="files in the folder left out as not images, by suffix"
+    )
 
 
 class ScanJobList(BaseModel):

@@ -48,9 +48,19 @@ function progressWords(job) {
   }
   if (job.status === "done") {
     const errors = Object.values(job.summary.errors ?? {}).reduce((n, e) => n + e.count, 0);
-    return `Done: ${job.scanned} images scanned, ${errors} unreadable.`;
+    return `Done: ${job.scanned} images scanned, ${errors} unreadable.${notImagesWords(job)}`;
   }
   return `${job.status === "failed" ? "Failed" : "Interrupted"}: ${job.message}`;
+}
+
+// A folder's files left out as not images, by suffix: " Left out 3 files that are not images (.heic 1, .txt 2)."
+function notImagesWords(job) {
+  const counts = Object.entries(job.not_images ?? {});
+  const total = counts.reduce((n, [, count]) => n + count, 0);
+  if (!total) return "";
+  const kinds = counts.map(([suffix, count]) => `${suffix} ${count}`).join(", ");
+  const what = total === 1 ? "1 file that is not an image" : `${total} files that are not images`;
+  return ` Left out ${what} (${kinds}).`;
 }
 
 function jobTable(jobs) {

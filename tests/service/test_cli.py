@@ -270,14 +270,18 @@ def test_scan_writes_one_line_per_image_and_resumes(
     for i in range(5):
         drawing(7000 + i, PALETTES["alice"]).save(suspects / f"s{i}.png")
     (suspects / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    for other in ("s0.txt", "s1.txt", "phone.HEIC", "README"):  # left out, and said so
+        (suspects / other).write_text("not an image")
     out = tmp_path / "r.jsonl"
     first = json.loads(run("scan", str(suspects), "--out", str(out)).output)
-    assert {k: first[k] for k in ("scanned", "skipped", "errors", "summary")} == {
+    assert {k: first[k] for k in ("scanned", "skipped", "errors", "not_images", "summary")} == {
         "scanned": 6,
         "skipped": 0,
         "errors": 1,
+        "not_images": {"(no suffix)": 1, ".heic": 1, ".txt": 2},
         "summary": f"{out}.summary.json",
     }
+    assert json.loads(Path(first["summary"]).read_text())["run"]["not_images"][".txt"] == 2
     assert first["images_per_second"] > 0
     stages = json.loads(Path(first["summary"]).read_text())["run"]["stage_seconds"]
     assert {"decode", "search", "scoring", "write"} <= set(stages)  # where the time went

@@ -26,12 +26,14 @@ from tests.service.http import AUTH, Keys, art, bearer, checked_client, new_key
 
 @pytest.fixture
 def inbox(tmp_path: Path) -> Path:
-    """The scan root: a copy of alice's work 1, an unrelated drawing, a file that is no image."""
+    """The scan root: a copy of alice's work 1, an unrelated drawing, a file that is no image
+    (named .png) and a text file."""
     root = tmp_path / "inbox"
     (root / "batch" / "deeper").mkdir(parents=True)
     (root / "batch" / "copy.png").write_bytes(art("alice", 1))
     (root / "batch" / "deeper" / "other.png").write_bytes(art("carol", 7))
     (root / "batch" / "notes.png").write_text("not an image")
+    (root / "batch" / "prompt.txt").write_text("a fox, oil on canvas")  # no image at all
     (tmp_path / "secret.png").write_bytes(art("bob", 101))
     return root
 
@@ -113,6 +115,7 @@ def test_a_folder_scan_finds_the_copy(scanning: TestClient, keys: Keys) -> None:
     job = _finished(scanning, started.json()["job_id"])
     assert (job["status"], job["total"], job["scanned"]) == ("done", 3, 3)
     assert job["summary"]["images"] == 3 and "unreadable_image" in job["summary"]["errors"]
+    assert job["not_images"] == {".txt": 1}  # left out, and said so
     url = f"/v1/scans/{job['job_id']}"
 
     hits = scanning.get(f"{url}/rows", headers=AUTH).json()

@@ -34,9 +34,13 @@ def test_a_reviewer_scans_a_folder_and_browses_the_hits(page: Page, live: Live) 
     )
     page.get_by_label("Or a manifest").set_input_files([])
 
+    assert live.runtime.settings.scan_root is not None
+    (live.runtime.settings.scan_root / "batch" / "prompt.txt").write_text("a fox, oil on canvas")
     page.get_by_label("Folder (relative to the scan root").fill("batch")
     page.get_by_role("button", name="Start scan").click()
-    expect(page.locator("#scan-status")).to_have_text("Done: 2 images scanned, 0 unreadable.")
+    expect(page.locator("#scan-status")).to_have_text(
+        "Done: 2 images scanned, 0 unreadable. Left out 1 file that is not an image (.txt 1)."
+    )
     assert page.locator("#scan-progress").evaluate("p => [p.value, p.max]") == [2, 2]
     expect(page.locator("#scan-rows-title")).to_have_text("Hits: 1")
     hit = page.locator(".scan-hit")
