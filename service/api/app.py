@@ -68,7 +68,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     """The HTTP API; pass a runtime to serve one built elsewhere (tests, `styletrace demo`)."""
-    app = FastAPIOffline(  # /docs and /redoc load their scripts from this server
+    app = FastAPIOffline(  # /docs loads its scripts from this server, not a CDN
+        redoc_url=None,  # ReDoc's page fetches its logo from its CDN; /docs is the one
         title="styletrace",
         description="Does an image copy a registered work, or imitate a registered "
         "creator's style? Calibrated verdicts with evidence.",
