@@ -115,13 +115,32 @@ class TermsOverride(BaseModel):
 
 def effective(creator: dict[str, Any], work: dict[str, Any] | None = None) -> Terms:
     """The terms in force for a work: its creator's, with the work's overrides on top. A
-    work switching to revshare without a rate of its own keeps its creator's rate."""
+    revshare override without a rate (stored before `pinned` gave each one its own) keeps
+    its creator's rate while the creator has one, and else gives way to the creator's policy:
+    a creator's change never leaves a work with terms that cannot be read."""
     merged = Terms.model_validate(scrubbed(creator)).model_dump() | {
         k: v for k, v in scrubbed(work or {}).items() if v is not None
     }
+    if merged["policy"] == "revshare" and merged["revshare_rate"] is None:
+        merged["policy"] = Terms.model_validate(scrubbed(creator)).policy
     if merged["policy"] != "revshare":
         merged["revshare_rate"] = None
     return Terms.model_validate(merged)
+
+
+def pinned(creator: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A work's overrides as stored: one switching to revshare without a rate of its own
+    takes its creator's rate now, so a later change to the creator's terms leaves the work's
+    as they were; ValueError when the creator has no rate to take."""
+    if overrides.get("policy") != "revshare" or overrides.get("revshare_rate") is not None:
+        return overrides
+    rate = effective(creator).revshare_rate
+    if rate is None:
+        raise ValueError(
+            "policy 'revshare' needs a revshare_rate between 0 and 1 (the creator's terms "
+            "have none to keep)"
+        )
+    return overrides | {"revshare_rate": rate}
 
 
 def attach_policies(

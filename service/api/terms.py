@@ -14,7 +14,7 @@ from service.api.auth import Caller, allow
 from service.api.deps import get_runtime
 from service.api.errors import ApiError
 from service.api.works import visible_work
-from service.consent import Terms, TermsOverride, effective, problems, scrubbed
+from service.consent import Terms, TermsOverride, effective, pinned, problems, scrubbed
 from service.runtime import Runtime
 from service.schemas import ErrorResponse
 
@@ -84,11 +84,13 @@ def get_work_terms(work_id: str, runtime: RuntimeDep, caller: Caller) -> WorkTer
 def set_work_terms(
     work_id: str, overrides: TermsOverride, runtime: RuntimeDep, caller: Caller
 ) -> WorkTerms:
-    """Replace a work's overrides (an empty object clears them)."""
+    """Replace a work's overrides (an empty object clears them); switching a work to
+    revshare without a rate keeps its creator's present rate with the work."""
     allow(caller, "admin", "creator")
     work = visible_work(runtime, caller, work_id)
-    stored = overrides.model_dump(exclude_none=True)
+    creators, _ = runtime.library.catalog.terms_for([work.creator_id], [])
     try:
+        stored = pinned(creators[work.creator_id], overrides.model_dump(exclude_none=True))
         answer = _work_terms(runtime, work.work_id, work.creator_id, stored)
     except ValueError as exc:
         why = problems(exc) if isinstance(exc, ValidationError) else str(exc)

@@ -4,7 +4,7 @@ among match verdicts deciding, with its reason."""
 import pytest
 from pydantic import ValidationError
 
-from service.consent import Terms, TermsOverride, effective, resolve
+from service.consent import Terms, TermsOverride, effective, pinned, resolve
 from service.schemas import AppliedPolicy
 
 
@@ -76,6 +76,20 @@ def test_work_overrides_win_and_keep_the_creator_rate() -> None:
         "revshare"
     )
     assert effective(creator, {"policy": None}).policy == "revshare"
+
+
+def test_a_work_put_on_revshare_keeps_its_rate_whatever_its_creator_does() -> None:
+    """Found by QA: {"policy": "revshare"} on a work, then its creator off revshare, and
+    every match, claim and scan meeting that work was a 500 (its terms could not be read)."""
+    creator = {"policy": "revshare", "revshare_rate": 0.3}
+    stored = pinned(creator, {"policy": "revshare"})
+    assert stored == {"policy": "revshare", "revshare_rate": 0.3}
+    assert effective({"policy": "takedown"}, stored).revshare_rate == 0.3
+    assert pinned(creator, {"policy": "takedown"}) == {"policy": "takedown"}
+    with pytest.raises(ValueError, match="the creator's terms have none to keep"):
+        pinned({"policy": "track"}, {"policy": "revshare"})
+    for policy in ("track", "takedown"):  # stored unpinned, before the fix: the creator's
+        assert effective({"policy": policy}, {"policy": "revshare"}).policy == policy
 
 
 def _applied(creator: str, policy: str, verdict: str = "match") -> AppliedPolicy:
