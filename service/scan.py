@@ -5,6 +5,7 @@ skipped, and a line cut off by a crash is discarded before appending."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -24,6 +25,9 @@ from service.pipeline import decoded_batches
 from service.registration import IMAGE_SUFFIXES, manifest_rows, utf8_lines
 from service.runtime import Runtime
 from service.scan_report import is_result_line, json_text
+from service.schemas import MatchResult
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -157,7 +161,7 @@ def run_scan(
                 for line in lines:
                     fh.write(line + "\n")
                 fh.flush()
-            summary.errors += sum(1 for _, img in batch if not isinstance(img, LoadedImage))
+            summary.errors += sum(map(failed, lines))
             summary.scanned += len(batch)
             bar.update(len(batch))
             if on_batch is not None:
@@ -174,8 +178,11 @@ def scan_lines(
     """One JSON line per image of a decoded batch, in order: its match result, or the
     reason it could not be read."""
     good = [(p, img) for p, img in batch if isinstance(img, LoadedImage)]
-    results = runtime.matcher.match([img for _, img in good], opts)
-    by_path = {str(p): r.model_dump(mode="json") for (p, _), r in zip(good, results, strict=True)}
+    results = _matched(runtime, [img for _, img in good], opts)
+    by_path = {
+        str(p): r.model_dump(mode="json") if isinstance(r, MatchResult) else _error(r)
+        for (p, _), r in zip(good, results, strict=True)
+    }
     return [
         json.dumps(
             {
@@ -186,6 +193,34 @@ def scan_lines(
         )
         for path, img in batch
     ]
+
+
+def failed(line: str) -> bool:
+    """Whether a line `scan_lines` wrote reports an error rather than a result."""
+    return "error" in json.loads(line)
+
+
+def _matched(
+    runtime: Runtime, images: list[LoadedImage], opts: MatchOptions
+) -> list[MatchResult | Exception]:
+    """The batch's match results; where matching the batch fails, each image is matched
+    alone, so one image's failure is its own error line, not the batch's or the scan's."""
+    try:
+        return list(runtime.matcher.match(images, opts))
+    except Exception:
+        log.exception("matching a batch of %d failed; matching its images one by one", len(images))
+    results: list[MatchResult | Exception] = []
+    for image in images:
+        try:
+            results.append(runtime.matcher.match([image], opts)[0])
+        except Exception as exc:  # logged, and reported on the image's line
+            log.exception("matching one image failed")
+            results.append(MatchFailed(f"matching this image failed: {exc}"))
+    return results
+
+
+class MatchFailed(Exception):
+    """An image that decoded but could not be matched (its line says why)."""
 
 
 def _text(path: Path) -> str:
@@ -202,5 +237,8 @@ def real_path(path: Path) -> str:
 
 
 def _error(exc: object) -> dict[str, object]:
-    code = "unreadable_image" if isinstance(exc, ImageError | OSError) else "error"
+    if isinstance(exc, MatchFailed):
+        code = "match_failed"
+    else:
+        code = "unreadable_image" if isinstance(exc, ImageError | OSError) else "error"
     return {"error": {"code": code, "message": json_text(str(exc))}}

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from models.images import LoadedImage, load_image_file
-from service.scan import ScanSummary, scan_lines, to_scan
+from service.scan import ScanSummary, failed, scan_lines, to_scan
 from service.settings import Settings
 
 
@@ -51,7 +51,7 @@ class ScanActor:
             except Exception as exc:  # reported on its line, as the local runner does
                 decoded.append((path, exc))
         lines = scan_lines(self.runtime, decoded, self.opts)
-        errors = [not isinstance(img, LoadedImage) for _, img in decoded]
+        errors = [failed(line) for line in lines]
         return {"line": np.array(lines, dtype=object), "error": np.array(errors)}
 
 

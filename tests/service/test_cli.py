@@ -368,6 +368,34 @@ def test_a_name_holding_an_escape_is_not_taken_for_the_byte_it_spells(  # type: 
     assert len(real) == 2
 
 
+def test_an_image_that_cannot_be_matched_is_its_own_error_line(  # type: ignore[no-untyped-def]
+    run, gallery: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by QA: one image whose match raised (a work's terms that could not be read)
+    ended the scan with nothing written; its batch's other images are kept now."""
+    from service.matching import Matcher
+
+    run("register", str(gallery))
+    original = Matcher.match
+    cursed = hashlib.sha256((gallery / "bob" / "w1.png").read_bytes()).hexdigest()
+
+    def fragile(self, queries, opts):  # type: ignore[no-untyped-def]
+        if any(q.sha256 == cursed for q in queries):
+            raise RuntimeError("terms could not be read")
+        return original(self, queries, opts)
+
+    monkeypatch.setattr(Matcher, "match", fragile)
+    out = tmp_path / "r.jsonl"
+    summary = json.loads(run("scan", str(gallery / "bob"), "--out", str(out)).output)
+    lines = {Path(line["path"]).name: line for line in map(json.loads, out.open())}
+    assert summary["scanned"] == len(lines) == 4 and summary["errors"] == 1
+    assert lines["w1.png"]["error"] == {
+        "code": "match_failed",
+        "message": "matching this image failed: terms could not be read",
+    }
+    assert all("content" in line for name, line in lines.items() if name != "w1.png")
+
+
 def test_an_interrupted_scan_says_how_to_go_on(  # type: ignore[no-untyped-def]
     run, gallery: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
