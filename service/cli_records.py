@@ -17,7 +17,7 @@ from indexer.keys import ROLES, KeyStore
 from service import cli_common as common
 from service.consent import Terms, effective, problems
 from service.records import CreatedKey, claim_out, entry_out, key_out
-from service.signing import trusted_key
+from service.signing import signer, trusted_key
 
 CLAIMS_PAGE = 500  # claims read per query by `claims list`
 AUDIT_PAGE = 1000  # entries read per query by `audit list`
@@ -53,11 +53,24 @@ def verify_cmd(path: Path, public_key: Path | None, rematch: bool) -> None:
             signed = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError(f"{path} is neither an evidence packet nor a receipt") from exc
-        if isinstance(signed, dict):
-            signed = signed.get("receipt", signed)  # the CLI's removal output wraps it
+        unsigned: list[str] = []
+        if isinstance(signed, dict) and "receipt" in signed:  # a removal's answer wraps it
+            unsigned = sorted(k for k in signed if k != "receipt")
+            signed = signed["receipt"]
         problems = verify_receipt(signed, trusted)
-        key = part(signed, "signature").get("key_id") if isinstance(signed, dict) else None
-        report = {"ok": not problems, "kind": "receipt", "key_id": key, "problems": problems}
+        signed = signed if isinstance(signed, dict) else {}
+        report = {
+            "ok": not problems,
+            "kind": "receipt",
+            "signer": signer(part(signed, "signature"), trusted),
+            "signed": part(signed, "body"),
+            "problems": problems,
+        }
+        if unsigned:  # what a person may read first, and nothing vouches for
+            report["not_signed"] = {
+                "fields": unsigned,
+                "note": "only 'receipt' is signed; read the removal from 'signed' above",
+            }
     click.echo(json.dumps(report, indent=1))
     if not report["ok"]:
         sys.exit(1)
@@ -78,7 +91,9 @@ def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str,
     checked = verify_packet(data, trusted)
     report: dict[str, object] = {
         "kind": "evidence packet",
+        "signer": signer(checked.signature, trusted),
         "query_sha256": query_sha256(checked.body),
+        "context": checked.body.get("context"),
         "models": checked.body.get("models"),
         "problems": checked.problems,
     }

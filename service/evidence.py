@@ -12,7 +12,7 @@ import io
 import json
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -128,12 +128,13 @@ def build_packet(
 @dataclass(frozen=True)
 class PacketCheck:
     """What verifying a packet found: the signed manifest body (when readable), the query
-    bytes and result, and the problems (none: it holds)."""
+    bytes and result, the manifest's signature, and the problems (none: it holds)."""
 
     problems: list[str]
     body: dict[str, Any]
     query: bytes
     result: dict[str, Any]
+    signature: dict[str, Any] = field(default_factory=dict)  # the manifest's, as it reads
 
 
 def verify_packet(data: bytes, trusted_pem: str | None = None) -> PacketCheck:
@@ -181,7 +182,7 @@ def verify_packet(data: bytes, trusted_pem: str | None = None) -> PacketCheck:
         problems.append("result.json: not a match result")
     if query_sha256(result) != named:
         problems.append("result.json: about another query than the manifest")
-    return PacketCheck(problems, body, query, result)
+    return PacketCheck(problems, body, query, result, signature)
 
 
 def query_sha256(doc: dict[str, Any]) -> object:

@@ -103,6 +103,26 @@ def trusted_key(pem: str, source: str) -> str:
     return pem
 
 
+def signer(signature: dict[str, Any], trusted_pem: str | None) -> dict[str, object]:
+    """Who signed, as `verify` reports it: the id of the key the signature was checked with,
+    and whether that was the key given as trusted or only the one the file carries (which
+    proves the file unaltered since signing, not who signed it)."""
+    pem = trusted_pem or signature.get("public_key", "")
+    try:
+        public = serialization.load_pem_public_key(pem.encode()) if isinstance(pem, str) else None
+    except ValueError:
+        public = None
+    key = key_id_of(public) if isinstance(public, Ed25519PublicKey) else None
+    if trusted_pem:
+        return {"key_id": key, "checked_against": "the trusted public key given"}
+    return {
+        "key_id": key,
+        "checked_against": "only the public key the file carries: this shows the file is "
+        "unaltered since it was signed, not who signed it; give the service's key "
+        "(--public-key, from `styletrace signing-key` or GET /signing-key.pem) for that",
+    }
+
+
 def check(data: bytes, signature: dict[str, Any], trusted_pem: str | None = None) -> str:
     """'' when `signature` signs `data` (and, when given, with the trusted public key); else
     what is wrong, in words."""
@@ -118,6 +138,11 @@ def check(data: bytes, signature: dict[str, Any], trusted_pem: str | None = None
         return f"the {whose} public key is not an Ed25519 key"
     if trusted_pem and key_id_of(public) != signature.get("key_id"):
         return "signed with another key than the trusted one"
+    if key_id_of(public) != signature.get("key_id"):  # a key id borrowed from another key
+        return (
+            f"the signature names key {str(signature.get('key_id'))[:40]!r}, but its public "
+            f"key is {key_id_of(public)!r}"
+        )
     try:
         public.verify(base64.b64decode(value), data)
     except (InvalidSignature, ValueError):

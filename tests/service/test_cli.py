@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
 from indexer.library import Library
@@ -101,10 +102,32 @@ def test_opt_out_of_everything_and_verify_the_receipt(run, gallery: Path, tmp_pa
     receipt = tmp_path / "receipt.json"
     receipt.write_text(out.output)
     checked = run("verify", str(receipt))
-    assert checked.exit_code == 0 and json.loads(checked.output)["ok"]
+    report = json.loads(checked.output)
+    assert checked.exit_code == 0 and report["ok"]
+    # what was verified is shown from the signed body, and who signed is not overclaimed
+    # (found by QA: the wrapper's unsigned fields could be edited, and any key id was shown)
+    assert report["signed"] == done["receipt"]["body"]
+    assert report["not_signed"]["fields"] == ["creator_id", "index", "removed"]
+    assert report["signer"]["key_id"] == done["receipt"]["signature"]["key_id"]
+    assert report["signer"]["checked_against"].startswith("only the public key the file carries")
     public = tmp_path / "service.pem"
     public.write_text(done["receipt"]["signature"]["public_key"])
-    assert run("verify", str(receipt), "--public-key", str(public)).exit_code == 0
+    trusted = run("verify", str(receipt), "--public-key", str(public))
+    assert trusted.exit_code == 0
+    assert json.loads(trusted.output)["signer"]["checked_against"] == "the trusted public key given"
+    forger = Signer(Ed25519PrivateKey.generate())  # re-signs an edited body, borrows the key id
+    forged = forger.signed(done["receipt"]["body"] | {"creator_id": "mallory"})
+    forged["signature"]["key_id"] = done["receipt"]["signature"]["key_id"]
+    receipt.write_text(json.dumps(forged))
+    refused = run("verify", str(receipt))
+    assert refused.exit_code == 1 and "the signature names key" in refused.output
+    receipt.write_text(json.dumps(forger.signed(forged["body"])))  # honest about its key
+    honest = json.loads(run("verify", str(receipt)).output)
+    assert (
+        honest["ok"] and honest["signer"]["key_id"] == forger.key_id != report["signer"]["key_id"]
+    )
+    assert run("verify", str(receipt), "--public-key", str(public)).exit_code == 1
+    receipt.write_text(out.output)
     receipt.write_text(out.output.replace("alice/w0.png", "alice/w9.png"))
     tampered = run("verify", str(receipt))
     assert tampered.exit_code == 1 and "does not match" in tampered.output
@@ -636,7 +659,9 @@ def test_claim_evidence_verify_and_labels(  # type: ignore[no-untyped-def]
     fetched = run("claims", "evidence", claim["claim_id"], "--out", str(filed_packet))
     assert json.loads(fetched.output)["sha256"] == claim["packet_sha256"]
     assert hashlib.sha256(filed_packet.read_bytes()).hexdigest() == claim["packet_sha256"]
-    assert json.loads(run("verify", str(filed_packet)).output)["ok"]
+    verified = json.loads(run("verify", str(filed_packet)).output)
+    assert verified["ok"] and verified["context"]["creator_id"] == "alice"  # signed facts
+    assert verified["signer"]["checked_against"].startswith("only the public key the file")
     from indexer.claims import ClaimConflict
     from service.claims import InvalidReason
 
