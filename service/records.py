@@ -36,6 +36,7 @@ def work_out(work: Work, created: bool | None = None) -> WorkOut:
         created=created,
         warnings=list(work.meta.get("warnings", [])),
         provenance=work.meta.get("provenance"),
+        columns=dict(work.meta.get("columns", {})),
     )
 
 

@@ -28,7 +28,7 @@ class WorkSource:
     creator_id: str
     work_id: str
     path: Path
-    meta: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
 
 
 def from_directory(root: Path) -> Iterator[WorkSource]:
@@ -89,7 +89,9 @@ def manifest_rows(manifest: Path, needed: set[str]) -> Iterator[tuple[int, dict[
 
 
 def from_manifest(manifest: Path) -> Iterator[WorkSource]:
-    """CSV with columns creator_id,work_id,path; relative paths are relative to the CSV."""
+    """CSV with columns creator_id,work_id,path; relative paths are relative to the CSV. Its
+    other columns are kept with the work as given, under `columns` (never read as anything
+    the service sets itself, such as warnings or terms)."""
     needed = {"creator_id", "work_id", "path"}
     for line, row in manifest_rows(manifest, needed):
         if not all(row.get(k) for k in needed):
@@ -100,7 +102,7 @@ def from_manifest(manifest: Path) -> Iterator[WorkSource]:
             row["creator_id"],
             row["work_id"],
             path if path.is_absolute() else manifest.parent / path,
-            extra,
+            {"columns": extra} if extra else {},
         )
 
 

@@ -210,6 +210,10 @@ class WorkOut(BaseModel):
     provenance: dict[str, Any] | None = Field(
         None, description="what the file said about itself at registration"
     )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="the registration manifest's other columns for this work, as given",
+    )
 
 
 class ErrorBody(BaseModel):

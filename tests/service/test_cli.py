@@ -137,13 +137,21 @@ def test_opt_out_of_everything_and_verify_the_receipt(run, gallery: Path, tmp_pa
 def test_register_from_manifest(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     manifest = tmp_path / "works.csv"
     manifest.write_text(
-        "creator_id,work_id,path,title\n"
-        f"carol,carol/one.png,{gallery / 'alice' / 'w0.png'},One\n"
-        "carol,carol/two.png,gallery/bob/w0.png,Two\n"
+        "creator_id,work_id,path,title,warnings\n"
+        f"carol,carol/one.png,{gallery / 'alice' / 'w0.png'},One,hello\n"
+        "carol,carol/two.png,gallery/bob/w0.png,Two,\n"
     )
-    result = run("register", "--manifest", str(manifest))
-    assert json.loads(result.output)["registered"] == 2
-    assert len(run("works", "list", "--creator", "carol").output.splitlines()) == 2
+    result = json.loads(run("register", "--manifest", str(manifest)).output)
+    assert result["registered"] == 2
+    assert result["warnings"] == []  # found by QA: a 'warnings' column read as h, e, l, l, o
+    listed = [
+        json.loads(line) for line in run("works", "list", "--creator", "carol").output.splitlines()
+    ]
+    assert {w["work_id"]: w["columns"] for w in listed} == {  # shown, as given
+        "carol/one.png": {"title": "One", "warnings": "hello"},
+        "carol/two.png": {"title": "Two"},
+    }
+    assert all(w["warnings"] == [] for w in listed)
 
 
 def test_a_batch_in_which_no_file_decodes_is_reported_not_raised(  # type: ignore[no-untyped-def]
