@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from indexer.catalog import Work
 from indexer.vectors import VectorIndex
-from models.pdq import MATCH_DISTANCE, hamming
+from models.pdq import MATCH_DISTANCE, hamming, informative
 
 CANDIDATES = 8  # nearest PDQ hashes checked for another owner
 
@@ -30,9 +30,9 @@ def indexed_neighbours(
         [
             (int(d), works[int(pk)])
             for d, pk in zip(row_d, row_ids, strict=True)
-            if int(pk) in works and d <= MATCH_DISTANCE
+            if int(pk) in works and d <= MATCH_DISTANCE and informative(code)
         ]
-        for row_d, row_ids in zip(distances, ids, strict=True)
+        for code, row_d, row_ids in zip(codes, distances, ids, strict=True)
     ]
 
 
@@ -48,7 +48,7 @@ def warnings(
     near = indexed + [
         (d, work)
         for work, other in earlier
-        if (d := hamming(code.tobytes(), other.tobytes())) <= MATCH_DISTANCE
+        if (d := hamming(code.tobytes(), other.tobytes())) <= MATCH_DISTANCE and informative(code)
     ]
     found: dict[int, str] = {}
     for d, other in sorted(near, key=lambda pair: pair[0]):

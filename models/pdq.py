@@ -52,6 +52,14 @@ def pdq_dihedral(img: Image.Image) -> list[PdqHash]:
     return [PdqHash(_pack(bits), int(quality)) for bits in hashes]
 
 
+def informative(code: bytes | NDArray[np.uint8]) -> bool:
+    """Whether a packed hash says anything about its image. PDQ cannot read an image under
+    8 px a side (once scaled to 512 px: a 20000x20 strip too) or of one flat colour, and
+    gives it quality 0 and the all-zero hash, which is at distance 0 from every other such
+    image; a hash of anything else has about half its bits set."""
+    return any(bytes(code))
+
+
 def hamming(a: bytes, b: bytes) -> int:
     """Number of differing bits between two packed hashes."""
     return int(

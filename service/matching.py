@@ -19,7 +19,7 @@ from indexer.library import WORK_CROPS, WORK_PAIRED, Library
 from indexer.spaces import Hit
 from models import local
 from models.images import LoadedImage
-from models.pdq import MATCH_DISTANCE, pdq_dihedral
+from models.pdq import MATCH_DISTANCE, informative, pdq_dihedral
 from models.stages import stage
 from models.views import VIEWS, embed_once
 from service.calibration import Calibration, combine_rates, counted_bound
@@ -346,7 +346,7 @@ class Matcher:
         self, codes: list[NDArray[np.uint8]], opts: MatchOptions
     ) -> list[dict[int, tuple[int, Work]]]:
         """Per query: the smallest PDQ distance per work over its eight dihedral variants,
-        for works within the options' `pdq_reach` bits."""
+        for works within the options' `pdq_reach` bits (none for a hash that says nothing)."""
         reach = opts.pdq_reach
         with stage("search"):
             hits = self.library.search(
@@ -355,6 +355,9 @@ class Matcher:
         out = []
         for q in range(len(codes)):
             best: dict[int, tuple[int, Work]] = {}
+            if not informative(codes[q][0]):  # a hash that matches every unreadable image
+                out.append(best)
+                continue
             for variant in hits[q * DIHEDRAL : (q + 1) * DIHEDRAL]:
                 for h in variant:
                     if h.score > reach:

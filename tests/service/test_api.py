@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -352,6 +353,33 @@ def test_a_flat_colour_is_no_work_to_register(client: TestClient) -> None:
     ImageDraw.Draw(dot).ellipse((30, 30, 34, 34), fill="black")
     assert register(client, encoded(dot, "PNG"), "alice").status_code == 201
     assert match(client, encoded(Image.new("RGB", (64, 64)), "PNG")).status_code == 200
+
+
+def test_images_too_small_or_thin_for_pdq_are_no_copies_of_one_another(
+    client: TestClient,
+) -> None:
+    """Found by QA: PDQ gives every image under 8 px a side (once scaled to 512 px: a
+    20000x20 strip too) the same all-zero hash, so a registered 4x4 icon was a content match
+    at distance 0 for any other such image, down to a takedown claim."""
+    from PIL import Image
+
+    def noise(seed: int, width: int, height: int) -> bytes:
+        pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, format="PNG")
+        return buf.getvalue()
+
+    icon = noise(1, 4, 4)
+    registered = register(client, icon, "tiny", "tiny/icon.png")
+    assert registered.status_code == 201 and registered.json()["warnings"] == []
+    thin = register(client, noise(2, 20000, 20), "other", "other/strip.png")
+    assert thin.status_code == 201 and thin.json()["warnings"] == []  # no "near copy" of it
+    for other in (noise(3, 4, 4), noise(4, 2000, 6), noise(5, 1, 1)):
+        content = match(client, other).json()["content"]
+        assert content["verdict"] == "none", content["matches"][:1]
+        assert all(m["pdq_distance"] is None for m in content["matches"])
+    same = match(client, icon).json()["content"]  # its own bytes still find it, by embedding
+    assert same["matches"][0]["work_id"] == "tiny/icon.png"
 
 
 def test_empty_file_is_refused(client: TestClient) -> None:
