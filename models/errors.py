@@ -9,6 +9,10 @@ class UnsupportedImage(ImageError):
     """The bytes are not an image in a supported format, or are damaged."""
 
 
+class MissingImage(UnsupportedImage):
+    """No file at the path given (a scan's list names one that is not there)."""
+
+
 class ImageTooLarge(ImageError):
     """The image exceeds a configured byte, pixel or frame limit."""
 

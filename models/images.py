@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
 from models import provenance
-from models.errors import ImageError, ImageTooLarge, UnsupportedImage
+from models.errors import ImageError, ImageTooLarge, MissingImage, UnsupportedImage
 from models.stages import stage
 
 # Restricting Image.open to these plugins is what keeps EPS (ghostscript), PSD, ICO and the
@@ -104,7 +104,7 @@ def load_image_file(path: str | Path, limits: ImageLimits = ImageLimits()) -> Lo
             # read(n) allocates n bytes up front, so n must not come from a huge limit alone.
             data = file.read(min(info.st_size, limits.max_bytes) + 1)  # it may have grown
     except (FileNotFoundError, NotADirectoryError) as exc:
-        raise UnsupportedImage(f"there is no image file at {path}") from exc
+        raise MissingImage(f"there is no image file at {path}") from exc
     return load_image_bytes(data, limits)
 
 

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from models.errors import ImageError
+from models.errors import ImageError, ImageTooLarge, MissingImage, UnsupportedImage
 from models.images import LoadedImage, load_image_file
 from models.stages import StageTotals, recording, stage
 from service.matching import MatchOptions
@@ -120,11 +120,24 @@ def done_paths(out: Path) -> set[str]:
     return done
 
 
+def unique(paths: Iterable[Path]) -> list[Path]:
+    """The paths in order, each file once (by `real_path`: a manifest may name one file
+    twice, or by two spellings)."""
+    seen: set[str] = set()
+    once = []
+    for path in paths:
+        if (real := real_path(path)) not in seen:
+            seen.add(real)
+            once.append(path)
+    return once
+
+
 def to_scan(paths: Iterable[Path], out: Path) -> tuple[list[Path], int]:
-    """The paths `out` does not hold yet (by the file each names), and how many it does."""
+    """The paths `out` does not hold yet (by the file each names), each once, and how many
+    listed it skips (held, or named again)."""
     done = done_paths(out)
     listed = list(paths)
-    todo = [p for p in listed if not {f"real:{real_path(p)}", f"path:{_text(p)}"} & done]
+    todo = [p for p in unique(listed) if not {f"real:{real_path(p)}", f"path:{_text(p)}"} & done]
     return todo, len(listed) - len(todo)
 
 
@@ -236,9 +249,18 @@ def real_path(path: Path) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+ERROR_CODES: tuple[tuple[type[Exception], str], ...] = (  # as the HTTP API names them
+    (ImageTooLarge, "image_too_large"),
+    (MissingImage, "file_not_found"),
+    (UnsupportedImage, "unsupported_image"),  # not an image, or damaged
+    (ImageError, "invalid_image"),
+    (OSError, "unreadable_file"),  # permissions, an I/O error
+    (MatchFailed, "match_failed"),
+)
+
+
 def _error(exc: object) -> dict[str, object]:
-    if isinstance(exc, MatchFailed):
-        code = "match_failed"
-    else:
-        code = "unreadable_image" if isinstance(exc, ImageError | OSError) else "error"
+    """An error line's body: a code for the kind of failure (a summary counts by it) and
+    the message."""
+    code = next((c for cls, c in ERROR_CODES if isinstance(exc, cls)), "error")
     return {"error": {"code": code, "message": json_text(str(exc))}}

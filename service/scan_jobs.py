@@ -21,7 +21,7 @@ from typing import Any, Literal
 from indexer.blobs import atomic_write
 from service.registration import csv_rows, utf8_lines
 from service.runtime import Runtime
-from service.scan import run_scan, scan_inputs
+from service.scan import run_scan, scan_inputs, unique
 from service.scan_report import summarise
 
 log = logging.getLogger(__name__)
@@ -215,7 +215,7 @@ class ScanJobs:
     def _run(self, job: ScanJob, inputs: list[Path] | Path) -> None:
         self._update(job, status="running")
         not_images: Counter[str] = Counter()
-        paths = self._listed(inputs, not_images) if isinstance(inputs, Path) else inputs
+        paths = unique(self._listed(inputs, not_images) if isinstance(inputs, Path) else inputs)
         out = self.results(job.job_id)
         listed = {"total": len(paths), "not_images": dict(sorted(not_images.items()))}
         self._update(job, **listed, scanned=_complete_lines(out))  # a resume: its lines

@@ -169,7 +169,7 @@ def test_a_batch_in_which_no_file_decodes_is_reported_not_raised(  # type: ignor
     out = tmp_path / "r.jsonl"
     scanned = json.loads(run("scan", str(bad / "dave"), "--out", str(out)).output)
     assert (scanned["scanned"], scanned["errors"]) == (1, 1)
-    assert json.loads(out.read_text())["error"]["code"] == "unreadable_image"
+    assert json.loads(out.read_text())["error"]["code"] == "unsupported_image"
 
 
 def test_an_output_in_a_missing_folder_is_refused_before_any_work(  # type: ignore[no-untyped-def]
@@ -320,7 +320,7 @@ def test_scan_writes_one_line_per_image_and_resumes(
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == 6 and all("path" in line for line in lines)
     broken = next(line for line in lines if line["path"].endswith("broken.png"))
-    assert broken["error"]["code"] == "unreadable_image"
+    assert broken["error"]["code"] == "unsupported_image"
     assert all("style" in line for line in lines if "error" not in line)
     with out.open("a") as fh:  # a crash mid-write leaves half a line behind
         fh.write('{"path": "half')
@@ -337,8 +337,8 @@ def test_scan_writes_one_line_per_image_and_resumes(
     assert len(paths) == len(set(paths)) == 6
     report = json.loads(Path(second["summary"]).read_text())
     assert report["images"] == 6 and sum(report["content_verdicts"].values()) == 5
-    assert report["errors"]["unreadable_image"]["count"] == 1
-    assert "broken.png" in report["errors"]["unreadable_image"]["examples"][0]
+    assert report["errors"]["unsupported_image"]["count"] == 1
+    assert "broken.png" in report["errors"]["unsupported_image"]["examples"][0]
     rows = table.read_text().splitlines()
     assert len(rows) == 7 and rows[0].startswith("path,content_verdict")
     matched = [r for r in csv.DictReader(rows) if r["content_calibrated"]]
@@ -501,6 +501,7 @@ def test_scan_reports_images_over_the_decode_limits_and_goes_on(
         Path(line["path"]).name: line for line in map(json.loads, out.read_text().splitlines())
     }
     assert "MAX_JPEG_SCANS" in lines["progressive.jpg"]["error"]["message"]
+    assert lines["progressive.jpg"]["error"]["code"] == "image_too_large"  # by reason
     assert "style" in lines["plain.png"]
 
 
@@ -509,6 +510,12 @@ def test_scan_reads_a_list_on_stdin(run, gallery: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.jsonl"
     listing = f"{gallery / 'alice' / 'w0.png'}\n{gallery / 'bob' / 'w2.png'}\n"
     assert json.loads(run("scan", "-", "--out", str(out), stdin=listing).output)["scanned"] == 2
+    again = f"{gallery / 'bob' / 'w1.png'}\n{gallery / 'bob' / '..' / 'bob' / 'w1.png'}\n"
+    again += f"{gallery / 'bob' / 'gone.png'}\n{gallery / 'bob' / 'w1.png'}\n"
+    second = json.loads(run("scan", "-", "--out", str(out), stdin=again).output)
+    assert (second["scanned"], second["skipped"], second["errors"]) == (2, 2, 1)  # each once
+    gone = json.loads(out.read_text().splitlines()[-1])
+    assert gone["error"]["code"] == "file_not_found", gone  # found by QA: all 'unreadable'
 
 
 def test_scan_reads_a_jsonl_manifest_relative_to_its_folder(

@@ -114,7 +114,7 @@ def test_a_folder_scan_finds_the_copy(scanning: TestClient, keys: Keys) -> None:
     assert started.status_code == 201 and started.json()["source"] == "folder batch"
     job = _finished(scanning, started.json()["job_id"])
     assert (job["status"], job["total"], job["scanned"]) == ("done", 3, 3)
-    assert job["summary"]["images"] == 3 and "unreadable_image" in job["summary"]["errors"]
+    assert job["summary"]["images"] == 3 and "unsupported_image" in job["summary"]["errors"]
     assert job["not_images"] == {".txt": 1}  # left out, and said so
     url = f"/v1/scans/{job['job_id']}"
 
