@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
@@ -142,11 +143,12 @@ async def start_scan(
         raise ApiError(422, "invalid_request", f"'top_k' must be at most {settings.max_top_k}")
     if manifest is not None:
         data = await read_upload(manifest, settings.max_upload_bytes)
-        paths = manifest_paths(data, root)
-        job = scans.submit(
-            paths, f"manifest {manifest.filename or ''}".strip(), caller.actor, top_k
-        )
-        return job_out(job, settings)
+        source = f"manifest {manifest.filename or ''}".strip()
+
+        def listed() -> ScanJob:  # a big list takes seconds: off the event loop
+            return scans.submit(manifest_paths(data, root), source, caller.actor, top_k)
+
+        return job_out(await anyio.to_thread.run_sync(listed), settings)
     assert folder is not None
     target = under_root(root, folder)
     if not target.is_dir():

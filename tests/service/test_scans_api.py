@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from service.api.app import create_app
 from service.runtime import Runtime
-from service.scan_jobs import ScanJobs, ScanNotResumable
+from service.scan_jobs import ScanJobs, ScanNotResumable, manifest_paths
 from service.settings import Settings
 from tests.service.http import AUTH, Keys, art, bearer, checked_client, new_key
 
@@ -176,6 +176,30 @@ def test_a_file_name_that_is_not_utf8_is_escaped_and_errors_name_no_server_path(
     ]
     assert len(errors) == 2 and not any(str(inbox) in e for e in errors), errors
     assert "odd/missing.png" in errors[0]
+
+
+def test_a_manifest_is_read_off_the_event_loop(
+    scanning: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by QA: a 200,000-line manifest was checked inside the async route, so for 23 s
+    the server answered nothing else, /healthz included."""
+    import asyncio
+
+    import service.api.scans
+
+    where: list[str] = []
+
+    def listed(data: bytes, root: Path) -> list[Path]:
+        try:
+            asyncio.get_running_loop()
+            where.append("the event loop")
+        except RuntimeError:
+            where.append("a worker thread")
+        return manifest_paths(data, root)
+
+    monkeypatch.setattr(service.api.scans, "manifest_paths", listed)
+    assert _start(scanning, manifest=b"path\nbatch/copy.png\n").status_code == 201
+    assert where == ["a worker thread"]
 
 
 def test_a_manifest_scan_reads_only_its_paths(scanning: TestClient) -> None:
