@@ -256,7 +256,7 @@ class Matcher:
                 rate = combine_rates([best] + [1.0] * (len(ran) - 1))
                 shown = min(rate, marked[work.work_id]) if work.work_id in marked else rate
                 ranked.append((shown, -round(sims.get(pk, 0.0), 6), pk, rate, best, measured))
-            ranked.sort(key=lambda r: r[:2])
+            ranked.sort(key=lambda r: r[:3])  # a tie: the earliest registered first (by pk)
             rows = []
             for _, _, pk, rate, best, measured in ranked[: opts.top_k]:
                 work, found = works[pk], verified.get(pk)

@@ -382,6 +382,23 @@ def test_images_too_small_or_thin_for_pdq_are_no_copies_of_one_another(
     assert same["matches"][0]["work_id"] == "tiny/icon.png"
 
 
+def test_on_a_tie_the_earliest_registered_work_comes_first(client: TestClient) -> None:
+    """Found by QA: the same bytes registered later by others were listed before the
+    original, so a claim form, a scan row and a CSV named the copier."""
+    data = art("alice", 77)
+    assert register(client, data, "alice", "alice/original.png").status_code == 201
+    for copier in ("mallory", "trent", "eve"):
+        later = register(client, data, copier, f"{copier}/copy.png")
+        assert "ownership conflict" in later.json()["warnings"][0]
+    rows = match(client, data).json()["content"]["matches"]
+    assert rows[0]["work_id"] == "alice/original.png", [r["work_id"] for r in rows]
+    assert [r["work_id"] for r in rows[1:4]] == [
+        "mallory/copy.png",
+        "trent/copy.png",
+        "eve/copy.png",
+    ]
+
+
 def test_empty_file_is_refused(client: TestClient) -> None:
     assert match(client, b"").status_code in (400, 415)
 
