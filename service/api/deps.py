@@ -51,17 +51,34 @@ def get_runtime(request: Request) -> Runtime:
 
 class ServiceTime:
     """A moving average of one inference call's duration: what a request joining the queue
-    can expect to wait, per call ahead of it."""
+    can expect to wait, per call ahead of it. Calls still running count for as long as they
+    have run, so the first burst after a start is not taken for free work."""
 
     def __init__(self, weight: float = 0.2) -> None:
         self._lock = threading.Lock()
         self.weight = weight
         self.seconds = 0.0
+        self._running: dict[object, float] = {}  # call -> when it started
 
     def observe(self, seconds: float) -> None:
         with self._lock:
             step = 1.0 if self.seconds == 0.0 else self.weight
             self.seconds += step * (seconds - self.seconds)
+
+    def begin(self, call: object) -> None:
+        with self._lock:
+            self._running[call] = time.perf_counter()
+
+    def end(self, call: object) -> None:
+        with self._lock:
+            started = self._running.pop(call)
+        self.observe(time.perf_counter() - started)
+
+    def estimate(self) -> float:
+        """Seconds per call: the average, or the longest a running call has taken so far."""
+        with self._lock:
+            now = time.perf_counter()
+            return max([self.seconds, *(now - t for t in self._running.values())])
 
 
 class InferenceThreads:
@@ -115,12 +132,13 @@ class Inference:
         with anyio.move_on_after(self.timeout or None) as queue:
             await self.limiter.acquire_on_behalf_of(slot)
         if queue.cancelled_caught:
+            wait = self._expected_wait()
             raise ApiError(
                 503,
                 "busy",
                 f"no inference worker became free within {self.timeout:g} s "
-                "(STYLETRACE_REQUEST_TIMEOUT_SECONDS); retry shortly",
-                {"Retry-After": "1"},
+                f"(STYLETRACE_REQUEST_TIMEOUT_SECONDS); about {wait:.0f} s of work is ahead",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
             )
         try:
             job = self._start(operation, fn, slot)
@@ -142,12 +160,12 @@ class Inference:
         is given back when fn ends, whether or not anyone still waits for it."""
 
         def timed() -> T:
-            started = time.perf_counter()
+            self.service.begin(slot)
             try:
                 with self.seconds.labels(operation).time(), recording(self._observe):
                     return fn()
             finally:
-                self.service.observe(time.perf_counter() - started)
+                self.service.end(slot)
 
         def finished(job: asyncio.Future[T]) -> None:
             self.limiter.release_on_behalf_of(slot)
@@ -165,7 +183,7 @@ class Inference:
         if self.limiter.available_tokens >= 1:
             return
         waiting = self.limiter.statistics().tasks_waiting
-        wait = (waiting + 1) * self.service.seconds / max(1, self.limiter.total_tokens)
+        wait = self._expected_wait()
         if waiting < self.max_queued and not (self.max_wait and wait > self.max_wait):
             return
         retry = max(1, math.ceil(wait))
@@ -177,6 +195,11 @@ class Inference:
             f"STYLETRACE_MAX_QUEUE_WAIT_SECONDS={self.max_wait:g}); retry in {retry} s",
             {"Retry-After": str(retry)},
         )
+
+    def _expected_wait(self) -> float:
+        """Seconds a request joining the queue now can expect to wait for a worker."""
+        waiting = self.limiter.statistics().tasks_waiting
+        return (waiting + 1) * self.service.estimate() / max(1, self.limiter.total_tokens)
 
     def _observe(self, stage: str, seconds: float) -> None:
         self.stages.labels(stage).observe(seconds)

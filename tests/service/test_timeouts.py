@@ -61,15 +61,33 @@ def test_abandoned_work_keeps_its_slot_until_it_ends(
 ) -> None:
     client, release, finished = stuck
     assert client.post("/v1/match", headers=AUTH, files=FILES).status_code == 504
+    state = client.app.state  # type: ignore[attr-defined]
+    state.settings.max_queue_wait_seconds = 0  # queue however long the wait looks
+    state.service_time.observe(30.0)  # calls have lately taken 30 s
     waiting = client.post("/v1/match", headers=AUTH, files=FILES)  # the only worker is taken
-    assert waiting.status_code == 503 and waiting.headers["retry-after"] == "1"
-    assert "no inference worker became free" in waiting.json()["error"]["message"]
+    # found by QA: after waiting out the timeout it said "Retry-After: 1", inviting a storm
+    assert waiting.status_code == 503 and waiting.headers["retry-after"] == "30"
+    message = waiting.json()["error"]["message"]
+    assert "no inference worker became free" in message and "about 30 s of work" in message
     release.set()
     deadline = time.monotonic() + 10
     while not finished and time.monotonic() < deadline:
         time.sleep(0.01)
     assert finished == ["match"]
     assert client.post("/v1/match", headers=AUTH, files=FILES).status_code == 200
+
+
+def test_a_call_still_running_counts_before_any_has_ended(
+    stuck: tuple[TestClient, threading.Event, list[str]],
+) -> None:
+    """Found by QA: before the first call had ended the expected wait read 0, so a burst
+    after a start queued in full and waited out the timeout; the running call counts now."""
+    client, _release, _finished = stuck
+    assert client.post("/v1/match", headers=AUTH, files=FILES).status_code == 504
+    client.app.state.settings.max_queue_wait_seconds = 0.3  # type: ignore[attr-defined]
+    refused = client.post("/v1/match", headers=AUTH, files=FILES)  # the stuck call: 0.5 s+
+    assert refused.status_code == 503  # at once: waiting out the timeout says otherwise
+    assert "the server is busy" in refused.json()["error"]["message"]
 
 
 def test_zero_timeout_waits_for_the_work(settings: Settings, runtime: Runtime) -> None:
