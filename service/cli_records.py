@@ -98,7 +98,16 @@ def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str,
         "problems": checked.problems,
     }
     if rematch and not checked.problems:
-        runtime = common.runtime()
+        from service.settings import Settings
+
+        settings = Settings()
+        database = settings.data_dir / "catalog.sqlite"
+        if not settings.database_url and not database.is_file():  # nothing to compare with
+            raise ValueError(
+                f"--rematch re-runs the match against the service's catalog, and there is "
+                f"none at {database}: run it where the service's data is (STYLETRACE_DATA_DIR)"
+            )
+        runtime = common.runtime(settings)
         query = load_image_bytes(checked.query, runtime.settings.limits)
         claimant = part(checked.body, "context").get("creator_id")  # a claim's packet
         scope = claimant if isinstance(claimant, str) else None

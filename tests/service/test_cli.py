@@ -690,6 +690,12 @@ def test_claim_evidence_verify_and_labels(  # type: ignore[no-untyped-def]
     report = json.loads(checked.output)
     assert checked.exit_code == 0 and report["ok"] and report["rematch"]["same_snapshot"]
     assert report["rematch"]["rechecked"] >= 1 and report["rematch"]["removed_since"] == []
+    elsewhere = tmp_path / "elsewhere"  # found by QA: made a catalog there, called all removed
+    monkeypatch.setenv("STYLETRACE_DATA_DIR", str(elsewhere))
+    with pytest.raises(ValueError, match="there is none at"):
+        run("verify", str(packet), "--rematch")
+    assert not elsewhere.exists()
+    monkeypatch.setenv("STYLETRACE_DATA_DIR", str(tmp_path / "data"))
     service_key = tmp_path / "service.pem"
     service_key.write_text(run("signing-key").output)
     assert run("verify", str(packet), "--public-key", str(service_key)).exit_code == 0
