@@ -41,6 +41,14 @@ class ScanNotResumable(ValueError):
     """The job is not interrupted or failed, or what it read was not kept."""
 
 
+class ScanNotCancellable(ValueError):
+    """The job is not queued or running."""
+
+
+class ScanCancelled(Exception):
+    """Raised between batches of a running job someone cancelled."""
+
+
 def under_root(root: Path, relative: str) -> Path:
     """`relative` resolved inside `root`; ScanPathError for absolute paths, '..' or a path
     that leaves the root through a symlink."""
@@ -118,7 +126,9 @@ class ScanJobs:
         self.runtime = runtime
         self.dir = runtime.settings.data_dir / "scans"
         self._lock = threading.Lock()
-        self._queue: queue.Queue[tuple[ScanJob, list[Path] | Path]] = queue.Queue()
+        self._queue: queue.Queue[tuple[ScanJob, list[Path] | Path, object]] = queue.Queue()
+        self._tickets: dict[str, object] = {}  # job -> its queue entry that may still run
+        self._cancelled: dict[str, str] = {}  # running job -> who cancelled it
         self._worker: threading.Thread | None = None
         self._jobs = {job.job_id: job for job in self._load()}
 
@@ -172,9 +182,30 @@ class ScanJobs:
             self._enqueue(job, inputs)
             return ScanJob(**asdict(job))
 
+    def cancel(self, job_id: str, actor: str) -> ScanJob:
+        """Stop a queued job, or a running one after the batch in hand: it ends interrupted,
+        its results kept, and resumes as an interrupted job does."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise ScanNotFound(f"no scan job with id {job_id[:40]!r}")
+            if job.status not in ("queued", "running"):
+                raise ScanNotCancellable(
+                    f"scan {job_id} is {job.status}; only a queued or running scan cancels"
+                )
+            if job.status == "queued":
+                self._tickets.pop(job_id, None)  # its queue entry is passed over
+                job.status, job.finished_at = "interrupted", _now()
+                job.message = f"cancelled by {actor} before it started; resume it to scan"
+                self._save(job)
+            else:
+                self._cancelled[job_id] = actor
+            return ScanJob(**asdict(job))
+
     def _enqueue(self, job: ScanJob, inputs: list[Path] | Path) -> None:
         """Queue a job (the lock held), starting the worker thread on first use."""
-        self._queue.put((job, inputs))
+        ticket = self._tickets[job.job_id] = object()
+        self._queue.put((job, inputs, ticket))
         if self._worker is None:
             self._worker = threading.Thread(target=self._work, name="scans", daemon=True)
             self._worker.start()
@@ -205,12 +236,24 @@ class ScanJobs:
 
     def _work(self) -> None:
         while True:
-            job, inputs = self._queue.get()
+            job, inputs, ticket = self._queue.get()
+            with self._lock:
+                if self._tickets.get(job.job_id) is not ticket:  # cancelled while queued
+                    continue
+                del self._tickets[job.job_id]
             try:
                 self._run(job, inputs)
+            except ScanCancelled:
+                with self._lock:
+                    actor = self._cancelled.pop(job.job_id, "someone")
+                message = f"cancelled by {actor}; resume it to scan the rest"
+                self._update(job, status="interrupted", message=message, finished_at=_now())
             except Exception as exc:  # recorded on the job for the person who asked
                 log.exception("scan %s failed", job.job_id)
                 self._update(job, status="failed", message=str(exc), finished_at=_now())
+            finally:
+                with self._lock:  # a cancel that came as it ended
+                    self._cancelled.pop(job.job_id, None)
 
     def _run(self, job: ScanJob, inputs: list[Path] | Path) -> None:
         self._update(job, status="running")
@@ -223,6 +266,8 @@ class ScanJobs:
         def advanced(n: int) -> None:
             with self._lock:
                 job.scanned += n
+                if job.job_id in self._cancelled:
+                    raise ScanCancelled
 
         run_scan(self.runtime, paths, out, job.top_k, on_batch=advanced)
         self._update(job, status="done", summary=summarise(out), finished_at=_now())

@@ -22,7 +22,7 @@ from indexer.published import PayloadIdsExhausted
 from models.errors import FeaturelessImage, ImageError, ImageTooLarge, UnsupportedImage
 from service.api.tracing import HEADER, request_id
 from service.claims import EvidenceMissing, InvalidReason, MoveForbidden, NotClaimable
-from service.scan_jobs import ScanNotFound, ScanNotResumable, ScanPathError
+from service.scan_jobs import ScanNotCancellable, ScanNotFound, ScanNotResumable, ScanPathError
 from service.schemas import ErrorBody, ErrorResponse
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (ScanPathError, 422, "invalid_path"),
     (ScanNotFound, 404, "scan_not_found"),
     (ScanNotResumable, 409, "scan_not_resumable"),
+    (ScanNotCancellable, 409, "scan_not_cancellable"),
 )
 STATUS_CODES = {
     400: "bad_request",

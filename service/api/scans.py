@@ -205,6 +205,16 @@ def resume_scan(job_id: str, settings: SettingsDep, scans: ScansDep, caller: Cal
     return job_out(scans.resume(job_id), settings)
 
 
+@router.post(
+    "/{job_id}/cancel", responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}}
+)
+def cancel_scan(job_id: str, settings: SettingsDep, scans: ScansDep, caller: Caller) -> ScanJobOut:
+    """Stop a queued or running scan (a running one after the images in hand); it ends
+    interrupted with its results kept, and resumes like any interrupted scan."""
+    allow(caller, "admin", "reviewer")
+    return job_out(scans.cancel(job_id, caller.actor), settings)
+
+
 @router.get("/{job_id}/rows", responses={404: {"model": ErrorResponse}})
 def scan_rows(
     job_id: str,

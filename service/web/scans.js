@@ -80,6 +80,9 @@ function jobTable(jobs) {
         ...(["interrupted", "failed"].includes(job.status)
           ? [" ", h("button", { type: "button", text: "Resume", onclick: () => resume(job.job_id) })]
           : []),
+        ...(["queued", "running"].includes(job.status)
+          ? [" ", h("button", { type: "button", text: "Cancel", onclick: () => cancel(job.job_id) })]
+          : []),
       ),
     ),
   );
@@ -122,7 +125,17 @@ async function resume(jobId) {
   }
 }
 
-async function watch(jobId) {
+// Stop a queued or running scan (a running one after the images in hand); it can be resumed.
+async function cancel(jobId) {
+  try {
+    await call(`/v1/scans/${encodeURIComponent(jobId)}/cancel`, { method: "POST" });
+    watch(jobId);
+  } catch (error) {
+    fail(byId("scan-status"), error);
+  }
+}
+
+async function watch(jobId, first = true) {
   stopWatching();
   const progress = byId("scan-progress");
   try {
@@ -132,7 +145,8 @@ async function watch(jobId) {
     const finished = !["queued", "running"].includes(job.status);
     say(byId("scan-status"), progressWords(job), ["failed", "interrupted"].includes(job.status) ? "error" : "info");
     if (!finished) {
-      timer = setTimeout(() => watch(jobId), POLL_MS);
+      if (first) await refresh(); // the table lists it, with its Cancel button
+      timer = setTimeout(() => watch(jobId, false), POLL_MS);
       return;
     }
     await refresh();

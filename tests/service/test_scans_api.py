@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,6 +208,48 @@ def test_a_manifest_scan_reads_only_its_paths(scanning: TestClient) -> None:
     assert started.status_code == 201, started.text
     job = _finished(scanning, started.json()["job_id"])
     assert (job["status"], job["total"], job["source"]) == ("done", 1, "manifest list.csv")
+
+
+def test_a_scan_cancels_queued_or_between_batches_and_resumes(
+    settings: Settings, runtime: Runtime, inbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by QA: a scan could not be stopped (a 700,000-line manifest would have held the
+    one scan slot for days) short of restarting the server, which interrupted every job."""
+    settings.scan_root, settings.batch_size = inbox, 1
+    go, real_match = threading.Event(), runtime.matcher.match
+
+    def held(*args: Any) -> Any:
+        go.wait(30)
+        return real_match(*args)
+
+    monkeypatch.setattr(runtime.matcher, "match", held)
+    with checked_client(create_app(settings, runtime)) as client:
+        first = _start(client, folder="batch").json()["job_id"]
+        second = _start(client, folder="batch").json()["job_id"]
+        deadline = time.monotonic() + 30
+        while client.get(f"/v1/scans/{first}", headers=AUTH).json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        queued = client.post(f"/v1/scans/{second}/cancel", headers=AUTH).json()
+        assert queued["status"] == "interrupted" and "before it started" in queued["message"]
+        assert client.post(f"/v1/scans/{first}/cancel", headers=AUTH).status_code == 200
+        go.set()
+        stopped = _finished(client, first)
+        assert stopped["status"] == "interrupted" and stopped["scanned"] == 1, stopped
+        assert stopped["message"] == "cancelled by admin-env; resume it to scan the rest"
+        again = client.post(f"/v1/scans/{first}/cancel", headers=AUTH)
+        assert error_code(again, 409) == "scan_not_cancellable"
+        for job_id in (first, second):  # each resumes, and runs once
+            assert client.post(f"/v1/scans/{job_id}/resume", headers=AUTH).status_code == 200
+            done = _finished(client, job_id)
+            assert (done["status"], done["scanned"], done["total"]) == ("done", 3, 3), done
+            results = runtime.settings.data_dir / "scans" / job_id / "results.jsonl"
+            assert len(results.read_text().splitlines()) == 3
+
+
+def error_code(answer: Any, status: int) -> str:
+    assert answer.status_code == status, answer.text
+    return str(answer.json()["error"]["code"])
 
 
 def test_a_scan_cut_off_by_a_restart_is_reported(runtime: Runtime) -> None:

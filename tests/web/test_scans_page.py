@@ -61,3 +61,34 @@ def test_a_reviewer_scans_a_folder_and_browses_the_hits(page: Page, live: Live) 
         ("batch/suspect_03.png", "none"),
         ("batch/suspect_07.png", "match"),
     ]
+
+
+def test_a_reviewer_cancels_a_running_scan_and_resumes_it(
+    page: Page, live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by QA: a scan could not be stopped short of restarting the server."""
+    import re
+    import threading
+
+    from playwright.sync_api import expect
+
+    go, real_match = threading.Event(), live.runtime.matcher.match
+
+    def held(*args: object) -> object:
+        go.wait(60)
+        return real_match(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(live.runtime.matcher, "match", held)
+    sign_in(page, live, live.key("reviewer"))
+    page.get_by_role("button", name="Scans").click()
+    page.get_by_label("Folder (relative to the scan root").fill("batch")
+    page.get_by_role("button", name="Start scan").click()
+    cancel = page.get_by_role("button", name="Cancel")
+    expect(cancel).to_have_count(1)
+    cancel.click()
+    go.set()
+    status = page.locator("#scan-status")
+    expect(status).to_have_text(re.compile(r"^Interrupted: cancelled by .+; resume it to scan"))
+    monkeypatch.undo()
+    page.get_by_role("button", name="Resume").first.click()
+    expect(status).to_have_text(re.compile(r"^Done: 2 images scanned"))
