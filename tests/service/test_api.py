@@ -399,6 +399,19 @@ def test_on_a_tie_the_earliest_registered_work_comes_first(client: TestClient) -
     ]
 
 
+def test_a_form_field_sent_twice_is_refused(client: TestClient, gallery: dict[str, bytes]) -> None:
+    """Found by QA: a second image (or top_k) silently replaced the first."""
+    two = [("image", ("a.png", gallery["alice/d0.png"], "image/png"))] * 2
+    code, message = error_of(client.post("/v1/match", headers=AUTH, files=two), 422)
+    assert code == "invalid_request"
+    assert message == "form field 'image' was sent 2 times; send each field once"
+    one = [("image", ("a.png", gallery["alice/d0.png"], "image/png"))]
+    top_k = [("top_k", (None, "2")), ("top_k", (None, "3"))]
+    posted = client.post("/v1/match", headers=AUTH, files=one + top_k)  # type: ignore[operator]
+    assert "form field 'top_k' was sent 2 times" in error_of(posted, 422)[1]
+    assert match(client, gallery["alice/d0.png"], top_k="2").status_code == 200
+
+
 def test_empty_file_is_refused(client: TestClient) -> None:
     assert match(client, b"").status_code in (400, 415)
 

@@ -90,6 +90,9 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("post", "/v1/scans/{job_id}/resume"): lambda c, h, ids: c.post(
         "/v1/scans/s_1/resume", headers=h
     ),
+    ("post", "/v1/scans/{job_id}/cancel"): lambda c, h, ids: c.post(
+        "/v1/scans/s_1/cancel", headers=h
+    ),
     ("get", "/v1/scans/{job_id}/results.csv"): lambda c, h, ids: c.get(
         "/v1/scans/s_1/results.csv", headers=h
     ),
