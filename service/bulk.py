@@ -16,6 +16,7 @@ from models.registry import CALIBRATION_DIR, load_profile
 from service.calibrate import fit_calibration
 from service.pipeline import decoded_batches
 from service.registration import WorkSource, submission
+from service.scan_report import json_text
 from service.settings import Settings
 
 
@@ -30,27 +31,33 @@ def register_sources(
     and registration warnings (ownership conflicts, metadata naming another creator) listed."""
     items = list(sources)
     counts: dict[str, int] = {"registered": 0, "unchanged": 0, "failed": 0}
-    errors: list[dict[str, str]] = []
+    errors: list[dict[str, object]] = []
     warnings: list[dict[str, str]] = []
 
     def load(src: WorkSource) -> Submission:
+        try:
+            data = src.path.read_bytes()
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"there is no file at {json_text(str(src.path))}") from exc
         return submission(
-            src.path.read_bytes(),
-            src.creator_id,
-            src.work_id,
-            str(src.path),
-            settings.limits,
-            src.meta,
+            data, src.creator_id, src.work_id, str(src.path), settings.limits, src.meta
         )
+
+    def failed(src: WorkSource, error: object) -> dict[str, object]:
+        """An error entry naming the work and where it came from (a manifest's line)."""
+        where = {"line": src.line} if src.line is not None else {}
+        entry = {"work_id": src.work_id, "path": json_text(str(src.path)), **where}
+        return entry | {"error": json_text(str(error))}
 
     with tqdm(total=len(items), unit="img", disable=not progress) as bar:
         for batch in decoded_batches(items, load, settings.batch_size, settings.decode_workers):
-            good = [sub for _, sub in batch if isinstance(sub, Submission)]
+            good = [(src, sub) for src, sub in batch if isinstance(sub, Submission)]
             for src, sub in batch:
                 if not isinstance(sub, Submission):
                     counts["failed"] += 1
-                    errors.append({"path": str(src.path), "error": str(sub)})
-            for sub, outcome in zip(good, library.register(good, actor), strict=True):
+                    errors.append(failed(src, sub))
+            outcomes = library.register([sub for _, sub in good], actor)
+            for (src, sub), outcome in zip(good, outcomes, strict=True):
                 if isinstance(outcome, Registered):
                     counts["registered" if outcome.created else "unchanged"] += 1
                     warnings += [
@@ -68,7 +75,7 @@ def register_sources(
                         )
                 else:
                     counts["failed"] += 1
-                    errors.append({"path": sub.source, "error": str(outcome)})
+                    errors.append(failed(src, outcome))
             bar.update(len(batch))
     return {**counts, "errors": errors[:100], "warnings": warnings[:100]}
 

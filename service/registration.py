@@ -29,6 +29,7 @@ class WorkSource:
     work_id: str
     path: Path
     meta: dict[str, object] = field(default_factory=dict)
+    line: int | None = None  # its manifest line, where it came from one
 
 
 def from_directory(root: Path) -> Iterator[WorkSource]:
@@ -103,6 +104,7 @@ def from_manifest(manifest: Path) -> Iterator[WorkSource]:
             row["work_id"],
             path if path.is_absolute() else manifest.parent / path,
             {"columns": extra} if extra else {},
+            line,
         )
 
 

@@ -152,6 +152,18 @@ def test_register_from_manifest(run, gallery: Path, tmp_path: Path) -> None:  # 
         "carol/two.png": {"title": "Two"},
     }
     assert all(w["warnings"] == [] for w in listed)
+    broken = tmp_path / "broken.csv"  # found by QA: errors named only the path, as errno said
+    broken.write_text(
+        "creator_id,work_id,path\n"
+        f"dave,dave/ok.png,{gallery / 'alice' / 'w1.png'}\n"
+        f"dave,dave/../etc,{gallery / 'alice' / 'w1.png'}\n"
+        "dave,dave/gone.png,gone.png\n"
+    )
+    report = json.loads(run("register", "--manifest", str(broken)).output)
+    assert report["registered"] == 1 and len(report["errors"]) == 2
+    by_line = {e["line"]: e for e in report["errors"]}
+    assert by_line[3]["work_id"] == "dave/../etc" and "invalid work_id" in by_line[3]["error"]
+    assert by_line[4]["error"] == f"there is no file at {tmp_path / 'gone.png'}"
 
 
 def test_a_batch_in_which_no_file_decodes_is_reported_not_raised(  # type: ignore[no-untyped-def]
