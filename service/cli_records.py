@@ -16,7 +16,7 @@ from indexer.ids import check_creator_id
 from indexer.keys import ROLES, KeyStore
 from service import cli_common as common
 from service.consent import Terms, effective, problems
-from service.records import CreatedKey, claim_out, entry_out, key_out
+from service.records import CreatedKey, check_label, claim_out, entry_out, key_out
 from service.signing import signer, trusted_key
 
 CLAIMS_PAGE = 500  # claims read per query by `claims list`
@@ -247,6 +247,7 @@ def keys() -> None:
 @click.option("--label", default="", help="What the key is for.")
 def keys_create(role: str, creator: str | None, label: str) -> None:
     """Create a key; the secret is printed once and never stored."""
+    check_label(label)
     key, secret = KeyStore(common.catalog().engine).create(role, creator, label, common.CLI_ACTOR)
     click.echo(CreatedKey(**key_out(key).model_dump(), key=secret).model_dump_json())
 

@@ -13,7 +13,10 @@ from indexer.audit import Entry
 from indexer.catalog import Work
 from indexer.claims import Claim
 from indexer.keys import ApiKey, Role
+from service.consent import unsafe_character
 from service.schemas import WorkOut
+
+MAX_LABEL = 200  # characters in a key's label
 
 
 def utc(at: datetime) -> datetime:
@@ -38,6 +41,21 @@ def work_out(work: Work, created: bool | None = None) -> WorkOut:
         provenance=work.meta.get("provenance"),
         columns=dict(work.meta.get("columns", {})),
     )
+
+
+def check_label(label: str) -> str:
+    """A key's label as kept: what it is for, in at most 200 printable characters (no control
+    characters, line breaks or bidi overrides, which would let one key's listing pass for
+    another's); ValueError says what is wrong."""
+    if len(label) > MAX_LABEL:
+        raise ValueError(f"a label holds at most {MAX_LABEL} characters ({len(label)} given)")
+    bad = unsafe_character(label, lines=False)
+    if bad is not None:
+        raise ValueError(
+            f"the label holds the character U+{ord(bad):04X}; control characters, line "
+            "breaks and bidi overrides cannot go into a key's label"
+        )
+    return label
 
 
 class Removed(BaseModel):

@@ -168,7 +168,7 @@ def describe(error: Mapping[str, Any], files: set[str], form: bool = True) -> st
         return f"{place}: {error.get('msg', 'invalid')}"
     if error.get("type") == "missing":
         return f"{place} {name!r} is required"
-    return f"{place} {name!r}: {error.get('msg', 'invalid')}"
+    return f"{place} {name!r}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}"
 
 
 def undecodable(error: UnicodeDecodeError) -> str:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from indexer.keys import ApiKey, KeyNotFound, Role
 from service.api.auth import Caller, Principal, allow
 from service.api.deps import get_runtime
-from service.records import CreatedKey, KeyOut, key_out
+from service.records import CreatedKey, KeyOut, check_label, key_out
 from service.runtime import Runtime
 from service.schemas import ErrorResponse
 
@@ -24,7 +24,9 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 class NewKey(BaseModel):
     role: Role
     creator_id: str | None = Field(None, description="required for (and only for) creator keys")
-    label: str = Field("", max_length=200, description="what the key is for")
+    label: Annotated[str, AfterValidator(check_label)] = Field(
+        "", description="what the key is for (at most 200 characters, one line)"
+    )
 
 
 class KeyList(BaseModel):

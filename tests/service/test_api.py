@@ -412,6 +412,22 @@ def test_a_form_field_sent_twice_is_refused(client: TestClient, gallery: dict[st
     assert match(client, gallery["alice/d0.png"], top_k="2").status_code == 200
 
 
+def test_a_key_label_is_one_plain_line(client: TestClient) -> None:
+    """Found by QA: a label took a bidi override and line breaks (reasons and terms did not),
+    so one key's listing could pass for another's."""
+    for label, says in (
+        ("a\u202eb", "U+202E"),
+        ("first\nsecond", "U+000A"),
+        ("x" * 201, "at most 200 characters"),
+    ):
+        posted = client.post("/v1/keys", headers=AUTH, json={"role": "reviewer", "label": label})
+        code, message = error_of(posted, 422)
+        assert code == "invalid_request" and message.startswith("JSON field 'label': "), message
+        assert says in message and "Value error" not in message
+    made = client.post("/v1/keys", headers=AUTH, json={"role": "reviewer", "label": "Zoë's CI"})
+    assert made.status_code == 201 and made.json()["label"] == "Zoë's CI"
+
+
 def test_empty_file_is_refused(client: TestClient) -> None:
     assert match(client, b"").status_code in (400, 415)
 

@@ -628,6 +628,8 @@ def test_keys_terms_and_audit(  # type: ignore[no-untyped-def]
     run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     made = json.loads(run("keys", "create", "--role", "creator", "--creator", "alice").output)
+    with pytest.raises(ValueError, match="U\\+202E"):  # as over HTTP
+        run("keys", "create", "--role", "reviewer", "--label", "a\u202eb")
     assert made["key"].startswith("st_") and made["role"] == "creator"
     listed = [json.loads(line) for line in run("keys", "list").output.splitlines()]
     assert [k["key_id"] for k in listed] == [made["key_id"]] and "key" not in listed[0]
