@@ -8,7 +8,15 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    model_validator,
+)
 
 from service.schemas import AppliedPolicy, MatchResult, PolicyResolution, Verdict
 
@@ -82,10 +90,16 @@ class Terms(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    training_allowed: bool = Field(False, description="may the works train AI models (opt-in)")
+    training_allowed: StrictBool = Field(
+        False, description="may the works train AI models (opt-in: true or false, nothing else)"
+    )
     policy: Policy = Field("track", description="what a matching output triggers")
     revshare_rate: float | None = Field(
-        None, gt=0, le=1, description="share of revenue claimed; required for revshare"
+        None,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="share of revenue claimed; required for revshare",
     )
     licence: Licence = Field("", description="licence text or name")
     licence_url: LicenceUrl = ""
@@ -105,9 +119,9 @@ class TermsOverride(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    training_allowed: bool | None = None
+    training_allowed: StrictBool | None = None
     policy: Policy | None = None
-    revshare_rate: float | None = Field(None, gt=0, le=1)
+    revshare_rate: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     licence: Licence | None = None
     licence_url: LicenceUrl | None = None
     credit: Credit | None = None

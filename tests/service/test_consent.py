@@ -22,11 +22,25 @@ def test_defaults_are_no_training_and_track() -> None:
         {"policy": "track", "revshare_rate": 0.1},
         {"policy": "delete-everything"},
         {"surprise": True},
+        {"training_allowed": "yes"},  # found by QA: an opt-in read "yes" and 1 as consent
+        {"training_allowed": 1},
+        {"policy": "revshare", "revshare_rate": float("nan")},
     ],
 )
 def test_invalid_terms_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Terms.model_validate(bad)
+
+
+@pytest.mark.parametrize("bad", [{"training_allowed": "yes"}, {"revshare_rate": float("nan")}])
+def test_invalid_overrides_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        TermsOverride.model_validate(bad)
+
+
+def test_a_rate_that_is_not_a_number_is_called_so() -> None:
+    with pytest.raises(ValidationError, match="finite number"):
+        Terms.model_validate({"policy": "revshare", "revshare_rate": float("nan")})
 
 
 @pytest.mark.parametrize(
