@@ -13,17 +13,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from pydantic import ValidationError
 
 from indexer.errors import CatalogError
 from indexer.ids import check_creator_id
 from models.errors import ImageError, ModelError
 from service import cli_common as common
 from service.cli_records import COMMANDS
+from service.consent import problems
 from service.receipts import removal_receipt
 from service.records import OptedOut, Removed, work_out
 from service.registration import from_directory, from_manifest
 from service.runtime import CalibrationMissing
-from service.settings import Settings
+from service.settings import Settings, settings_problems
 from service.signing import Signer
 
 WORKS_PAGE = 1000  # catalog rows read at a time by `works list`
@@ -319,5 +321,7 @@ def main() -> None:
     """Entry point: domain errors become one clear line on stderr and exit status 2."""
     try:
         cli(standalone_mode=True)
+    except ValidationError as exc:  # a setting from the environment, or terms or a key
+        common.fail(problems(exc) if exc.title != "Settings" else settings_problems(exc))
     except (ImageError, CatalogError, ModelError, CalibrationMissing, ValueError) as exc:
         common.fail(str(exc))

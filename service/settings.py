@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.images import ImageLimits
@@ -102,3 +102,14 @@ class Settings(BaseSettings):
             self.max_jpeg_scans,
             self.max_decode_seconds,
         )
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """Settings that did not read, each named by its environment variable: "STYLETRACE_X:
+    what is wrong (given 'abc')"."""
+    parts = []
+    for error in exc.errors():
+        name = "STYLETRACE_" + "_".join(str(p) for p in error["loc"]).upper()
+        given = f" (given {str(error.get('input'))[:80]!r})" if "input" in error else ""
+        parts.append(f"{name}: {error['msg'].removeprefix('Value error, ')}{given}")
+    return "; ".join(parts)

@@ -828,3 +828,21 @@ def test_a_port_out_of_range_is_a_usage_error(run) -> None:  # type: ignore[no-u
     for command in ("serve", "demo"):
         refused = run(command, "--port", "99999")
         assert refused.exit_code == 2 and "99999 is not in the range" in refused.output
+
+
+def test_a_setting_that_does_not_read_is_named_by_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by QA: STYLETRACE_DISPUTE_WINDOW_DAYS=abc printed pydantic's dump, which names
+    the field but not the variable to fix."""
+    from pydantic import ValidationError
+
+    from service.settings import settings_problems
+
+    monkeypatch.setenv("STYLETRACE_DISPUTE_WINDOW_DAYS", "abc")
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings_problems(raised.value) == (
+        "STYLETRACE_DISPUTE_WINDOW_DAYS: Input should be a valid number, unable to parse "
+        "string as a number (given 'abc')"
+    )
