@@ -105,6 +105,7 @@ class ScanJob:
     message: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
     not_images: dict[str, int] = field(default_factory=dict)  # a folder's other files, by suffix
+    outside_root: int = 0  # a folder's links to files outside the scan root, left out
 
 
 def _complete_lines(path: Path) -> int:
@@ -258,9 +259,14 @@ class ScanJobs:
     def _run(self, job: ScanJob, inputs: list[Path] | Path) -> None:
         self._update(job, status="running")
         not_images: Counter[str] = Counter()
-        paths = unique(self._listed(inputs, not_images) if isinstance(inputs, Path) else inputs)
+        found = self._listed(inputs, not_images) if isinstance(inputs, Path) else (inputs, 0)
+        paths, outside = unique(found[0]), found[1]
         out = self.results(job.job_id)
-        listed = {"total": len(paths), "not_images": dict(sorted(not_images.items()))}
+        listed = {
+            "total": len(paths),
+            "not_images": dict(sorted(not_images.items())),
+            "outside_root": outside,
+        }
         self._update(job, **listed, scanned=_complete_lines(out))  # a resume: its lines
 
         def advanced(n: int) -> None:
@@ -272,9 +278,10 @@ class ScanJobs:
         run_scan(self.runtime, paths, out, job.top_k, on_batch=advanced)
         self._update(job, status="done", summary=summarise(out), finished_at=_now())
 
-    def _listed(self, folder: Path, not_images: Counter[str]) -> list[Path]:
-        """The folder's images, leaving out any reached through a symlink out of it (its
-        other files are counted in `not_images`)."""
+    def _listed(self, folder: Path, not_images: Counter[str]) -> tuple[list[Path], int]:
+        """The folder's images, and how many it left out as reached through a symlink out of
+        it (its other files are counted in `not_images`)."""
         inside = folder.resolve()
-        listed = scan_inputs(str(folder), not_images=not_images)
-        return [p for p in listed if p.resolve().is_relative_to(inside)]
+        listed = list(scan_inputs(str(folder), not_images=not_images))
+        kept = [p for p in listed if p.resolve().is_relative_to(inside)]
+        return kept, len(listed) - len(kept)

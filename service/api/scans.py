@@ -47,6 +47,9 @@ class ScanJobOut(BaseModel):
     not_images: dict[str, int] = Field(
         default_factory=dict, description="files in the folder left out as not images, by suffix"
     )
+    outside_root: int = Field(
+        0, description="links in the folder to files outside the scan root, left out"
+    )
 
 
 class ScanJobList(BaseModel):

@@ -48,7 +48,8 @@ function progressWords(job) {
   }
   if (job.status === "done") {
     const errors = Object.values(job.summary.errors ?? {}).reduce((n, e) => n + e.count, 0);
-    return `Done: ${job.scanned} images scanned, ${errors} unreadable.${notImagesWords(job)}`;
+    const outside = job.outside_root ? ` Left out ${job.outside_root} linked from outside the scan root.` : "";
+    return `Done: ${job.scanned} images scanned, ${errors} unreadable.${notImagesWords(job)}${outside}`;
   }
   return `${job.status === "failed" ? "Failed" : "Interrupted"}: ${job.message}`;
 }

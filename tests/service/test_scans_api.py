@@ -110,13 +110,15 @@ def test_only_admins_and_reviewers_scan(scanning: TestClient, keys: Keys) -> Non
     assert _start(scanning, bearer(keys["reviewer"]), folder="batch").status_code == 201
 
 
-def test_a_folder_scan_finds_the_copy(scanning: TestClient, keys: Keys) -> None:
+def test_a_folder_scan_finds_the_copy(scanning: TestClient, keys: Keys, inbox: Path) -> None:
+    (inbox / "batch" / "link.png").symlink_to(inbox.parent / "secret.png")  # out of the root
     started = _start(scanning, folder="batch")
     assert started.status_code == 201 and started.json()["source"] == "folder batch"
     job = _finished(scanning, started.json()["job_id"])
     assert (job["status"], job["total"], job["scanned"]) == ("done", 3, 3)
     assert job["summary"]["images"] == 3 and "unsupported_image" in job["summary"]["errors"]
     assert job["not_images"] == {".txt": 1}  # left out, and said so
+    assert job["outside_root"] == 1  # found by QA: left out without a word
     url = f"/v1/scans/{job['job_id']}"
 
     hits = scanning.get(f"{url}/rows", headers=AUTH).json()
