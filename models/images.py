@@ -180,6 +180,12 @@ def _decode_errors(data: bytes, limits: ImageLimits) -> Iterator[None]:
     except UnidentifiedImageError as exc:
         raise UnsupportedImage(_describe_unreadable(data)) from exc
     except _DECODE_ERRORS as exc:
+        if "MAX_TEXT_CHUNK" in str(exc) or "MAX_TEXT_MEMORY" in str(exc):
+            raise UnsupportedImage(
+                "the PNG carries compressed text (metadata, such as a generator's workflow) "
+                "that unpacks to more than the decoder reads (1 MB a chunk, 64 MB in all), so "
+                "its pixels were not read; save it without that text, or with it uncompressed"
+            ) from exc
         kind = _sniff(data)
         what = f"a {kind} image" if kind in _FORMATS else "an image"
         msg = f"the file looks like {what} but cannot be decoded (damaged or truncated?): {exc}"

@@ -454,3 +454,17 @@ def test_any_bytes_give_an_image_or_an_image_error(data: bytes) -> None:
     else:
         assert loaded.image.mode == "RGB"
         assert loaded.image.size == (loaded.width, loaded.height)
+
+
+def test_compressed_text_past_the_decoder_limit_is_named_as_such() -> None:
+    """Found by QA: a PNG with a 1.3 MB compressed text chunk (a generator's workflow) was
+    called damaged; its text, not its pixels, is what the decoder would not read."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("workflow", "x" * 1_300_000, zip=True)
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), "red").save(buf, "PNG", pnginfo=info)
+    with pytest.raises(UnsupportedImage, match="compressed text") as raised:
+        load_image_bytes(buf.getvalue(), ImageLimits())
+    assert "damaged" not in str(raised.value)
