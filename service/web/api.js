@@ -33,7 +33,7 @@ const HINTS = {
   404: "Not found, or not visible to your key.",
   405: "The service does not offer this action.",
   409: "This conflicts with the current state.",
-  413: "The file is too large.",
+  413: "The file, or the image in it, is too large.",
   415: "This file is not an image the service can read.",
   422: "Some input was not accepted.",
   429: "Too many requests with this key; please wait a moment and try again.",
