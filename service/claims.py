@@ -1,7 +1,8 @@
 """Claims from a match: a creator (or an admin on their behalf) files a rev-share or
 takedown claim for an image that matches their works; the other party may dispute it within
-the dispute window; a reviewer upholds or rejects it; the creator it is for (or an admin) may withdraw it. Every
-claim carries an evidence packet, and decided claims are labelled data for recalibration."""
+the dispute window; a reviewer upholds or rejects it; the creator it is for (or an admin) may
+withdraw it. Every claim carries an evidence packet, and decided claims are labelled data for
+recalibration."""
 
 from __future__ import annotations
 
