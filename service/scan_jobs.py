@@ -165,13 +165,7 @@ class ScanJobs:
         """Queue an interrupted or failed job again: it scans what its results lack."""
         record = self.dir / job_id / "inputs.json"
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                raise ScanNotFound(f"no scan job with id {job_id[:40]!r}")
-            if job.status not in ("interrupted", "failed"):
-                raise ScanNotResumable(
-                    f"scan {job_id} is {job.status}; only an interrupted or failed scan resumes"
-                )
+            job = self._held(job_id, ("interrupted", "failed"), ScanNotResumable, "resumes")
             if not record.is_file():
                 raise ScanNotResumable(
                     f"scan {job_id} was started before scans kept their inputs; start it again"
@@ -187,13 +181,7 @@ class ScanJobs:
         """Stop a queued job, or a running one after the batch in hand: it ends interrupted,
         its results kept, and resumes as an interrupted job does."""
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                raise ScanNotFound(f"no scan job with id {job_id[:40]!r}")
-            if job.status not in ("queued", "running"):
-                raise ScanNotCancellable(
-                    f"scan {job_id} is {job.status}; only a queued or running scan cancels"
-                )
+            job = self._held(job_id, ("queued", "running"), ScanNotCancellable, "cancels")
             if job.status == "queued":
                 self._tickets.pop(job_id, None)  # its queue entry is passed over
                 job.status, job.finished_at = "interrupted", _now()
@@ -202,6 +190,18 @@ class ScanJobs:
             else:
                 self._cancelled[job_id] = actor
             return ScanJob(**asdict(job))
+
+    def _held(
+        self, job_id: str, statuses: tuple[str, str], refused: type[ValueError], does: str
+    ) -> ScanJob:
+        """The job (the lock held) when it is in one of `statuses`; else `refused` says so."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise ScanNotFound(f"no scan job with id {job_id[:40]!r}")
+        if job.status not in statuses:
+            which = f"{'an' if statuses[0][0] in 'aeiou' else 'a'} {' or '.join(statuses)}"
+            raise refused(f"scan {job_id} is {job.status}; only {which} scan {does}")
+        return job
 
     def _enqueue(self, job: ScanJob, inputs: list[Path] | Path) -> None:
         """Queue a job (the lock held), starting the worker thread on first use."""

@@ -79,10 +79,10 @@ function jobTable(jobs) {
         " ",
         h("button", { type: "button", text: "Export CSV", onclick: () => exportCsv(job.job_id) }),
         ...(["interrupted", "failed"].includes(job.status)
-          ? [" ", h("button", { type: "button", text: "Resume", onclick: () => resume(job.job_id) })]
+          ? [" ", h("button", { type: "button", text: "Resume", onclick: () => act(job.job_id, "resume") })]
           : []),
         ...(["queued", "running"].includes(job.status)
-          ? [" ", h("button", { type: "button", text: "Cancel", onclick: () => cancel(job.job_id) })]
+          ? [" ", h("button", { type: "button", text: "Cancel", onclick: () => act(job.job_id, "cancel") })]
           : []),
       ),
     ),
@@ -117,19 +117,11 @@ async function start(event) {
   }
 }
 
-async function resume(jobId) {
+// Resume an interrupted or failed scan, or cancel a queued or running one (a running one
+// stops after the images in hand, and can be resumed); then follow it.
+async function act(jobId, action) {
   try {
-    await call(`/v1/scans/${encodeURIComponent(jobId)}/resume`, { method: "POST" });
-    watch(jobId);
-  } catch (error) {
-    fail(byId("scan-status"), error);
-  }
-}
-
-// Stop a queued or running scan (a running one after the images in hand); it can be resumed.
-async function cancel(jobId) {
-  try {
-    await call(`/v1/scans/${encodeURIComponent(jobId)}/cancel`, { method: "POST" });
+    await call(`/v1/scans/${encodeURIComponent(jobId)}/${action}`, { method: "POST" });
     watch(jobId);
   } catch (error) {
     fail(byId("scan-status"), error);
