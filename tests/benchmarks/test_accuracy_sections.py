@@ -55,3 +55,15 @@ def test_recall_tables_put_labels_in_rows_and_methods_in_columns() -> None:
     lines = recall_table("domain", rows).splitlines()
     assert lines[0] == "| domain | m |"
     assert lines[2:] == ["| clipart (2) | 0.500 |", "| photo (1) | 1.000 |", "| all | 0.667 |"]
+
+
+def test_the_verdict_table_counts_only_verdicts_on_the_true_source() -> None:
+    from benchmarks.accuracy import verdict_rows
+
+    firsts = [("a", "match"), ("b", "possible"), ("x", "match"), ("", "none")]
+    truth, edits = ["a", "b", "c", "d"], ["blur", "blur", "crop50", "crop50"]
+    assert verdict_rows(firsts, truth, edits) == [
+        ["blur", 2, 0.5, 1.0],
+        ["crop50", 2, 0.0, 0.0],  # a match on another work is no verdict on the source
+        ["all", 4, 0.25, 0.5],
+    ]
