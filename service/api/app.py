@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from service.api import (
@@ -29,7 +29,7 @@ from service.api import (
     web,
     works,
 )
-from service.api.deps import BodyCap, InferenceThreads, ServiceTime, one_value_each
+from service.api.deps import BodyCap, InferenceThreads, ServiceTime
 from service.api.ratelimit import RateLimit, RateLimiter
 from service.api.tracing import RequestLog
 from service.runtime import Runtime, build_runtime
@@ -75,7 +75,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         "creator's style? Calibrated verdicts with evidence.",
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(one_value_each)],
     )
     metrics = ops.Metrics.create()
     app.state.settings = settings

@@ -16,6 +16,7 @@ from models.images import load_image_bytes
 from service.api.auth import Caller, Principal, allow
 from service.api.deps import Inference, get_inference, get_runtime, get_settings, read_upload
 from service.api.errors import ApiError
+from service.api.forms import ONCE
 from service.claims import MAX_REASON, Action, Kind, file_claim, move_claim, stored_evidence
 from service.evidence import build_packet
 from service.records import ClaimOut, claim_out
@@ -55,6 +56,7 @@ def visible_claim(runtime: Runtime, caller: Principal, claim_id: str) -> Claim:
 @router.post(
     "/v1/claims",
     status_code=201,
+    dependencies=ONCE,
     responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
 )
 async def create_claim(
@@ -157,7 +159,7 @@ def claim_evidence(claim_id: str, runtime: RuntimeDep, caller: Caller) -> Respon
     )
 
 
-@router.post("/v1/evidence", response_class=Response, responses=ZIP)
+@router.post("/v1/evidence", dependencies=ONCE, response_class=Response, responses=ZIP)
 async def evidence(
     image: Annotated[UploadFile, File(description="the image to match")],
     runtime: RuntimeDep,

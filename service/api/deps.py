@@ -9,7 +9,6 @@ import contextvars
 import math
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -274,22 +273,3 @@ class BodyCap:
             return message
 
         await self.app(scope, counted, send)
-
-
-FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
-
-
-async def one_value_each(request: Request) -> None:
-    """Every route: a form sends each field once. A second `image` or `top_k` is refused
-    (422), not silently taken instead of the first."""
-    if not request.headers.get("content-type", "").startswith(FORMS):
-        return
-    counts = Counter(name for name, _ in (await request.form()).multi_items())
-    repeated = sorted(name for name, n in counts.items() if n > 1)
-    if repeated:
-        name = repeated[0]
-        raise ApiError(
-            422,
-            "invalid_request",
-            f"form field {name[:80]!r} was sent {counts[name]} times; send each field once",
-        )

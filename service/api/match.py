@@ -12,6 +12,7 @@ from models.images import load_image_bytes
 from service.api.auth import Caller
 from service.api.deps import Inference, get_inference, get_runtime, get_settings, read_upload
 from service.api.errors import ApiError
+from service.api.forms import ONCE
 from service.runtime import Runtime
 from service.schemas import ErrorResponse, MatchResult
 from service.scoping import restrict
@@ -22,6 +23,7 @@ router = APIRouter(tags=["match"])
 
 @router.post(
     "/v1/match",
+    dependencies=ONCE,
     responses={
         400: {"model": ErrorResponse},
         413: {"model": ErrorResponse},

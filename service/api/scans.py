@@ -21,6 +21,7 @@ from models.images import load_image_file
 from service.api.auth import Caller, allow
 from service.api.deps import MAX_OFFSET, Inference, get_inference, get_settings, read_upload
 from service.api.errors import ApiError
+from service.api.forms import ONCE
 from service.scan_jobs import ScanJob, ScanJobs, ScanPathError, manifest_paths, under_root
 from service.scan_report import CSV_COLUMNS, file_name, flat_rows
 from service.schemas import ErrorResponse
@@ -126,7 +127,7 @@ def _as_named(root: Path | None, row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@router.post("", status_code=201, responses={409: {"model": ErrorResponse}})
+@router.post("", status_code=201, dependencies=ONCE, responses={409: {"model": ErrorResponse}})
 async def start_scan(
     settings: SettingsDep,
     scans: ScansDep,

@@ -25,6 +25,7 @@ from service.api.deps import (
     read_upload,
 )
 from service.api.errors import ApiError
+from service.api.forms import ONCE
 from service.receipts import removal_receipt
 from service.records import Removed, work_out
 from service.registration import submission
@@ -67,6 +68,7 @@ def default_work_id(creator_id: str, filename: str | None, data: bytes) -> str:
 @router.post(
     "",
     status_code=201,
+    dependencies=ONCE,
     response_model=WorkOut,
     responses={
         200: {"model": WorkOut, "description": "already registered"},

@@ -412,6 +412,34 @@ def test_a_form_field_sent_twice_is_refused(client: TestClient, gallery: dict[st
     assert match(client, gallery["alice/d0.png"], top_k="2").status_code == 200
 
 
+def test_the_once_check_comes_after_the_key_and_on_form_routes_only(
+    client: TestClient, gallery: dict[str, bytes]
+) -> None:
+    """Found by QA: it ran on every route before the key check, so a keyless call with a
+    repeated field was a 422 and /healthz with a broken form body a 400."""
+    two = [("image", ("a.png", gallery["alice/d0.png"], "image/png"))] * 2
+    assert error_of(client.post("/v1/match", files=two), 401)[0] == "unauthorized"
+    broken = {"content-type": "multipart/form-data; boundary=x"}
+    assert (
+        client.request("GET", "/healthz", content=b"--x\r\nnope", headers=broken).status_code == 200
+    )
+
+
+def test_every_route_that_takes_a_form_refuses_a_field_sent_twice(client: TestClient) -> None:
+    """A route added with a form and without the check would take the last of two values."""
+    forms = ("multipart/form-data", "application/x-www-form-urlencoded")
+    routes = [
+        (method, re.sub(r"\{[^}]+\}", "x", path))
+        for path, item in client.get("/openapi.json").json()["paths"].items()
+        for method, op in item.items()
+        if set(op.get("requestBody", {}).get("content", {})) & set(forms)
+    ]
+    assert len(routes) >= 5
+    for method, path in routes:
+        twice = client.request(method, path, headers=AUTH, files=[("x", (None, "1"))] * 2)
+        assert "form field 'x' was sent 2 times" in error_of(twice, 422)[1], path
+
+
 def test_a_key_label_is_one_plain_line(client: TestClient) -> None:
     """Found by QA: a label took a bidi override and line breaks (reasons and terms did not),
     so one key's listing could pass for another's."""
