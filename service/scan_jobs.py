@@ -184,11 +184,13 @@ class ScanJobs:
             job = self._held(job_id, ("queued", "running"), ScanNotCancellable, "cancels")
             if job.status == "queued":
                 self._tickets.pop(job_id, None)  # its queue entry is passed over
+                when = "before it resumed" if job.scanned else "before it started"
                 job.status, job.finished_at = "interrupted", _now()
-                job.message = f"cancelled by {actor} before it started; resume it to scan"
-                self._save(job)
+                job.message = f"cancelled by {actor} {when}; resume it to scan"
             else:
                 self._cancelled[job_id] = actor
+                job.message = f"cancelled by {actor}: it stops after the images in hand"
+            self._save(job)
             return ScanJob(**asdict(job))
 
     def _held(
@@ -276,12 +278,13 @@ class ScanJobs:
                     raise ScanCancelled
 
         run_scan(self.runtime, paths, out, job.top_k, on_batch=advanced)
-        self._update(job, status="done", summary=summarise(out), finished_at=_now())
+        done = {"summary": summarise(out), "finished_at": _now(), "message": ""}  # a late cancel's
+        self._update(job, status="done", **done)
 
     def _listed(self, folder: Path, not_images: Counter[str]) -> tuple[list[Path], int]:
         """The folder's images, and how many it left out as reached through a symlink out of
-        it (its other files are counted in `not_images`)."""
-        inside = folder.resolve()
+        the scan root (its other files are counted in `not_images`)."""
+        inside = (self.runtime.settings.scan_root or folder).resolve()
         listed = list(scan_inputs(str(folder), not_images=not_images))
         kept = [p for p in listed if p.resolve().is_relative_to(inside)]
         return kept, len(listed) - len(kept)

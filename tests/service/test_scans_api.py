@@ -212,6 +212,16 @@ def test_a_manifest_scan_reads_only_its_paths(scanning: TestClient) -> None:
     assert (job["status"], job["total"], job["source"]) == ("done", 1, "manifest list.csv")
 
 
+def test_a_link_to_elsewhere_in_the_scan_root_is_scanned(scanning: TestClient, inbox: Path) -> None:
+    """Found by QA: links were judged against the scanned folder, not the scan root, so one
+    to a file beside the folder was left out as `outside_root`."""
+    (inbox / "elsewhere").mkdir()
+    (inbox / "elsewhere" / "copy.png").write_bytes(art("alice", 1))
+    (inbox / "batch" / "deeper" / "link.png").symlink_to(inbox / "elsewhere" / "copy.png")
+    job = _finished(scanning, _start(scanning, folder="batch/deeper").json()["job_id"])
+    assert (job["status"], job["total"], job["outside_root"]) == ("done", 2, 0), job
+
+
 def test_a_scan_cancels_queued_or_between_batches_and_resumes(
     settings: Settings, runtime: Runtime, inbox: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -234,13 +244,26 @@ def test_a_scan_cancels_queued_or_between_batches_and_resumes(
             time.sleep(0.02)
         queued = client.post(f"/v1/scans/{second}/cancel", headers=AUTH).json()
         assert queued["status"] == "interrupted" and "before it started" in queued["message"]
-        assert client.post(f"/v1/scans/{first}/cancel", headers=AUTH).status_code == 200
+        cancelling = client.post(f"/v1/scans/{first}/cancel", headers=AUTH).json()
+        assert cancelling["status"] == "running"  # found by QA: it said nothing more
+        assert cancelling["message"] == "cancelled by admin-env: it stops after the images in hand"
+        assert client.get(f"/v1/scans/{first}", headers=AUTH).json() == cancelling
         go.set()
         stopped = _finished(client, first)
         assert stopped["status"] == "interrupted" and stopped["scanned"] == 1, stopped
         assert stopped["message"] == "cancelled by admin-env; resume it to scan the rest"
         again = client.post(f"/v1/scans/{first}/cancel", headers=AUTH)
         assert error_code(again, 409) == "scan_not_cancellable"
+        go.clear()  # found by QA: a resumed job cancelled in the queue said "before it started"
+        third = _start(client, folder="batch").json()["job_id"]
+        while client.get(f"/v1/scans/{third}", headers=AUTH).json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert client.post(f"/v1/scans/{first}/resume", headers=AUTH).json()["status"] == "queued"
+        requeued = client.post(f"/v1/scans/{first}/cancel", headers=AUTH).json()
+        assert requeued["message"] == "cancelled by admin-env before it resumed; resume it to scan"
+        go.set()
+        assert _finished(client, third)["status"] == "done"
         for job_id in (first, second):  # each resumes, and runs once
             assert client.post(f"/v1/scans/{job_id}/resume", headers=AUTH).status_code == 200
             done = _finished(client, job_id)
