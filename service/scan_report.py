@@ -28,6 +28,7 @@ CSV_COLUMNS = (
     "policy",
     "ai_declared",
     "error",
+    "error_code",
 )
 
 
@@ -113,7 +114,12 @@ def summarise(out: Path) -> dict[str, Any]:
 def flat_row(line: dict[str, Any]) -> dict[str, Any]:
     """One JSON line as a CSV row: the best content match and style creator, or the error."""
     if "error" in line:
-        return {"path": line["path"], "error": line["error"].get("message", "")}
+        error = line["error"]
+        return {
+            "path": line["path"],
+            "error": error.get("message", ""),
+            "error_code": error.get("code", ""),
+        }
     best = line["content"]["matches"][0] if line["content"]["matches"] else {}
     creator = line["style"]["creators"][0] if line["style"]["creators"] else {}
     return {

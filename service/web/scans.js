@@ -44,14 +44,22 @@ async function refresh() {
 function progressWords(job) {
   if (job.status === "queued") return "Waiting for an earlier scan to finish…";
   if (job.status === "running") {
-    return job.total === null ? "Listing images…" : `Scanning: ${job.scanned} of ${job.total} images…`;
+    const doing = job.total === null ? "Listing images…" : `Scanning: ${job.scanned} of ${job.total} images…`;
+    return job.message ? `${doing} ${job.message[0].toUpperCase()}${job.message.slice(1)}.` : doing;
   }
   if (job.status === "done") {
-    const errors = Object.values(job.summary.errors ?? {}).reduce((n, e) => n + e.count, 0);
     const outside = job.outside_root ? ` Left out ${job.outside_root} linked from outside the scan root.` : "";
-    return `Done: ${job.scanned} images scanned, ${errors} unreadable.${notImagesWords(job)}${outside}`;
+    return `Done: ${job.scanned} images scanned${errorWords(job)}.${notImagesWords(job)}${outside}`;
   }
   return `${job.status === "failed" ? "Failed" : "Interrupted"}: ${job.message}`;
+}
+
+// The images that could not be scanned, by error code: ", 2 could not be (file_not_found 1, invalid_image 1)"
+function errorWords(job) {
+  const counts = Object.entries(job.summary.errors ?? {});
+  const total = counts.reduce((n, [, e]) => n + e.count, 0);
+  if (!total) return ", none failed";
+  return `, ${total} could not be (${counts.map(([code, e]) => `${code} ${e.count}`).join(", ")})`;
 }
 
 // A folder's files left out as not images, by suffix: " Left out 3 files that are not images (.heic 1, .txt 2)."
@@ -203,7 +211,7 @@ function hitItem(row) {
 }
 
 function errorItem(row) {
-  return h("li", {}, h("code", { text: row.path }), `: ${row.error}`);
+  return h("li", {}, h("code", { text: row.path }), " ", h("code", { text: row.error_code || "error" }), `: ${row.error}`);
 }
 
 async function exportCsv(jobId) {

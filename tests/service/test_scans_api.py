@@ -125,15 +125,17 @@ def test_a_folder_scan_finds_the_copy(scanning: TestClient, keys: Keys, inbox: P
     assert [r["path"] for r in hits["rows"]] == ["batch/copy.png"]
     assert hits["rows"][0]["content_work_id"] == "alice/w1.png"
     errors = scanning.get(f"{url}/rows", headers=AUTH, params={"show": "errors"}).json()
-    assert [r["path"] for r in errors["rows"]] == ["batch/notes.png"]
+    assert [(r["path"], r["error_code"]) for r in errors["rows"]] == [
+        ("batch/notes.png", "unsupported_image")  # found by QA: the code was not shown
+    ]
 
     exported = scanning.get(f"{url}/results.csv", headers=AUTH)
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
-    assert sorted(r["path"] for r in rows) == [
-        "batch/copy.png",
-        "batch/deeper/other.png",
-        "batch/notes.png",
+    assert sorted((r["path"], r["error_code"]) for r in rows) == [
+        ("batch/copy.png", ""),
+        ("batch/deeper/other.png", ""),
+        ("batch/notes.png", "unsupported_image"),
     ]
     preview = scanning.get("/v1/scans/preview", headers=AUTH, params={"path": "batch/copy.png"})
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/png"
