@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from tqdm import tqdm
 
@@ -120,15 +120,15 @@ def done_paths(out: Path) -> set[str]:
     return done
 
 
-def unique(paths: Iterable[Path]) -> list[Path]:
-    """The paths in order, each file once (by `real_path`: a manifest may name one file
+def unique(paths: Iterable[Path]) -> list[tuple[Path, str]]:
+    """The paths in order, each file once, with its `real_path` (a manifest may name one file
     twice, or by two spellings)."""
     seen: set[str] = set()
     once = []
     for path in paths:
         if (real := real_path(path)) not in seen:
             seen.add(real)
-            once.append(path)
+            once.append((path, real))
     return once
 
 
@@ -137,7 +137,7 @@ def to_scan(paths: Iterable[Path], out: Path) -> tuple[list[Path], int]:
     listed it skips (held, or named again)."""
     done = done_paths(out)
     listed = list(paths)
-    todo = [p for p in unique(listed) if not {f"real:{real_path(p)}", f"path:{_text(p)}"} & done]
+    todo = [p for p, real in unique(listed) if not {f"real:{real}", f"path:{_text(p)}"} & done]
     return todo, len(listed) - len(todo)
 
 
@@ -172,9 +172,9 @@ def run_scan(
             lines = scan_lines(runtime, batch, opts)
             with stage("write"):
                 for line in lines:
-                    fh.write(line + "\n")
+                    fh.write(line.text + "\n")
                 fh.flush()
-            summary.errors += sum(map(failed, lines))
+            summary.errors += sum(line.error for line in lines)
             summary.scanned += len(batch)
             bar.update(len(batch))
             if on_batch is not None:
@@ -185,9 +185,16 @@ def run_scan(
     return summary
 
 
+class ScanLine(NamedTuple):
+    """One output line (JSON, without its newline), and whether it reports an error."""
+
+    text: str
+    error: bool
+
+
 def scan_lines(
     runtime: Runtime, batch: list[tuple[Path, LoadedImage | Exception]], opts: MatchOptions
-) -> list[str]:
+) -> list[ScanLine]:
     """One JSON line per image of a decoded batch, in order: its match result, or the
     reason it could not be read."""
     good = [(p, img) for p, img in batch if isinstance(img, LoadedImage)]
@@ -196,21 +203,12 @@ def scan_lines(
         str(p): r.model_dump(mode="json") if isinstance(r, MatchResult) else _error(r)
         for (p, _), r in zip(good, results, strict=True)
     }
-    return [
-        json.dumps(
-            {
-                "path": _text(path),
-                "real_path": real_path(path),
-                **(by_path.get(str(path)) or _error(img)),
-            }
-        )
-        for path, img in batch
-    ]
-
-
-def failed(line: str) -> bool:
-    """Whether a line `scan_lines` wrote reports an error rather than a result."""
-    return "error" in json.loads(line)
+    lines = []
+    for path, img in batch:
+        body = by_path.get(str(path)) or _error(img)
+        line = {"path": _text(path), "real_path": real_path(path), **body}
+        lines.append(ScanLine(json.dumps(line), "error" in body))
+    return lines
 
 
 def _matched(

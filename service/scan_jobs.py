@@ -106,6 +106,7 @@ class ScanJob:
     summary: dict[str, Any] = field(default_factory=dict)
     not_images: dict[str, int] = field(default_factory=dict)  # a folder's other files, by suffix
     outside_root: int = 0  # a folder's links to files outside the scan root, left out
+    repeated: int = 0  # a list's paths naming a file it named before, left out
 
 
 def _complete_lines(path: Path) -> int:
@@ -262,10 +263,11 @@ class ScanJobs:
         self._update(job, status="running")
         not_images: Counter[str] = Counter()
         found = self._listed(inputs, not_images) if isinstance(inputs, Path) else (inputs, 0)
-        paths, outside = unique(found[0]), found[1]
+        paths, outside = [p for p, _ in unique(found[0])], found[1]
         out = self.results(job.job_id)
         listed = {
             "total": len(paths),
+            "repeated": len(found[0]) - len(paths),
             "not_images": dict(sorted(not_images.items())),
             "outside_root": outside,
         }

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from models.images import LoadedImage, load_image_file
-from service.scan import ScanSummary, failed, scan_lines, to_scan
+from service.scan import ScanSummary, scan_lines, to_scan
 from service.settings import Settings
 
 
@@ -51,8 +51,10 @@ class ScanActor:
             except Exception as exc:  # reported on its line, as the local runner does
                 decoded.append((path, exc))
         lines = scan_lines(self.runtime, decoded, self.opts)
-        errors = [failed(line) for line in lines]
-        return {"line": np.array(lines, dtype=object), "error": np.array(errors)}
+        return {
+            "line": np.array([line.text for line in lines], dtype=object),
+            "error": np.array([line.error for line in lines]),
+        }
 
 
 def run_scan_ray(

@@ -51,6 +51,9 @@ class ScanJobOut(BaseModel):
     outside_root: int = Field(
         0, description="links in the folder to files outside the scan root, left out"
     )
+    repeated: int = Field(
+        0, description="paths a manifest lists again (or by another spelling), left out"
+    )
 
 
 class ScanJobList(BaseModel):

@@ -49,7 +49,8 @@ function progressWords(job) {
   }
   if (job.status === "done") {
     const outside = job.outside_root ? ` Left out ${job.outside_root} linked from outside the scan root.` : "";
-    return `Done: ${job.scanned} images scanned${errorWords(job)}.${notImagesWords(job)}${outside}`;
+    const repeated = job.repeated ? ` Left out ${job.repeated} listed again.` : "";
+    return `Done: ${job.scanned} images scanned${errorWords(job)}.${notImagesWords(job)}${outside}${repeated}`;
   }
   return `${job.status === "failed" ? "Failed" : "Interrupted"}: ${job.message}`;
 }

@@ -212,6 +212,14 @@ def test_a_manifest_scan_reads_only_its_paths(scanning: TestClient) -> None:
     assert started.status_code == 201, started.text
     job = _finished(scanning, started.json()["job_id"])
     assert (job["status"], job["total"], job["source"]) == ("done", 1, "manifest list.csv")
+    assert job["repeated"] == 0
+
+
+def test_a_manifest_naming_a_file_again_counts_it(scanning: TestClient) -> None:
+    """Found by QA: the repeats were dropped without a word (the CLI counts them)."""
+    listed = b"path\nbatch/copy.png\nbatch/./copy.png\nbatch/deeper/other.png\nbatch/copy.png\n"
+    job = _finished(scanning, _start(scanning, manifest=listed).json()["job_id"])
+    assert (job["status"], job["total"], job["scanned"], job["repeated"]) == ("done", 2, 2, 2)
 
 
 def test_a_link_to_elsewhere_in_the_scan_root_is_scanned(scanning: TestClient, inbox: Path) -> None:
