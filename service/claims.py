@@ -44,8 +44,8 @@ def check_reason(reason: str) -> str:
     bad = unsafe_character(reason)
     if bad is not None:
         raise InvalidReason(
-            f"the reason holds the character U+{ord(bad):04X}; control characters and bidi "
-            "overrides cannot go on the record"
+            f"the reason holds the character U+{ord(bad):04X}; control, invisible and bidi "
+            "control characters cannot go on the record"
         )
     return reason
 

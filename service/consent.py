@@ -23,17 +23,26 @@ from service.schemas import AppliedPolicy, MatchResult, PolicyResolution, Verdic
 Policy = Literal["track", "revshare", "takedown"]
 SEVERITY: dict[str, int] = {"none": 0, "track": 1, "revshare": 2, "takedown": 3}
 TEXT_FIELDS = ("licence", "licence_url", "credit")
-_LINE_BREAKS = frozenset("\n\r\t")  # a licence text may run over several lines
+# a licence text may run over several lines (U+2028/U+2029: Unicode's line and paragraph breaks)
+_LINE_BREAKS = frozenset("\n\r\t\u2028\u2029")
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# marks that print as nothing: zero-width space, word joiner, BOM, soft hyphen, invisible
+# operators, and the bidi marks LRM, RLM and ALM; ZWJ and ZWNJ stay (scripts and emoji need them)
+_INVISIBLE = frozenset("\u00ad\u061c\u180e\u200b\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff")
 
 
 def _unsafe(ch: str, lines: bool) -> bool:
-    """Characters terms text may not hold: control characters (NUL, escapes) and the
-    noncharacters U+FFFE and U+FFFF, which XMP and EXIF cannot carry; bidi overrides, which
-    let one credit display as another."""
-    if lines and ch in _LINE_BREAKS:
-        return False
-    return unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS or ch in "\ufffe\uffff"
+    """Characters text kept for people may not hold: control characters (NUL, escapes) and
+    the noncharacters U+FFFE and U+FFFF, which XMP and EXIF cannot carry; bidi controls and
+    invisible marks, which let one credit or label display as another."""
+    if ch in _LINE_BREAKS:
+        return not lines
+    return (
+        unicodedata.category(ch) == "Cc"
+        or ch in _BIDI_CONTROLS
+        or ch in _INVISIBLE
+        or ch in "\ufffe\uffff"
+    )
 
 
 def _checked(lines: bool) -> AfterValidator:
@@ -41,8 +50,8 @@ def _checked(lines: bool) -> AfterValidator:
         bad = unsafe_character(value, lines)
         if bad is not None:
             raise ValueError(
-                f"holds the character U+{ord(bad):04X}; control characters and bidi "
-                "overrides cannot go into credit lines and image metadata"
+                f"holds the character U+{ord(bad):04X}; control, invisible and bidi "
+                "control characters cannot go into credit lines and image metadata"
                 + ("" if lines else " (nor line breaks here)")
             )
         return value

@@ -44,17 +44,19 @@ def work_out(work: Work, created: bool | None = None) -> WorkOut:
 
 
 def check_label(label: str) -> str:
-    """A key's label as kept: what it is for, in at most 200 printable characters (no control
-    characters, line breaks or bidi overrides, which would let one key's listing pass for
-    another's); ValueError says what is wrong."""
+    """A key's label as kept: what it is for, in at most 200 printable characters (no control,
+    invisible or bidi control characters, nor line breaks, which would let one key's listing
+    pass for another's), or none; ValueError says what is wrong."""
     if len(label) > MAX_LABEL:
         raise ValueError(f"a label holds at most {MAX_LABEL} characters ({len(label)} given)")
     bad = unsafe_character(label, lines=False)
     if bad is not None:
         raise ValueError(
-            f"the label holds the character U+{ord(bad):04X}; control characters, line "
-            "breaks and bidi overrides cannot go into a key's label"
+            f"the label holds the character U+{ord(bad):04X}; control, invisible and bidi "
+            "control characters, and line breaks, cannot go into a key's label"
         )
+    if label and not label.strip():
+        raise ValueError("the label is only spaces: say what the key is for, or give none")
     return label
 
 

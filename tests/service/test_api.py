@@ -447,6 +447,10 @@ def test_a_key_label_is_one_plain_line(client: TestClient) -> None:
         ("a\u202eb", "U+202E"),
         ("first\nsecond", "U+000A"),
         ("x" * 201, "at most 200 characters"),
+        ("first\u2028second", "U+2028"),  # found by QA: Unicode's own line break passed
+        ("ad\u200bmin", "U+200B"),  # a zero-width space: prints as "admin"
+        ("\u200fadmin", "U+200F"),  # a right-to-left mark
+        ("   ", "only spaces"),
     ):
         posted = client.post("/v1/keys", headers=AUTH, json={"role": "reviewer", "label": label})
         code, message = error_of(posted, 422)

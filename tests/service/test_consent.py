@@ -52,6 +52,11 @@ def test_a_rate_that_is_not_a_number_is_called_so() -> None:
         ("licence_url", "https://example.org/\x1b[2J", "U+001B"),
         ("licence", "CC BY\x07", "U+0007"),
         ("licence", "CC BY\uffff", "U+FFFF"),
+        ("credit", "Alice\u2028Bob", "U+2028"),  # found by QA: Unicode's line break passed
+        ("credit", "Ali\u200bce", "U+200B"),  # zero-width space: prints as "Alice"
+        ("credit", "\u061cAlice", "U+061C"),  # an Arabic letter mark
+        ("licence_url", "https://example.org/\u200e", "U+200E"),
+        ("licence", "CC\u00adBY", "U+00AD"),
     ],
 )
 def test_terms_text_refuses_characters_metadata_cannot_carry(
@@ -80,6 +85,10 @@ def test_terms_stored_before_the_check_still_read() -> None:
     terms = effective({"credit": "Ali\x00ce", "policy": "takedown"}, {"licence": "\u202eX\nY"})
     assert (terms.credit, terms.licence, terms.policy) == ("Alice", "X\nY", "takedown")
     assert effective({"credit": "Alice\nBob", "licence_url": "https://a\t"}).credit == "Alice Bob"
+    assert (
+        effective({"credit": "Ali\u200bce\u2028Bob", "licence": "A\u2029B"}).credit == "Alice Bob"
+    )
+    assert effective({"licence": "A\u2029B\u200e"}).licence == "A\u2029B"
 
 
 def test_work_overrides_win_and_keep_the_creator_rate() -> None:
