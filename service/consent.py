@@ -135,6 +135,12 @@ class TermsOverride(BaseModel):
     licence_url: LicenceUrl | None = None
     credit: Credit | None = None
 
+    @model_validator(mode="after")
+    def _rate_goes_with_revshare(self) -> TermsOverride:
+        if self.policy not in (None, "revshare") and self.revshare_rate is not None:
+            raise ValueError("revshare_rate only applies to policy 'revshare'")
+        return self
+
 
 def effective(creator: dict[str, Any], work: dict[str, Any] | None = None) -> Terms:
     """The terms in force for a work: its creator's, with the work's overrides on top. A
@@ -154,7 +160,14 @@ def effective(creator: dict[str, Any], work: dict[str, Any] | None = None) -> Te
 def pinned(creator: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """A work's overrides as stored: one switching to revshare without a rate of its own
     takes its creator's rate now, so a later change to the creator's terms leaves the work's
-    as they were; ValueError when the creator has no rate to take."""
+    as they were; ValueError when the creator has no rate to take, or when a rate is given
+    for a work whose terms are not revshare (it would be kept and never apply)."""
+    policy = overrides.get("policy") or effective(creator).policy
+    if overrides.get("revshare_rate") is not None and policy != "revshare":
+        raise ValueError(
+            f"revshare_rate only applies to policy 'revshare' (this work's is {policy!r}); "
+            "give the work policy 'revshare' with it"
+        )
     if overrides.get("policy") != "revshare" or overrides.get("revshare_rate") is not None:
         return overrides
     rate = effective(creator).revshare_rate

@@ -237,6 +237,10 @@ def test_a_creator_leaving_revshare_leaves_a_revshare_work_readable(
     refused = client.put("/v1/terms/works/carol/d1.png", headers=AUTH, json={"policy": "revshare"})
     code, message = error_of(refused, 422)
     assert code == "invalid_terms" and "the creator's terms have none to keep" in message
+    # found by QA: a rate on a work whose terms are not revshare was kept and never applied
+    for overrides in ({"revshare_rate": 0.2}, {"policy": "track", "revshare_rate": 0.2}):
+        refused = client.put("/v1/terms/works/carol/d1.png", headers=AUTH, json=overrides)
+        assert "revshare_rate only applies to policy 'revshare'" in error_of(refused, 422)[1]
 
 
 def test_new_drawing_in_a_registered_palette_matches_that_style(

@@ -141,3 +141,17 @@ def test_possible_matches_are_listed_but_decide_nothing() -> None:
     assert out.resolved == "revshare" and len(out.applies) == 2
     assert resolve([_applied("a", "takedown", "possible")]).resolved == "none"
     assert resolve([]).reason == "nothing matched"
+
+
+def test_a_work_rate_goes_with_revshare_only() -> None:
+    """Found by QA: a rate with another policy was stored and never applied."""
+    with pytest.raises(ValidationError, match="only applies to policy 'revshare'"):
+        TermsOverride.model_validate({"policy": "takedown", "revshare_rate": 0.2})
+    with pytest.raises(ValueError, match="this work's is 'track'"):
+        pinned({"policy": "track"}, {"revshare_rate": 0.2})
+    own_rate = {"revshare_rate": 0.2}  # a revshare creator's work at its own rate
+    assert pinned({"policy": "revshare", "revshare_rate": 0.3}, own_rate) == own_rate
+    assert (
+        pinned({"policy": "track"}, {"policy": "revshare", "revshare_rate": 0.2})["revshare_rate"]
+        == 0.2
+    )
