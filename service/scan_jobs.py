@@ -50,9 +50,17 @@ class ScanCancelled(Exception):
 
 
 def under_root(root: Path, relative: str) -> Path:
-    """`relative` resolved inside `root`; ScanPathError for absolute paths, '..' or a path
-    that leaves the root through a symlink."""
-    rel = PurePosixPath(relative.strip().replace("\\", "/"))
+    """`relative` resolved inside `root`, its backslashes read as Windows' separators unless a
+    file is named with them; ScanPathError for absolute paths, '..' or a path that leaves the
+    root through a symlink."""
+    literal = _inside(root, relative.strip(), relative)
+    if "\\" not in relative or literal.exists():
+        return literal
+    return _inside(root, relative.strip().replace("\\", "/"), relative)
+
+
+def _inside(root: Path, text: str, relative: str) -> Path:
+    rel = PurePosixPath(text)
     if "\x00" in relative or rel.is_absolute() or ".." in rel.parts:
         raise ScanPathError(
             f"{relative[:200]!r}: give a path relative to the scan root, without '..'"

@@ -222,6 +222,20 @@ def test_a_manifest_naming_a_file_again_counts_it(scanning: TestClient) -> None:
     assert (job["status"], job["total"], job["scanned"], job["repeated"]) == ("done", 2, 2, 2)
 
 
+def test_backslashes_are_separators_unless_a_file_is_named_with_them(
+    scanning: TestClient, inbox: Path
+) -> None:
+    """Found by QA: a file named with a backslash (legal on Linux) could not be previewed."""
+    (inbox / "batch" / "odd\\name.png").write_bytes(art("carol", 7))
+    for path in ("batch/odd\\name.png", "batch\\copy.png", "batch/copy.png"):
+        shown = scanning.get("/v1/scans/preview", headers=AUTH, params={"path": path})
+        assert shown.status_code == 200, (path, shown.text)
+    listed = manifest_paths(b"path\nbatch\\copy.png\nbatch/odd\\name.png\n", inbox)
+    assert [p.name for p in listed] == ["copy.png", "odd\\name.png"]
+    escape = scanning.get("/v1/scans/preview", headers=AUTH, params={"path": "..\\secret.png"})
+    assert escape.status_code == 422
+
+
 def test_a_link_to_elsewhere_in_the_scan_root_is_scanned(scanning: TestClient, inbox: Path) -> None:
     """Found by QA: links were judged against the scanned folder, not the scan root, so one
     to a file beside the folder was left out as `outside_root`."""
