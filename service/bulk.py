@@ -65,6 +65,16 @@ def register_sources(
                         for w in outcome.work.meta.get("warnings", [])
                         if outcome.created
                     ]
+                    kept = (outcome.work.meta or {}).get("columns", {})
+                    same = not outcome.created and outcome.work.work_id == sub.work_id
+                    if same and (sub.meta or {}).get("columns", {}) != kept:
+                        warnings.append(
+                            {
+                                "work_id": outcome.work.work_id,
+                                "warning": "already registered with other columns, which are "
+                                "kept; remove the work and register it again to change them",
+                            }
+                        )
                     if outcome.work.work_id != sub.work_id:  # the creator's same bytes
                         warnings.append(
                             {

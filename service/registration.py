@@ -68,10 +68,20 @@ def csv_rows(
     and line, an upload's line)."""
     reader = csv.DictReader(lines)
     try:
-        missing = needed - set(reader.fieldnames or [])
+        header = [name for name in reader.fieldnames or [] if name]
+        missing = needed - set(header)
         if missing:
             raise ValueError(f"{line_at(1)}: missing column(s) {', '.join(sorted(missing))}")
+        twice = sorted({name for name in header if header.count(name) > 1})
+        if twice:
+            raise ValueError(f"{line_at(1)}: column(s) named twice: {', '.join(twice)}")
         for row in reader:
+            if None in row:  # more fields than the header names: an unquoted comma, say
+                raise ValueError(
+                    f"{line_at(reader.line_num)}: {len(reader.fieldnames or []) + len(row[None])} "
+                    f"fields, but the header names {len(reader.fieldnames or [])} (quote a "
+                    "value that holds a comma)"
+                )
             yield reader.line_num, row
     except csv.Error as exc:  # a field over csv's size limit, a NUL
         at = reader.line_num + 1  # the line being read when it failed

@@ -63,12 +63,18 @@ def scan_inputs(
                 yield path
             elif path.is_file() and not_images is not None:
                 not_images[path.suffix.lower() or "(no suffix)"] += 1
-    elif root.suffix.lower() == ".csv":
-        for _, row in manifest_rows(root, {"path"}):
-            path = Path(row["path"] or "")
+    elif root.suffix.lower() in (".csv", ".jsonl"):
+        listed = (
+            (Path(row["path"] or "") for _, row in manifest_rows(root, {"path"}))
+            if root.suffix.lower() == ".csv"
+            else _jsonl_paths(root)
+        )
+        empty = True
+        for path in listed:
+            empty = False
             yield path if path.is_absolute() else root.parent / path
-    elif root.suffix.lower() == ".jsonl":
-        yield from (p if p.is_absolute() else root.parent / p for p in _jsonl_paths(root))
+        if empty:  # as an HTTP scan answers
+            raise ValueError(f"{source}: the manifest lists no paths")
     else:
         raise ValueError(f"{source}: not a folder, a .csv or .jsonl manifest, or '-'")
 

@@ -165,6 +165,26 @@ def test_register_from_manifest(run, gallery: Path, tmp_path: Path) -> None:  # 
     assert by_line[3]["work_id"] == "dave/../etc" and "invalid work_id" in by_line[3]["error"]
     assert by_line[4]["error"] == f"there is no file at {tmp_path / 'gone.png'}"
 
+    # found by QA: new columns on the same bytes were dropped without a word
+    manifest.write_text(manifest.read_text().replace(",One,", ",One (2024),"))
+    again = json.loads(run("register", "--manifest", str(manifest)).output)
+    assert again["unchanged"] == 2 and [w["work_id"] for w in again["warnings"]] == [
+        "carol/one.png"
+    ]
+    assert (
+        "already registered with other columns, which are kept" in again["warnings"][0]["warning"]
+    )
+    for text, says in (  # found by QA: the last of two columns won; a row's extra field was lost
+        ("creator_id,work_id,path,title,title\n", "column(s) named twice: title"),
+        (
+            "creator_id,work_id,path\ncarol,carol/x.png,a,b.png\n",
+            ":2: 4 fields, but the header names 3",
+        ),
+    ):
+        broken.write_text(text)
+        with pytest.raises(ValueError, match=re.escape(says)):  # the CLI's main prints it
+            run("register", "--manifest", str(broken))
+
 
 def test_a_batch_in_which_no_file_decodes_is_reported_not_raised(  # type: ignore[no-untyped-def]
     run, gallery: Path, tmp_path: Path
@@ -542,6 +562,10 @@ def test_scan_reads_a_jsonl_manifest_relative_to_its_folder(
         str(gallery / "alice/w0.png"),
         str(gallery / "bob/w1.png"),
     ]
+    for empty, text in (("none.jsonl", "\n"), ("none.csv", "path\n")):  # found by QA: exit 0
+        (tmp_path / empty).write_text(text)
+        with pytest.raises(ValueError, match="the manifest lists no paths"):  # as over HTTP
+            run("scan", str(tmp_path / empty), "--out", str(tmp_path / "e.jsonl"))
 
 
 def test_bad_invocations_fail_with_a_message(run, gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
