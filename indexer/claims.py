@@ -72,16 +72,22 @@ class Claim:
 
 def _lock_key(claim: Claim) -> int:
     """A 63-bit key for one (creator, kind, image): what racing filings of a claim share."""
-    digest = hashlib.sha256(f"{claim.creator_id}\0{claim.kind}\0{claim.query_sha256}".encode())
+    digest = hashlib.sha256(f"{claim.creator_id}\0{claim.query_sha256}".encode())
     return int.from_bytes(digest.digest()[:8], "big") >> 1
 
 
-def already_pending(earlier: Claim | ClaimRow) -> ClaimConflict:
-    """The refusal of a claim filed again while `earlier` (same creator, kind and image)
-    is still open or disputed."""
+def already_pending(earlier: Claim | ClaimRow, kind: str) -> ClaimConflict:
+    """The refusal of a `kind` claim filed while `earlier` (same creator and image) is still
+    open or disputed: a creator holds one claim per image at a time, so a platform is never
+    asked for a share of what it is also asked to take down."""
+    said = (
+        "act on it rather than filing it again"
+        if earlier.kind == kind
+        else f"withdraw it to file a {kind} claim instead"
+    )
     return ClaimConflict(
         f"claim {earlier.claim_id} for this image and creator {earlier.creator_id!r} "
-        f"({earlier.kind}) is already {earlier.status}; act on it rather than filing it again"
+        f"({earlier.kind}) is already {earlier.status}; {said}"
     )
 
 
@@ -121,9 +127,9 @@ class ClaimStore:
             s.flush()  # the claim row before the event that refers to it
             # checked after the insert: by then writers are serialised (SQLite's write lock;
             # on PostgreSQL the lock above), so of two racing filings one sees the other
-            earlier = self._pending(s, claim.creator_id, claim.kind, claim.query_sha256)
+            earlier = self._pending(s, claim.creator_id, claim.query_sha256)
             if earlier is not None and earlier.claim_id != claim.claim_id:
-                raise already_pending(earlier)
+                raise already_pending(earlier, claim.kind)
             event = ClaimEventRow(
                 claim_id=claim.claim_id,
                 at=claim.created_at,
@@ -149,17 +155,16 @@ class ClaimStore:
                 raise ClaimNotFound(f"no claim with id {claim_id[:40]!r}")
             return Claim.from_row(row, self._events(s, claim_id))
 
-    def pending(self, creator_id: str, kind: str, query_sha256: str) -> Claim | None:
-        """An open or disputed claim of this creator and kind on this image, if any."""
+    def pending(self, creator_id: str, query_sha256: str) -> Claim | None:
+        """An open or disputed claim of this creator on this image, if any."""
         with Session(self.engine) as s:
-            row = self._pending(s, creator_id, kind, query_sha256)
+            row = self._pending(s, creator_id, query_sha256)
             return None if row is None else Claim.from_row(row, self._events(s, row.claim_id))
 
     @staticmethod
-    def _pending(s: Session, creator_id: str, kind: str, query_sha256: str) -> ClaimRow | None:
+    def _pending(s: Session, creator_id: str, query_sha256: str) -> ClaimRow | None:
         query = select(ClaimRow).where(
             ClaimRow.creator_id == creator_id,
-            ClaimRow.kind == kind,
             ClaimRow.query_sha256 == query_sha256,
             ClaimRow.status.in_(("open", "disputed")),
         )

@@ -122,11 +122,11 @@ def file_claim(
 ) -> tuple[Claim, Packet]:
     """Match the image, and file a claim for `creator_id` if it matches their works at
     least `possible`ly; the evidence packet is written under DATA_DIR/evidence/. The same
-    image, creator and kind as a claim still open or disputed is a ClaimConflict naming it
-    (a retry files nothing twice)."""
-    earlier = runtime.library.claims.pending(creator_id, kind, query.sha256)
+    image and creator as a claim still open or disputed (of either kind) is a ClaimConflict
+    naming it (a retry files nothing twice)."""
+    earlier = runtime.library.claims.pending(creator_id, query.sha256)
     if earlier is not None:  # before matching; the store checks again as it files
-        raise already_pending(earlier)
+        raise already_pending(earlier, kind)
     full = runtime.matcher.match([query], runtime.options(creator=creator_id))[0]
     result = restrict(full, creator_id)  # the claim shows only the claimant's matches
     matched = matched_entries(result, creator_id)
