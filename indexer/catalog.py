@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from indexer import audit
 from indexer.errors import CreatorNotFound, WorkConflict, WorkNotFound
+from indexer.ids import canonical
 from indexer.schema import CreatorRow, ReceiptRow, StateRow, VectorRow, WorkRow, now
 
 _ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
@@ -209,13 +210,13 @@ class Catalog:
 
     @staticmethod
     def _active(s: Session, work_id: str) -> WorkRow:
-        """The active work's row, or WorkNotFound."""
-        row = s.scalar(
-            select(WorkRow).where(WorkRow.work_id == work_id, WorkRow.removed_at.is_(None))
-        )
-        if row is None:
-            raise WorkNotFound(f"no registered work with id {work_id!r}")
-        return row
+        """The active work's row, or WorkNotFound; an id given decomposed finds the work
+        kept composed (`canonical`), one kept as given before ids were composed finds itself."""
+        for spelling in dict.fromkeys((work_id, canonical(work_id))):
+            active = WorkRow.work_id == spelling, WorkRow.removed_at.is_(None)
+            if (row := s.scalar(select(WorkRow).where(*active))) is not None:
+                return row
+        raise WorkNotFound(f"no registered work with id {work_id!r}")
 
     def _tombstone(self, s: Session, row: WorkRow, actor: str) -> Work:
         row.removed_at = now()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from indexer.errors import InvalidId
 
@@ -23,9 +24,11 @@ def check_creator_id(creator_id: str) -> str:
 
 
 def check_work_id(work_id: str) -> str:
-    """A work id: '/'-separated path segments, printable, no '.', '..' or empty segments.
-    Printable excludes control and format characters (NUL, newlines, bidi overrides, zero-width
-    spaces), which would let one id display as another in receipts and evidence."""
+    """A work id as kept: '/'-separated path segments, printable, no '.', '..' or empty
+    segments, in Unicode's composed form (NFC), so that a name typed composed or decomposed
+    (as macOS writes file names) is one id. Printable excludes control and format characters
+    (NUL, newlines, bidi overrides, zero-width spaces), which would let one id display as
+    another in receipts and evidence."""
     bad = (
         not work_id
         or len(work_id) > MAX_WORK_ID
@@ -38,4 +41,9 @@ def check_work_id(work_id: str) -> str:
             f"invalid work_id {work_id[:80]!r}: use 1-{MAX_WORK_ID} printable characters as "
             "'/'-separated names, without empty, '.' or '..' parts or backslashes"
         )
-    return work_id
+    return canonical(work_id)
+
+
+def canonical(work_id: str) -> str:
+    """The form a work id is kept and looked up in (NFC)."""
+    return unicodedata.normalize("NFC", work_id)

@@ -129,7 +129,7 @@ def submission(
     """Validate ids, decode the bytes with the safe loader, and keep what the file says
     about itself, with a warning when its metadata names someone else as the creator."""
     check_creator_id(creator_id)
-    check_work_id(work_id)
+    work_id = check_work_id(work_id)
     loaded = load_image_bytes(data, limits)
     refuse_flat(loaded.image)
     facts = loaded.provenance or {}

@@ -269,6 +269,20 @@ def test_work_ids_with_slashes_work_raw_and_encoded(
     assert b"%2F" in encoded.request.url.raw_path
 
 
+def test_a_work_id_typed_composed_or_decomposed_is_one_id(client: TestClient) -> None:
+    """Found by QA: 'café' sent composed and decomposed registered as two works that print
+    alike; one id now, found by either spelling."""
+    composed, decomposed = "alice/caf\u00e9.png", "alice/cafe\u0301.png"
+    made = register(client, art("alice", 31), "alice", decomposed)
+    assert made.status_code == 201 and made.json()["work_id"] == composed
+    again = register(client, art("alice", 31), "alice", composed)
+    assert again.status_code == 200 and again.json()["work_id"] == composed
+    other = register(client, art("alice", 32), "alice", decomposed)
+    assert error_of(other, 409)[0] == "work_conflict"
+    for spelling in (composed, decomposed):
+        assert client.get(f"/v1/works/{spelling}", headers=AUTH).json()["work_id"] == composed
+
+
 def test_list_works_filters_and_pages(client: TestClient, gallery: dict[str, bytes]) -> None:
     bob = client.get("/v1/works", headers=AUTH, params={"creator_id": "bob"}).json()
     assert [w["work_id"] for w in bob["works"]] == ["bob/d0.png", "bob/d1.png", "bob/d2.png"]
