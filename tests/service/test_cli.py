@@ -698,6 +698,21 @@ def test_keys_terms_and_audit(  # type: ignore[no-untyped-def]
     assert broken.exit_code == 1 and "entry 2 was altered" in broken.output
 
 
+def test_a_rematch_that_could_check_nothing_says_so(  # type: ignore[no-untyped-def]
+    run, gallery: Path, tmp_path: Path
+) -> None:
+    """Found by QA: with every listed work removed, `ok` read as if the scores had held."""
+    run("register", str(gallery))
+    packet = tmp_path / "evidence.zip"
+    assert run("evidence", str(gallery / "alice" / "w0.png"), "--out", str(packet)).exit_code == 0
+    assert "note" not in json.loads(run("verify", str(packet), "--rematch").output)["rematch"]
+    for line in run("works", "list").output.splitlines():
+        run("works", "remove", json.loads(line)["work_id"])
+    rematch = json.loads(run("verify", str(packet), "--rematch").output)["rematch"]
+    assert rematch["rechecked"] == 0 and rematch["removed_since"]
+    assert rematch["note"].startswith("every work the packet lists has been removed since")
+
+
 def test_claim_evidence_verify_and_labels(  # type: ignore[no-untyped-def]
     run, gallery: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
