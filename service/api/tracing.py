@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = "X-Request-ID"
 SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # what a proxy or client id may look like
-ACCESS_FIELDS = ("method", "route", "status", "duration_ms", "key_id", "client")
+ACCESS_FIELDS = ("method", "route", "path", "status", "duration_ms", "key_id", "client")
 UNMATCHED = "<unmatched>"
 QUIET = ("PIL", "multipart", "python_multipart")  # their DEBUG lines quote upload contents
 
@@ -103,13 +103,16 @@ class RequestLog:
     @staticmethod
     def _access(scope: Scope, status: int, seconds: float) -> None:
         client = scope.get("client")
+        route = getattr(scope.get("route"), "path", None)
         fields = {
             "method": str(scope["method"]),
-            "route": getattr(scope.get("route"), "path", None) or UNMATCHED,
+            "route": route or UNMATCHED,
             "status": status,
             "duration_ms": round(seconds * 1000, 1),
             "key_id": scope.get("state", {}).get("key_id"),
             "client": client[0] if client else None,
         }
+        if route is None:  # refused before routing (a 413 on the declared size), or unknown:
+            fields["path"] = ascii(str(scope.get("path", "")))[1:-1][:200]  # what was asked
         level = logging.ERROR if status >= 500 else logging.INFO
         log.log(level, "%s %s %d", fields["method"], fields["route"], status, extra=fields)

@@ -134,6 +134,24 @@ def test_every_line_is_json_and_each_request_has_an_access_line(
     assert matched["key_id"] == key["id"] and matched["request_id"] == r.headers["x-request-id"]
     assert isinstance(matched["duration_ms"], float) and matched["duration_ms"] >= 0
     assert access[0]["key_id"] == "admin-env"
+    assert all("path" not in e for e in access)  # the route says it
+
+
+def test_a_request_refused_before_routing_logs_its_path(
+    settings: Settings, runtime: Runtime, logs: Captured
+) -> None:
+    """Found by QA: a 413 on the declared size was logged as route <unmatched> alone."""
+    settings.max_upload_bytes = 1000
+    with TestClient(create_app(settings, runtime)) as client:
+        big = client.post("/v1/match", headers=AUTH, files={"image": ("q.png", b"x" * 500_000)})
+        odd = client.get("/nowhere\u00e9")
+    assert (big.status_code, odd.status_code) == (413, 404)
+    access = [json.loads(line) for line in logs.lines]
+    access = [e for e in access if e["logger"] == "styletrace.access"]
+    assert [(e["route"], e["path"], e["status"]) for e in access] == [
+        ("<unmatched>", "/v1/match", 413),
+        ("<unmatched>", "/nowhere\\xe9", 404),
+    ]
 
 
 @pytest.mark.parametrize(
