@@ -41,6 +41,12 @@ class Work:
     meta: dict[str, Any] = field(default_factory=dict)
     terms: dict[str, Any] = field(default_factory=dict)  # overrides of the creator's terms
 
+    @property
+    def warnings(self) -> list[str]:
+        """What registration found about the work (an ownership conflict, metadata naming
+        another creator)."""
+        return [str(w) for w in self.meta.get("warnings", [])]
+
     @classmethod
     def from_row(cls, row: WorkRow) -> Work:
         return cls(

@@ -62,7 +62,7 @@ def register_sources(
                     counts["registered" if outcome.created else "unchanged"] += 1
                     warnings += [
                         {"work_id": outcome.work.work_id, "warning": w}
-                        for w in outcome.work.meta.get("warnings", [])
+                        for w in outcome.work.warnings
                         if outcome.created
                     ]
                     kept = (outcome.work.meta or {}).get("columns", {})

@@ -116,17 +116,18 @@ def _verify_packet(data: bytes, trusted: str | None, rematch: bool) -> dict[str,
         differences = rematch_problems(checked, rerun) + unreached(runtime.library, checked, rerun)
         gone = removed_since(runtime.library, checked)
         rechecked = len(listed_work_ids(checked)) - len(gone)
-        report["rematch"] = {
+        rematched: dict[str, object] = {
             "same_snapshot": rerun.models.index == part(checked.body, "models").get("index"),
             "rechecked": rechecked,
             "removed_since": gone,  # listed, no longer registered: not checked, not a fault
             "problems": differences,
         }
         if gone and not rechecked:  # `ok` then speaks for the signature alone
-            report["rematch"]["note"] = (
+            rematched["note"] = (
                 "every work the packet lists has been removed since: the re-run could check "
                 "no score, only that the signature holds"
             )
+        report["rematch"] = rematched
         checked.problems.extend(differences)
     report["ok"] = not checked.problems
     return report

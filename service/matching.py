@@ -284,6 +284,7 @@ class Matcher:
                     coverage=round(found[0].coverage, 4) if found else None,
                     mirrored=found[0].mirrored if found else None,
                     placement=placed or None,
+                    warnings=work.warnings,
                     tests=tests,
                 )
                 if work.work_id in marked:

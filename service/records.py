@@ -37,7 +37,7 @@ def work_out(work: Work, created: bool | None = None) -> WorkOut:
         height=work.height,
         registered_at=utc(work.registered_at),
         created=created,
-        warnings=list(work.meta.get("warnings", [])),
+        warnings=work.warnings,
         provenance=work.meta.get("provenance"),
         columns=dict(work.meta.get("columns", {})),
     )

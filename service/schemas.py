@@ -86,6 +86,12 @@ class WorkMatch(BaseModel):
         description="the query carries this work's styletrace watermark: a content match "
         "whatever the similarity (content)",
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what registration found about this work: an ownership conflict (its "
+        "bytes, or a near copy, registered earlier by another creator), or file metadata "
+        "naming someone else as its creator; a claim on it may be disputed on those grounds",
+    )
     tests: dict[str, RateBasis] = Field(
         default_factory=dict,
         description="the tests that measured this work, behind `calibrated` (embedding, "

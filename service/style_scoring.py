@@ -39,6 +39,7 @@ def style_result(
             calibrated=test.calibrated,
             upper=test.upper,
             verdict=verdict(test.calibrated, opts.match_rate, opts.possible_rate),
+            warnings=h.work.warnings,
             tests={"style": test},
         )
         for h, test in zip(shown, bases, strict=True)

@@ -166,6 +166,7 @@ function gallery(title, matches) {
           : null,
         m.inliers ? h("span", { text: placementWords(m) }) : null,
         m.verdict !== "none" ? h("span", { class: "basis", text: basisWords(m) }) : null,
+        ...(m.warnings ?? []).map((w) => h("span", { class: "warning", text: `Registered with a warning: ${w}.` })),
       ),
     ),
   );

@@ -415,6 +415,13 @@ def test_on_a_tie_the_earliest_registered_work_comes_first(client: TestClient) -
         "trent/copy.png",
         "eve/copy.png",
     ]
+    # found by QA: the conflict was a registration warning only; a match (and so a claim and
+    # its evidence) now says so of each work it lists
+    assert rows[0]["warnings"] == []
+    assert rows[1]["warnings"] == [
+        "ownership conflict: the same bytes already registered by creator 'alice' as "
+        "'alice/original.png'"
+    ]
 
 
 def test_a_form_field_sent_twice_is_refused(client: TestClient, gallery: dict[str, bytes]) -> None:

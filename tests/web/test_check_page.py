@@ -179,3 +179,26 @@ def test_the_api_docs_render_with_no_network(page: Page, live: Live) -> None:
     page.goto(f"{live.url}/docs")
     expect(page.locator('.opblock-summary-path[data-path="/v1/match"]').first).to_be_visible()
     assert elsewhere == []
+
+
+def test_a_match_on_a_work_registered_with_a_conflict_says_so(page: Page, live: Live) -> None:
+    """Found by QA: an ownership conflict was a registration warning only; the check that
+    leads to a claim listed the copier's work without a word."""
+    import httpx
+    from playwright.sync_api import expect
+
+    original = EXAMPLES / "gallery" / "andy-fitzsimon" / "four-wheel-drive.png"
+    copied = httpx.post(
+        f"{live.url}/v1/works",
+        headers={"Authorization": f"Bearer {live.key('admin')}"},
+        data={"creator_id": "mallory", "work_id": "mallory/truck.png"},
+        files={"image": ("truck.png", original.read_bytes(), "image/png")},
+    )
+    assert copied.status_code == 201 and copied.json()["warnings"], copied.text
+    sign_in(page, live, live.key("reviewer"))
+    drop_file(page, "#check-drop", COPY)
+    expect(page.locator("#content-verdict .verdict")).to_have_text("Match")
+    expect(page.locator("#content-verdict .gallery .warning")).to_have_text(
+        "Registered with a warning: ownership conflict: the same bytes already registered by "
+        "creator 'andy-fitzsimon' as 'andy-fitzsimon/four-wheel-drive.png'."
+    )
