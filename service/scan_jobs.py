@@ -12,7 +12,7 @@ import logging
 import queue
 import secrets
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -22,7 +22,7 @@ from indexer.blobs import atomic_write
 from service.registration import csv_rows, utf8_lines
 from service.runtime import Runtime
 from service.scan import run_scan, scan_inputs, unique
-from service.scan_report import summarise
+from service.scan_report import RowIndex, Show, summarise
 
 log = logging.getLogger(__name__)
 Status = Literal["queued", "running", "done", "failed", "interrupted"]
@@ -129,6 +129,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+INDEXED_JOBS = 8  # jobs whose row offsets are kept for paging (8 bytes a row and list)
+
+
 class ScanJobs:
     """The jobs of one data directory, run by one background thread, oldest first."""
 
@@ -141,6 +144,7 @@ class ScanJobs:
         self._cancelled: dict[str, str] = {}  # running job -> who cancelled it
         self._worker: threading.Thread | None = None
         self._jobs = {job.job_id: job for job in self._load()}
+        self._indexes: OrderedDict[str, RowIndex] = OrderedDict()  # the jobs paged lately
 
     def _load(self) -> list[ScanJob]:
         jobs = []
@@ -236,6 +240,21 @@ class ScanJobs:
 
     def results(self, job_id: str) -> Path:
         return self.dir / job_id / "results.jsonl"
+
+    def rows(
+        self, job_id: str, show: Show, offset: int, limit: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """How many result rows so far `show` holds, and `limit` of them from `offset`."""
+        self.get(job_id)  # ScanNotFound
+        out = self.results(job_id)
+        if not out.exists():
+            return 0, []
+        with self._lock:
+            index = self._indexes.pop(job_id, None) or RowIndex()
+            self._indexes[job_id] = index  # the latest last
+            while len(self._indexes) > INDEXED_JOBS:
+                self._indexes.popitem(last=False)
+        return index.page(out, show, offset, limit)
 
     def _save(self, job: ScanJob) -> None:
         atomic_write(self.dir / job.job_id / "job.json", json.dumps(asdict(job)).encode())

@@ -1,16 +1,22 @@
 """What a scan found, read back from its JSON lines (so a resumed scan reports the whole
 output, not only the last run): counts per verdict, the creators matched most, errors by
-reason; and the same lines flattened into a CSV for spreadsheets."""
+reason; the same lines flattened into a CSV for spreadsheets; and pages of them by kind."""
 
 from __future__ import annotations
 
 import csv
 import json
 import re
+import threading
+from array import array
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+Show = Literal["hits", "errors", "all"]
+HITS = ("match", "possible")
 
 TOP_CREATORS = 20
 ERROR_EXAMPLES = 5
@@ -155,3 +161,53 @@ def to_csv(out: Path, target: Path) -> int:
             writer.writerow(row)
             rows += 1
     return rows
+
+
+def shows(row: dict[str, Any]) -> list[Show]:
+    """The lists a flattened row belongs to: every row is in `all`; an error in `errors`; a
+    content or style verdict of match or possible in `hits`."""
+    kinds: list[Show] = ["all"]
+    if row.get("error"):
+        kinds.append("errors")
+    elif row.get("content_verdict") in HITS or row.get("style_verdict") in HITS:
+        kinds.append("hits")
+    return kinds
+
+
+@dataclass
+class RowIndex:
+    """Where each complete line of one scan output starts, by the lists it belongs to,
+    grown as the output grows: a page reads its own lines, not the whole file before it."""
+
+    end: int = 0  # bytes of the output indexed so far (whole lines only)
+    starts: dict[str, array[int]] = field(
+        default_factory=lambda: {kind: array("q") for kind in ("hits", "errors", "all")}
+    )
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def page(
+        self, out: Path, show: Show, offset: int, limit: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """How many rows `show` holds, and `limit` of them from `offset`, flattened."""
+        with self.lock, out.open("rb") as fh:
+            if out.stat().st_size < self.end:  # another output under the same name
+                self.end, self.starts = 0, RowIndex().starts
+            self._grow(fh)
+            picked = self.starts[show][offset : offset + limit]
+            rows = []
+            for start in picked:
+                fh.seek(start)
+                rows.append(flat_row(_readable(json.loads(fh.readline()))))
+            return len(self.starts[show]), rows
+
+    def _grow(self, fh: Any) -> None:
+        fh.seek(self.end)
+        at = self.end
+        for raw in fh:
+            if not raw.endswith(b"\n"):  # a line still being written
+                break
+            if raw.strip():
+                for kind in shows(flat_row(_readable(json.loads(raw)))):
+                    self.starts[kind].append(at)
+            at += len(raw)
+        self.end = at

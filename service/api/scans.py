@@ -23,14 +23,13 @@ from service.api.deps import MAX_OFFSET, Inference, get_inference, get_settings,
 from service.api.errors import ApiError
 from service.api.forms import ONCE
 from service.scan_jobs import ScanJob, ScanJobs, ScanPathError, manifest_paths, under_root
-from service.scan_report import CSV_COLUMNS, file_name, flat_rows
+from service.scan_report import CSV_COLUMNS, Show, file_name, flat_rows
 from service.schemas import ErrorResponse
 from service.settings import Settings
 from service.thumbnails import png_bytes, thumbnail
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-HITS = ("match", "possible")
 
 
 class ScanJobOut(BaseModel):
@@ -228,20 +227,17 @@ def scan_rows(
     settings: SettingsDep,
     scans: ScansDep,
     caller: Caller,
-    show: Annotated[Literal["hits", "errors", "all"], Query()] = "hits",
+    show: Annotated[Show, Query()] = "hits",
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ScanRows:
     """The results so far: hits (a content or style verdict of match or possible), errors,
     or all, in scan order."""
     allow(caller, "admin", "reviewer")
-    scans.get(job_id)
     root = settings.scan_root.resolve() if settings.scan_root else None
-    kept = [r for r in _rows(scans, job_id) if _shown(r, show)]
-    page = [_as_named(root, r) for r in kept[offset : offset + limit]]
-    return ScanRows(
-        job_id=job_id, show=show, offset=offset, limit=limit, total=len(kept), rows=page
-    )
+    total, rows = scans.rows(job_id, show, offset, limit)
+    page = [_as_named(root, r) for r in rows]
+    return ScanRows(job_id=job_id, show=show, offset=offset, limit=limit, total=total, rows=page)
 
 
 @router.get(
@@ -275,11 +271,3 @@ def scan_csv(job_id: str, settings: SettingsDep, scans: ScansDep, caller: Caller
 def _rows(scans: ScanJobs, job_id: str) -> Iterator[dict[str, Any]]:
     out = scans.results(job_id)
     return flat_rows(out) if out.exists() else iter(())
-
-
-def _shown(row: dict[str, Any], show: str) -> bool:
-    if show == "all":
-        return True
-    if show == "errors":
-        return bool(row.get("error"))
-    return row.get("content_verdict") in HITS or row.get("style_verdict") in HITS
