@@ -7,8 +7,9 @@ the work's; it is checked on the query's 10 closest works by whole-image content
 same pairs in the background (each image and its 10 closest others, whoever made them, as
 the keypoint null is), for a catalog of the works' size and four tests. Per edit:
 the share of copies whose true work is rated under 1% per query; the distractors rated
-under 1%; and how many of the product's misses at 1% (`benchmarks/out/accuracy.json`, the
-last accuracy run on the same copies) it would rate under 1%.
+under 1%; and how many of the product's misses at 1% (`benchmarks/out/accuracy.json` or
+`accuracy-default-copy.json`, the newer: the last accuracy run on the same copies) it would
+rate under 1%.
 
     python -m benchmarks.photometric --copy-queries 1200
 """
@@ -136,12 +137,14 @@ def share(flags: NDArray[np.bool_]) -> tuple[int, float]:
 def main(argv: list[str] | None = None) -> None:
     args = probe_parser(__doc__).parse_args(argv)
     started = time.perf_counter()
-    last = OUT / "accuracy.json"  # the product's misses, from the last accuracy run
-    if not last.exists():
+    # the product's misses, from the last accuracy run: a whole one or one of the copy set
+    runs = [p for p in (OUT / "accuracy.json", OUT / "accuracy-default-copy.json") if p.exists()]
+    if not runs:
         raise SystemExit(
-            f"{last} is missing: run `python -m benchmarks.accuracy --sets copy` with the "
-            "same --copy-queries and --cache first"
+            f"no accuracy run in {OUT}: run `python -m benchmarks.accuracy --sets copy` with "
+            "the same --copy-queries and --cache first"
         )
+    last = max(runs, key=lambda p: p.stat().st_mtime)
     accuracy = json.loads(last.read_text())
     misses = {m["query"] for m in accuracy["copy"]["misses_at_1pct"]}
     probe, _, cos = embedded(args)
