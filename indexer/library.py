@@ -37,6 +37,7 @@ from indexer.spaces import (
 from indexer.vectors import FaissBinaryIndex, FaissIndex, VectorIndex
 from models import local
 from models.embedder import Embedder
+from models.errors import FeaturelessImage
 from models.images import ImageLimits, load_image_file
 from models.pdq import MODEL_ID as PDQ_ID
 from models.pdq import PDQ_BITS, PDQ_BYTES, hash_batch
@@ -134,28 +135,33 @@ class Library:
     def register_one(self, item: Submission, actor: str = "system") -> Registered:
         """Register one work; a conflict raises (WorkConflict)."""
         outcome = self.register([item], actor)[0]
-        if isinstance(outcome, CatalogError):
+        if not isinstance(outcome, Registered):
             raise outcome
         return outcome
 
     def register(
         self, items: Sequence[Submission], actor: str = "system"
-    ) -> list[Registered | CatalogError]:
+    ) -> list[Registered | CatalogError | FeaturelessImage]:
         """Embed a batch, then commit each work with its raw vectors and index it, as one step
-        with respect to removals and searches. Per item: the outcome, or the catalog error
-        (a conflict) that refused it while the others went ahead."""
+        with respect to removals and searches. Per item: the outcome, or what refused it
+        while the others went ahead (a catalog conflict; an image that is noise to the
+        content model)."""
         if not items:  # a bulk batch in which no file decoded
             return []
         images = [item.image for item in items]
         raw = embed_spaces(self.spaces, images)
         projected = {space: self._project(space, raw[space]) for space in raw}
+        noise = self._noise_like(images, projected["content"][:, 0])
         hashes = hash_batch(images)
         keypoints = [local.extract(img).to_bytes() for img in images]
         with self._lock:
             indexed = ownership.indexed_neighbours(self.indexes["pdq"], self._works, hashes)
-        out: list[Registered | CatalogError] = []
+        out: list[Registered | CatalogError | FeaturelessImage] = []
         earlier: list[tuple[Work, NDArray[np.uint8]]] = []  # registered from this batch
         for i, item in enumerate(items):
+            if (refused := noise[i]) is not None:
+                out.append(refused)
+                continue
             vectors = {
                 (space, sp.raw_id): raw[space][i].tobytes() for space, sp in self.spaces.items()
             }
@@ -177,6 +183,32 @@ class Library:
                     earlier.append((work, hashes[i]))
             out.append(Registered(work, created))
         return out
+
+    def _noise_like(
+        self, images: Sequence[Image.Image], whole: NDArray[np.float32]
+    ) -> list[FeaturelessImage | None]:
+        """Per image, the refusal of one the content model cannot tell from random noise of
+        its size (`Embedder.noise_cosine`): registered, it would match every noise image."""
+        content = self.embedders["content"]
+        if content.noise_cosine is None:
+            return [None] * len(images)
+        probes = [  # the same noise for an image of a size, whatever the batch
+            Image.fromarray(
+                np.random.default_rng(0).integers(0, 256, (img.height, img.width, 3), np.uint8)
+            )
+            for img in images
+        ]
+        cosines = (content.embed(probes) * whole).sum(axis=1)
+        return [
+            FeaturelessImage(
+                f"the image is random noise to the content model (cosine {c:.2f} with noise of "
+                f"its size; {content.noise_cosine:.2f} or more is noise): registered, it "
+                "would match every noise image of its size, so it is not registered"
+            )
+            if c >= content.noise_cosine
+            else None
+            for c in cosines
+        ]
 
     def _project(self, space: str, raw: NDArray[np.float32]) -> NDArray[np.float32]:
         """[n, v, dim] search vectors from [n, v, raw_dim] raw ones, in one call per batch."""

@@ -42,6 +42,10 @@ class Embedder(ABC):
     """
 
     name: str = "embedder"
+    # Measured for a model in its profile: the cosine to random noise of the same size at and
+    # above which an image is noise to this model (its embedding is every noise image's);
+    # None: not measured, and not checked.
+    noise_cosine: float | None = None
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -65,10 +65,12 @@ def load_profile(name_or_path: str) -> Profile:
 
 
 def create_embedder(spec: dict[str, Any], base_dir: Path = PROFILE_DIR) -> Embedder:
-    """Build an embedder from {"kind": ..., "projection": optional .npz, **params}."""
+    """Build an embedder from {"kind": ..., "projection": optional .npz, "noise_cosine":
+    optional (`Embedder.noise_cosine`, measured for the projected model), **params}."""
     params = dict(spec)
     kind = params.pop("kind", None)
     projection = params.pop("projection", None)
+    noise_cosine = params.pop("noise_cosine", None)
     if kind not in EMBEDDERS:
         raise ModelError(f"unknown embedder kind {kind!r}; known: {', '.join(sorted(EMBEDDERS))}")
     try:
@@ -77,4 +79,5 @@ def create_embedder(spec: dict[str, Any], base_dir: Path = PROFILE_DIR) -> Embed
         raise ModelError(f"bad parameters for {kind}: {exc}") from exc
     if projection:
         embedder = ProjectedEmbedder(embedder, base_dir / projection)
+    embedder.noise_cosine = noise_cosine
     return embedder

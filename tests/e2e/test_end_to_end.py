@@ -78,3 +78,28 @@ def test_removal_is_immediate_and_survives_restart(real: Runtime) -> None:
     assert row["work_id"] not in [
         m.work_id for m in _match(again, EXAMPLES / row["path"]).content.matches
     ]
+
+
+def test_random_noise_is_not_registered(real: Runtime) -> None:
+    """Found by QA: two random 2000x6 noise strips were a content match (cosine 0.97): to the
+    model every noise image is one grey texture. Measured (HISTORY, stop 42): noise of any
+    size scores 0.86-0.99 against other noise of its size, the dev sets' works at most 0.65; every
+    work of the gallery registered (the fixture checks it)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from models.errors import FeaturelessImage
+    from service.registration import submission
+
+    rng = np.random.default_rng(5)
+    for width, height in ((2000, 6), (400, 20), (600, 600)):
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, (height, width, 3), np.uint8)).save(buf, "PNG")
+        item = submission(
+            buf.getvalue(), "noisy", f"noisy/{width}.png", "test", real.settings.limits
+        )
+        with pytest.raises(FeaturelessImage, match="random noise to the content model"):
+            real.library.register_one(item)
+    assert real.library.catalog.works("noisy") == []

@@ -53,6 +53,33 @@ def test_register_and_remove_are_visible_at_once(runtime: Runtime) -> None:
     assert {"content", "style", "pdq"} <= set(lib.indexes)
 
 
+def test_an_image_the_content_model_calls_noise_is_refused_alone(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seam: a content model with a measured `noise_cosine` refuses what it cannot tell
+    from random noise of the same size (the real model's figures: tests/e2e); the rest of the
+    batch registers. Without one (fakes, unmeasured models) nothing is checked."""
+    import hashlib
+
+    from models.errors import FeaturelessImage
+
+    lib = runtime.library
+    size = (64, 48)
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (48, 64, 3), np.uint8))
+    data = noise.tobytes()
+    probe_like = Submission(
+        "eve", "eve/noise.png", noise, data, hashlib.sha256(data).hexdigest(), "t"
+    )
+    assert noise.size == size
+    monkeypatch.setattr(lib.embedders["content"], "noise_cosine", 0.99)
+    out = lib.register([_submission("alice", 1), probe_like, _submission("bob", 2)])
+    assert isinstance(out[1], FeaturelessImage) and "cosine 1.00" in str(out[1])
+    assert [o.created for o in (out[0], out[2])] == [True, True]  # type: ignore[union-attr]
+    assert lib.catalog.works("eve") == []
+    monkeypatch.setattr(lib.embedders["content"], "noise_cosine", None)
+    assert lib.register([probe_like])[0].created  # type: ignore[union-attr]
+
+
 def test_ownership_conflicts_are_found_within_a_batch_and_against_the_index(
     runtime: Runtime,
 ) -> None:
