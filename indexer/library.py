@@ -57,6 +57,14 @@ LOCAL = "local"  # stored keypoints of each work for geometric verification (no 
 IndexFactory = Callable[[str, int, bool], VectorIndex]  # (space, dim, binary) -> an EMPTY index
 
 
+def _noise_probes(width: int, height: int) -> tuple[Image.Image, Image.Image]:
+    """Uniform random noise of a size, in colour and in grey: the same for every image of
+    that size, whatever the batch."""
+    pixels = np.random.default_rng(0).integers(0, 256, (height, width, 3), np.uint8)
+    grey = np.repeat(pixels[..., :1], 3, axis=2)
+    return Image.fromarray(pixels), Image.fromarray(grey)
+
+
 def faiss_index(space: str, dim: int, binary: bool) -> VectorIndex:
     """The default backend: exact FAISS indexes in process (IVF once large, indexer/sizing)."""
     return FaissBinaryIndex(dim) if binary else FaissIndex(dim)
@@ -188,17 +196,14 @@ class Library:
         self, images: Sequence[Image.Image], whole: NDArray[np.float32]
     ) -> list[FeaturelessImage | None]:
         """Per image, the refusal of one the content model cannot tell from random noise of
-        its size (`Embedder.noise_cosine`): registered, it would match every noise image."""
+        its size, in colour or grey (`Embedder.noise_cosine`): registered, it would match
+        every noise image."""
         content = self.embedders["content"]
         if content.noise_cosine is None:
             return [None] * len(images)
-        probes = [  # the same noise for an image of a size, whatever the batch
-            Image.fromarray(
-                np.random.default_rng(0).integers(0, 256, (img.height, img.width, 3), np.uint8)
-            )
-            for img in images
-        ]
-        cosines = (content.embed(probes) * whole).sum(axis=1)
+        probes = [probe for img in images for probe in _noise_probes(img.width, img.height)]
+        per_probe = (content.embed(probes).reshape(len(images), 2, -1) * whole[:, None]).sum(-1)
+        cosines = per_probe.max(axis=1)
         return [
             FeaturelessImage(
                 f"the image is random noise to the content model (cosine {c:.2f} with noise of "

@@ -5,6 +5,7 @@ the `match` verdicts wins (takedown > revshare > track)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated, Any, Literal
 
@@ -27,8 +28,17 @@ TEXT_FIELDS = ("licence", "licence_url", "credit")
 _LINE_BREAKS = frozenset("\n\r\t\u2028\u2029")
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # marks that print as nothing: zero-width space, word joiner, BOM, soft hyphen, invisible
-# operators, and the bidi marks LRM, RLM and ALM; ZWJ and ZWNJ stay (scripts and emoji need them)
-_INVISIBLE = frozenset("\u00ad\u061c\u180e\u200b\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff")
+# operators, the bidi marks LRM, RLM and ALM, the combining grapheme joiner, the deprecated
+# format controls U+206A-U+206F and interlinear annotation marks; ZWJ and ZWNJ stay (scripts
+# and emoji need them), as do tag characters within an emoji flag (England's, say)
+_INVISIBLE = frozenset(
+    "\u00ad\u034f\u061c\u180e\u200b\u200e\u200f\u2060\u2061\u2062\u2063\u2064"
+    "\u206a\u206b\u206c\u206d\u206e\u206f\ufeff\ufff9\ufffa\ufffb"
+)
+_TAGS = range(0xE0000, 0xE0080)
+_FLAG = re.compile("\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f")  # a subdivision flag
+# letters and marks that print blank: Hangul fillers, the braille blank
+_BLANKS = frozenset("\u115f\u1160\u2800\u3164\uffa0\u200c\u200d")
 
 
 def _unsafe(ch: str, lines: bool) -> bool:
@@ -41,7 +51,17 @@ def _unsafe(ch: str, lines: bool) -> bool:
         unicodedata.category(ch) == "Cc"
         or ch in _BIDI_CONTROLS
         or ch in _INVISIBLE
+        or ord(ch) in _TAGS
         or ch in "\ufffe\uffff"
+    )
+
+
+def shows_nothing(value: str) -> bool:
+    """Whether non-empty text prints as nothing at all: spaces, blank letters (Hangul
+    fillers, the braille blank), joiners and marks with nothing to mark."""
+    return bool(value) and all(
+        ch.isspace() or ch in _BLANKS or unicodedata.category(ch) in ("Mn", "Me", "Cf")
+        for ch in value
     )
 
 
@@ -54,6 +74,8 @@ def _checked(lines: bool) -> AfterValidator:
                 "control characters cannot go into credit lines and image metadata"
                 + ("" if lines else " (nor line breaks here)")
             )
+        if shows_nothing(value):
+            raise ValueError("prints as nothing; give text people can read, or leave it empty")
         return value
 
     return AfterValidator(check)
@@ -71,7 +93,7 @@ def problems(exc: ValidationError) -> str:
 
 def unsafe_character(value: str, lines: bool = True) -> str | None:
     """The first character of `value` that text kept for people may not hold, or None."""
-    return next((ch for ch in value if _unsafe(ch, lines)), None)
+    return next((ch for ch in _FLAG.sub("", value) if _unsafe(ch, lines)), None)
 
 
 Licence = Annotated[str, Field(max_length=2000), _checked(lines=True)]
@@ -86,7 +108,11 @@ def scrubbed(terms: dict[str, Any]) -> dict[str, Any]:
 
     def clean(text: str, lines: bool) -> str:
         spaced = text if lines else "".join(" " if ch in _LINE_BREAKS else ch for ch in text)
-        return "".join(ch for ch in spaced if not _unsafe(ch, lines))
+        flags = _FLAG.findall(spaced)  # kept whole, between the cleaned pieces
+        pieces = [
+            "".join(ch for ch in part if not _unsafe(ch, lines)) for part in _FLAG.split(spaced)
+        ]
+        return "".join(p + f for p, f in zip(pieces, [*flags, ""], strict=True))
 
     return {
         k: clean(v, k == "licence") if k in TEXT_FIELDS and isinstance(v, str) else v

@@ -13,7 +13,7 @@ from indexer.audit import Entry
 from indexer.catalog import Work
 from indexer.claims import Claim
 from indexer.keys import ApiKey, Role
-from service.consent import unsafe_character
+from service.consent import shows_nothing, unsafe_character
 from service.schemas import WorkOut
 
 MAX_LABEL = 200  # characters in a key's label
@@ -55,8 +55,8 @@ def check_label(label: str) -> str:
             f"the label holds the character U+{ord(bad):04X}; control, invisible and bidi "
             "control characters, and line breaks, cannot go into a key's label"
         )
-    if label and not label.strip():
-        raise ValueError("the label is only spaces: say what the key is for, or give none")
+    if shows_nothing(label):
+        raise ValueError("the label prints as nothing: say what the key is for, or give none")
     return label
 
 

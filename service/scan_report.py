@@ -167,7 +167,7 @@ def shows(row: dict[str, Any]) -> list[Show]:
     """The lists a flattened row belongs to: every row is in `all`; an error in `errors`; a
     content or style verdict of match or possible in `hits`."""
     kinds: list[Show] = ["all"]
-    if row.get("error"):
+    if "error_code" in row:  # an error line, whatever its message
         kinds.append("errors")
     elif row.get("content_verdict") in HITS or row.get("style_verdict") in HITS:
         kinds.append("hits")

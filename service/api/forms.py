@@ -16,7 +16,7 @@ FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 async def one_value_each(request: Request, _caller: Caller) -> None:
     """A form sends each field once: a second `image` or `top_k` is refused (422), not
     silently taken instead of the first. Runs after the key check, so a keyless call is 401."""
-    if not request.headers.get("content-type", "").startswith(FORMS):
+    if not request.headers.get("content-type", "").strip().lower().startswith(FORMS):
         return
     counts = Counter(name for name, _ in (await request.form()).multi_items())
     repeated = sorted(name for name, n in counts.items() if n > 1)

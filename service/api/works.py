@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from indexer.catalog import Work
 from indexer.errors import WorkNotFound
+from indexer.ids import canonical
 from indexer.spaces import Registered
 from service.api.auth import Caller, Principal, allow
 from service.api.deps import (
@@ -57,8 +58,9 @@ def visible_work(runtime: Runtime, caller: Principal, work_id: str) -> Work:
 
 
 def default_work_id(creator_id: str, filename: str | None, data: bytes) -> str:
-    """`creator/<uploaded file name, sanitised>`, or `creator/<sha256[:16]>.png`."""
-    base = PurePosixPath((filename or "").replace("\\", "/")).name
+    """`creator/<uploaded file name, composed (NFC) and sanitised>`, or
+    `creator/<sha256[:16]>.png`."""
+    base = PurePosixPath(canonical(filename or "").replace("\\", "/")).name
     name = UNSAFE.sub("_", base).lstrip(".")[-MAX_NAME:]
     if not any(ch.isalnum() for ch in PurePosixPath(name).stem):
         name = f"{hashlib.sha256(data).hexdigest()[:16]}.png"

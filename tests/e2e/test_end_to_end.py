@@ -94,11 +94,19 @@ def test_random_noise_is_not_registered(real: Runtime) -> None:
     from service.registration import submission
 
     rng = np.random.default_rng(5)
-    for width, height in ((2000, 6), (400, 20), (600, 600)):
+    colour = [rng.integers(0, 256, (h, w, 3), np.uint8) for w, h in ((2000, 6), (400, 20))]
+    grey = np.repeat(rng.integers(0, 256, (300, 400, 1), np.uint8), 3, axis=2)
+    binary = np.repeat(rng.integers(0, 2, (300, 400, 1), np.uint8) * 255, 3, axis=2)
+    for pixels in (*colour, grey, binary):  # found by QA: grey and 1-bit noise slipped by
+        width = pixels.shape[1]
         buf = io.BytesIO()
-        Image.fromarray(rng.integers(0, 256, (height, width, 3), np.uint8)).save(buf, "PNG")
+        Image.fromarray(pixels).save(buf, "PNG")
         item = submission(
-            buf.getvalue(), "noisy", f"noisy/{width}.png", "test", real.settings.limits
+            buf.getvalue(),
+            "noisy",
+            f"noisy/{width}-{pixels.mean():.0f}.png",
+            "test",
+            real.settings.limits,
         )
         with pytest.raises(FeaturelessImage, match="random noise to the content model"):
             real.library.register_one(item)

@@ -465,6 +465,35 @@ def test_every_route_that_takes_a_form_refuses_a_field_sent_twice(client: TestCl
         assert "form field 'x' was sent 2 times" in error_of(twice, 422)[1], path
 
 
+def test_a_form_field_sent_twice_is_refused_however_the_type_is_written(
+    client: TestClient,
+) -> None:
+    """Found by QA: 'Multipart/Form-Data' (media types are case-insensitive) or a leading
+    space skipped the check, and the last creator_id won."""
+    body = (
+        b"".join(
+            b'--b\r\nContent-Disposition: form-data; name="creator_id"\r\n\r\n' + who + b"\r\n"
+            for who in (b"alice", b"bob")
+        )
+        + b"--b--\r\n"
+    )
+    for kind in ("Multipart/Form-Data; boundary=b", " multipart/form-data; boundary=b"):
+        posted = client.post("/v1/works", headers=AUTH | {"content-type": kind}, content=body)
+        assert "form field 'creator_id' was sent 2 times" in error_of(posted, 422)[1], kind
+
+
+def test_an_uploaded_file_name_gives_one_work_id_composed_or_not(client: TestClient) -> None:
+    """Found by QA: a decomposed name (as macOS sends it) lost its accents to '_'."""
+
+    def upload(name: str, seed: int) -> Answer:
+        image = {"image": (name, art("alice", seed), "image/png")}
+        return client.post("/v1/works", headers=AUTH, data={"creator_id": "alice"}, files=image)
+
+    made = upload("re\u0301sume\u0301.png", 41)
+    assert made.status_code == 201 and made.json()["work_id"] == "alice/r\u00e9sum\u00e9.png"
+    assert error_of(upload("r\u00e9sum\u00e9.png", 42), 409)[0] == "work_conflict"  # one id
+
+
 def test_a_key_label_is_one_plain_line(client: TestClient) -> None:
     """Found by QA: a label took a bidi override and line breaks (reasons and terms did not),
     so one key's listing could pass for another's."""
@@ -475,7 +504,10 @@ def test_a_key_label_is_one_plain_line(client: TestClient) -> None:
         ("first\u2028second", "U+2028"),  # found by QA: Unicode's own line break passed
         ("ad\u200bmin", "U+200B"),  # a zero-width space: prints as "admin"
         ("\u200fadmin", "U+200F"),  # a right-to-left mark
-        ("   ", "only spaces"),
+        ("   ", "prints as nothing"),
+        ("\u3164", "prints as nothing"),  # a Hangul filler (QA)
+        ("\u200d", "prints as nothing"),  # a joiner alone (QA)
+        ("alice\U000e0062\U000e006f\U000e0062", "U+E0062"),  # tags that print as nothing
     ):
         posted = client.post("/v1/keys", headers=AUTH, json={"role": "reviewer", "label": label})
         code, message = error_of(posted, 422)

@@ -57,6 +57,11 @@ def test_a_rate_that_is_not_a_number_is_called_so() -> None:
         ("credit", "\u061cAlice", "U+061C"),  # an Arabic letter mark
         ("licence_url", "https://example.org/\u200e", "U+200E"),
         ("licence", "CC\u00adBY", "U+00AD"),
+        ("credit", "a\u034fb", "U+034F"),  # found by QA: a combining grapheme joiner
+        ("credit", "a\u206ab", "U+206A"),
+        ("credit", "alice\U000e0062\U000e006f\U000e0062", "U+E0062"),  # prints as "alice"
+        ("credit", "\u2800", "prints as nothing"),  # the braille blank
+        ("credit", "\u0301", "prints as nothing"),  # a mark with nothing to mark
     ],
 )
 def test_terms_text_refuses_characters_metadata_cannot_carry(
@@ -71,12 +76,15 @@ def test_terms_text_refuses_characters_metadata_cannot_carry(
 def test_terms_text_keeps_what_people_write() -> None:
     terms = Terms.model_validate(
         {
-            "credit": "Zoë\u00a0Ndiaye 👩\u200d🎨 (עברית)",
+            "credit": "Zoë\u00a0Ndiaye 👩\u200d🎨 (עברית) "  # England's flag, Persian ZWNJ
+            "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+            " \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
             "licence": "CC BY 4.0\n\tAttribution required\r\n",
             "licence_url": "https://creativecommons.org/licenses/by/4.0/",
         }
     )
     assert terms.credit.startswith("Zoë\u00a0") and terms.licence.count("\n") == 2
+    assert effective(terms.model_dump()).credit == terms.credit  # England's flag read back whole
 
 
 def test_terms_stored_before_the_check_still_read() -> None:

@@ -54,3 +54,12 @@ def test_an_output_written_anew_is_indexed_anew(tmp_path: Path) -> None:
     out.write_text(_line(9, "error") + "\n")
     assert index.page(out, "hits", 0, 10) == (0, [])
     assert index.page(out, "errors", 0, 10)[1][0]["path"] == "p9.png"
+
+
+def test_an_error_line_is_an_error_whatever_its_message(tmp_path: Path) -> None:
+    """Found by QA: an error with an empty message was in no list but `all`."""
+    out = tmp_path / "results.jsonl"
+    out.write_text(
+        json.dumps({"path": "e.png", "error": {"code": "invalid_image", "message": ""}}) + "\n"
+    )
+    assert RowIndex().page(out, "errors", 0, 5)[0] == 1
