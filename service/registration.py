@@ -68,7 +68,9 @@ def csv_rows(
     and line, an upload's line)."""
     reader = csv.DictReader(lines)
     try:
-        header = [name for name in reader.fieldnames or [] if name]
+        if reader.fieldnames:  # a column without a name is named by its place, not dropped
+            reader.fieldnames = [n or f"column {i}" for i, n in enumerate(reader.fieldnames, 1)]
+        header = list(reader.fieldnames or [])
         missing = needed - set(header)
         if missing:
             raise ValueError(f"{line_at(1)}: missing column(s) {', '.join(sorted(missing))}")

@@ -25,3 +25,12 @@ def test_a_folder_registers_every_image_format_under_a_creator(tmp_path: Path) -
         ("alice", "alice/sub/d.jpeg"),
         ("bob", "bob/e.tiff"),
     ]
+
+
+def test_columns_without_a_name_keep_their_values_by_place() -> None:
+    """Found by QA: with two unnamed header columns, the second's value replaced the first's."""
+    from service.registration import csv_rows
+
+    text = ["creator_id,work_id,path,,\n", "a,a/x,x.png,KEEP1,KEEP2\n"]
+    [(line, row)] = csv_rows(text, {"creator_id", "work_id", "path"}, str)
+    assert line == 2 and (row["column 4"], row["column 5"]) == ("KEEP1", "KEEP2")
