@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from PIL import Image
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -51,6 +52,7 @@ class Claim:
     result: dict[str, Any]
     packet_sha256: str
     events: list[ClaimEvent]
+    query_pixels: str | None = None  # `pixel_digest` of the image (None: filed before 0007)
 
     @classmethod
     def from_row(cls, row: ClaimRow, events: list[ClaimEventRow]) -> Claim:
@@ -67,12 +69,22 @@ class Claim:
             dict(row.result),
             row.packet_sha256,
             [ClaimEvent(e.at, e.actor, e.from_status, e.to_status, e.reason) for e in events],
+            row.query_pixels,
         )
 
 
+def pixel_digest(image: Image.Image) -> str:
+    """sha256 of an image's size and decoded pixels: the same picture saved again with other
+    metadata, or another lossless encoding, has the same digest."""
+    return hashlib.sha256(
+        f"{image.mode} {image.width}x{image.height}\0".encode() + image.tobytes()
+    ).hexdigest()
+
+
 def _lock_key(claim: Claim) -> int:
-    """A 63-bit key for one (creator, kind, image): what racing filings of a claim share."""
-    digest = hashlib.sha256(f"{claim.creator_id}\0{claim.query_sha256}".encode())
+    """A 63-bit key for one (creator, image): what racing filings of a claim share."""
+    image = claim.query_pixels or claim.query_sha256
+    digest = hashlib.sha256(f"{claim.creator_id}\0{image}".encode())
     return int.from_bytes(digest.digest()[:8], "big") >> 1
 
 
@@ -117,6 +129,7 @@ class ClaimStore:
                     creator_id=claim.creator_id,
                     claimant=claim.claimant,
                     query_sha256=claim.query_sha256,
+                    query_pixels=claim.query_pixels,
                     created_at=claim.created_at,
                     dispute_until=claim.dispute_until,
                     matched=claim.matched,
@@ -127,7 +140,7 @@ class ClaimStore:
             s.flush()  # the claim row before the event that refers to it
             # checked after the insert: by then writers are serialised (SQLite's write lock;
             # on PostgreSQL the lock above), so of two racing filings one sees the other
-            earlier = self._pending(s, claim.creator_id, claim.query_sha256)
+            earlier = self._pending(s, claim.creator_id, claim.query_sha256, claim.query_pixels)
             if earlier is not None and earlier.claim_id != claim.claim_id:
                 raise already_pending(earlier, claim.kind)
             event = ClaimEventRow(
@@ -155,17 +168,25 @@ class ClaimStore:
                 raise ClaimNotFound(f"no claim with id {claim_id[:40]!r}")
             return Claim.from_row(row, self._events(s, claim_id))
 
-    def pending(self, creator_id: str, query_sha256: str) -> Claim | None:
-        """An open or disputed claim of this creator on this image, if any."""
+    def pending(
+        self, creator_id: str, query_sha256: str, query_pixels: str | None = None
+    ) -> Claim | None:
+        """An open or disputed claim of this creator on this image (these bytes, or these
+        pixels), if any."""
         with Session(self.engine) as s:
-            row = self._pending(s, creator_id, query_sha256)
+            row = self._pending(s, creator_id, query_sha256, query_pixels)
             return None if row is None else Claim.from_row(row, self._events(s, row.claim_id))
 
     @staticmethod
-    def _pending(s: Session, creator_id: str, query_sha256: str) -> ClaimRow | None:
+    def _pending(
+        s: Session, creator_id: str, query_sha256: str, query_pixels: str | None
+    ) -> ClaimRow | None:
+        same = ClaimRow.query_sha256 == query_sha256
+        if query_pixels is not None:
+            same = or_(same, ClaimRow.query_pixels == query_pixels)
         query = select(ClaimRow).where(
             ClaimRow.creator_id == creator_id,
-            ClaimRow.query_sha256 == query_sha256,
+            same,
             ClaimRow.status.in_(("open", "disputed")),
         )
         return s.scalars(query.order_by(ClaimRow.created_at).limit(1)).first()

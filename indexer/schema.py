@@ -122,6 +122,9 @@ class ClaimRow(Base):
     creator_id: Mapped[str] = mapped_column(String(200), index=True)  # on whose behalf
     claimant: Mapped[str] = mapped_column(String(64))  # the actor who filed it
     query_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # the decoded pixels' digest (indexer/claims.py pixel_digest): one picture saved twice is
+    # one image to the one-open-claim rule; none on claims filed before it was kept
+    query_pixels: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
     created_at: Mapped[datetime]
     dispute_until: Mapped[datetime]
     matched: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # works/creators, shares

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from indexer.blobs import atomic_write
-from indexer.claims import Claim, ClaimConflict, ClaimStore, already_pending
+from indexer.claims import Claim, ClaimConflict, ClaimStore, already_pending, pixel_digest
 from indexer.errors import CatalogError
 from indexer.schema import now
 from models.images import LoadedImage
@@ -124,7 +124,8 @@ def file_claim(
     least `possible`ly; the evidence packet is written under DATA_DIR/evidence/. The same
     image and creator as a claim still open or disputed (of either kind) is a ClaimConflict
     naming it (a retry files nothing twice)."""
-    earlier = runtime.library.claims.pending(creator_id, query.sha256)
+    pixels = pixel_digest(query.image)
+    earlier = runtime.library.claims.pending(creator_id, query.sha256, pixels)
     if earlier is not None:  # before matching; the store checks again as it files
         raise already_pending(earlier, kind)
     full = runtime.matcher.match([query], runtime.options(creator=creator_id))[0]
@@ -162,6 +163,7 @@ def file_claim(
         result=result.model_dump(mode="json"),
         packet_sha256=packet.sha256,
         events=[],
+        query_pixels=pixels,
     )
     try:
         return runtime.library.claims.add(claim), packet

@@ -161,3 +161,30 @@ def test_stored_keypoints_are_rekeyed_by_their_extraction(tmp_path: Path) -> Non
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0005")
     assert catalog.vectors_of([1, 2], "local", old) == {1: b"\x01", 2: b"\x22"}
+
+
+def test_claims_filed_before_0007_still_read_and_block_their_bytes(tmp_path: Path) -> None:
+    """0007 keeps each claim's pixel digest; a claim filed before has none and is found by
+    its bytes, as before."""
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    from indexer.claims import ClaimStore
+
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    _at_revision(url, "0006")
+    at = datetime(2026, 1, 1)
+    with create_engine(url).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO claims (claim_id, kind, status, creator_id, claimant, query_sha256,"
+                " created_at, dispute_until, matched, result, packet_sha256) VALUES"
+                " ('c_old', 'revshare', 'open', 'alice', 'k', :sha, :at, :at, '[]', '{}', 'p')"
+            ),
+            {"sha": "q" * 64, "at": at},
+        )
+    store = ClaimStore(Catalog(url).engine)  # opening migrates it to the head
+    old = store.pending("alice", "q" * 64, "p" * 64)
+    assert old is not None and old.claim_id == "c_old" and old.query_pixels is None
+    assert store.pending("alice", "r" * 64, "p" * 64) is None

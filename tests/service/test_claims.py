@@ -122,6 +122,18 @@ def test_the_same_claim_is_not_filed_twice_while_it_is_pending(
     assert other.status_code == 409 and other.json()["error"]["message"].endswith(
         "(revshare) is already open; withdraw it to file a takedown claim instead"
     )
+    # found by QA: the same pixels saved again with a text chunk were another image to it
+    import io
+
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    resaved, note = io.BytesIO(), PngInfo()
+    note.add_text("Comment", "saved again")
+    Image.open(io.BytesIO(art("alice", 1))).save(resaved, "PNG", pnginfo=note)
+    assert resaved.getvalue() != art("alice", 1)
+    other = _file(client, keys["alice"], resaved.getvalue(), kind="takedown")
+    assert other.status_code == 409 and first in other.json()["error"]["message"]
     assert _act(client, keys["alice"], first, "withdraw").status_code == 200
     assert _file(client, keys["alice"], art("alice", 1), kind="takedown").status_code == 201
 
