@@ -22,6 +22,7 @@ from indexer.catalog import Catalog, NewWork, Work
 from indexer.claims import ClaimStore
 from indexer.errors import CatalogError
 from indexer.keys import KeyStore
+from indexer.noise import noise_refusals
 from indexer.published import PublishedStore
 from indexer.sizing import Rebuild, catch_up, needs_refit, rebuilt
 from indexer.snapshots import Snapshot, SnapshotWriter, WriteSnapshot, load_current
@@ -55,14 +56,6 @@ LOCAL = "local"  # stored keypoints of each work for geometric verification (no 
 
 
 IndexFactory = Callable[[str, int, bool], VectorIndex]  # (space, dim, binary) -> an EMPTY index
-
-
-def _noise_probes(width: int, height: int) -> tuple[Image.Image, Image.Image]:
-    """Uniform random noise of a size, in colour and in grey: the same for every image of
-    that size, whatever the batch."""
-    pixels = np.random.default_rng(0).integers(0, 256, (height, width, 3), np.uint8)
-    grey = np.repeat(pixels[..., :1], 3, axis=2)
-    return Image.fromarray(pixels), Image.fromarray(grey)
 
 
 def faiss_index(space: str, dim: int, binary: bool) -> VectorIndex:
@@ -159,7 +152,7 @@ class Library:
         images = [item.image for item in items]
         raw = embed_spaces(self.spaces, images)
         projected = {space: self._project(space, raw[space]) for space in raw}
-        noise = self._noise_like(images, projected["content"][:, 0])
+        noise = noise_refusals(self.embedders["content"], images, projected["content"][:, 0])
         hashes = hash_batch(images)
         keypoints = [local.extract(img).to_bytes() for img in images]
         with self._lock:
@@ -191,29 +184,6 @@ class Library:
                     earlier.append((work, hashes[i]))
             out.append(Registered(work, created))
         return out
-
-    def _noise_like(
-        self, images: Sequence[Image.Image], whole: NDArray[np.float32]
-    ) -> list[FeaturelessImage | None]:
-        """Per image, the refusal of one the content model cannot tell from random noise of
-        its size, in colour or grey (`Embedder.noise_cosine`): registered, it would match
-        every noise image."""
-        content = self.embedders["content"]
-        if content.noise_cosine is None:
-            return [None] * len(images)
-        probes = [probe for img in images for probe in _noise_probes(img.width, img.height)]
-        per_probe = (content.embed(probes).reshape(len(images), 2, -1) * whole[:, None]).sum(-1)
-        cosines = per_probe.max(axis=1)
-        return [
-            FeaturelessImage(
-                f"the image is random noise to the content model (cosine {c:.2f} with noise of "
-                f"its size; {content.noise_cosine:.2f} or more is noise): registered, it "
-                "would match every noise image of its size, so it is not registered"
-            )
-            if c >= content.noise_cosine
-            else None
-            for c in cosines
-        ]
 
     def _project(self, space: str, raw: NDArray[np.float32]) -> NDArray[np.float32]:
         """[n, v, dim] search vectors from [n, v, raw_dim] raw ones, in one call per batch."""
