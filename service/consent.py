@@ -38,7 +38,7 @@ _INVISIBLE = frozenset(
 _TAGS = range(0xE0000, 0xE0080)
 _FLAG = re.compile("\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f")  # a subdivision flag
 # letters and marks that print blank: Hangul fillers, the braille blank
-_BLANKS = frozenset("\u115f\u1160\u2800\u3164\uffa0\u200c\u200d")
+_BLANKS = frozenset("\u115f\u1160\u2800\u3164\uffa0")  # (joiners are format, Cf)
 
 
 def _unsafe(ch: str, lines: bool) -> bool:
@@ -188,7 +188,8 @@ def pinned(creator: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]
     takes its creator's rate now, so a later change to the creator's terms leaves the work's
     as they were; ValueError when the creator has no rate to take, or when a rate is given
     for a work whose terms are not revshare (it would be kept and never apply)."""
-    policy = overrides.get("policy") or effective(creator).policy
+    theirs = effective(creator)
+    policy = overrides.get("policy") or theirs.policy
     if overrides.get("revshare_rate") is not None and policy != "revshare":
         raise ValueError(
             f"revshare_rate only applies to policy 'revshare' (this work's is {policy!r}); "
@@ -196,7 +197,7 @@ def pinned(creator: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]
         )
     if overrides.get("policy") != "revshare" or overrides.get("revshare_rate") is not None:
         return overrides
-    rate = effective(creator).revshare_rate
+    rate = theirs.revshare_rate
     if rate is None:
         raise ValueError(
             "policy 'revshare' needs a revshare_rate between 0 and 1 (the creator's terms "

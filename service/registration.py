@@ -80,9 +80,8 @@ def csv_rows(
         for row in reader:
             if None in row:  # more fields than the header names: an unquoted comma, say
                 raise ValueError(
-                    f"{line_at(reader.line_num)}: {len(reader.fieldnames or []) + len(row[None])} "
-                    f"fields, but the header names {len(reader.fieldnames or [])} (quote a "
-                    "value that holds a comma)"
+                    f"{line_at(reader.line_num)}: {len(header) + len(row[None])} fields, but "
+                    f"the header names {len(header)} (quote a value that holds a comma)"
                 )
             yield reader.line_num, row
     except csv.Error as exc:  # a field over csv's size limit, a NUL
